@@ -1,0 +1,150 @@
+"""`footfall migrate`, `demo`, `serve`, `purge`, `delete-visitor`, `export`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timedelta, timezone
+
+import click
+import msgspec
+
+from footfall.cli.options import db_option
+from footfall.stores import EventFilter, connect
+
+
+@click.command()
+@db_option
+def migrate(db_url: str) -> None:
+    """Create or upgrade the store's schema."""
+    store = connect(db_url, migrate=False)
+    applied = store.migrate()
+    click.echo(
+        f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
+    )
+
+
+@click.command()
+@db_option
+@click.option("--days", default=90, show_default=True, help="Days of history to generate.")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--scale", default=1.0, show_default=True, help="Multiply the traffic volume.")
+@click.option("--if-empty", is_flag=True, help="Do nothing if the store already holds events.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet: bool) -> None:
+    """Load realistic sample data: sites, pages, referrers, campaigns, funnels."""
+    from footfall.demo import generate_into
+
+    store = connect(db_url)
+    if if_empty and store.count() > 0:
+        click.echo("store already holds events; demo data not loaded")
+        return
+    n = generate_into(store, days=days, seed=seed, scale=scale, progress=not quiet)
+    click.echo(f"stored {n:,} demo events in {db_url}")
+
+
+@click.command()
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
+@click.option("--schemas", type=click.Path(file_okay=False), help="Folder of JSON schemas.")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(
+    db_url: str, host: str, port: int, workers: int, schemas: str | None, log_level: str
+) -> None:
+    """Serve the collector, the stats API and the dashboard."""
+    import os
+
+    import uvicorn
+
+    os.environ["FOOTFALL_DB"] = db_url
+    if schemas:
+        os.environ["FOOTFALL_SCHEMAS"] = schemas
+    connect(db_url).close()  # migrate once, before workers race to do it
+    try:
+        from footfall.server.app import first_run_message
+
+        message = first_run_message(db_url, host, port)
+        if message:
+            click.echo(message)
+    except ImportError:
+        pass
+    click.echo(f"footfall serving {db_url} on http://{host}:{port}")
+    uvicorn.run(
+        "footfall.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+    )
+
+
+def _parse_date(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO date") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@click.command()
+@db_option
+@click.option("--before", help="Delete events before this ISO date.")
+@click.option("--older-than", type=int, help="Delete events older than this many days.")
+@click.option("--site", help="Only this site.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def purge(
+    db_url: str, before: str | None, older_than: int | None, site: str | None, yes: bool
+) -> None:
+    """Delete old events (retention)."""
+    if (before is None) == (older_than is None):
+        raise click.UsageError("give exactly one of --before or --older-than")
+    cutoff = (
+        _parse_date(before)
+        if before
+        else datetime.now(timezone.utc) - timedelta(days=older_than or 0)
+    )
+    if not yes:
+        click.confirm(f"delete events before {cutoff.isoformat()}?", abort=True)
+    n = connect(db_url).purge(cutoff, site=site)
+    click.echo(f"deleted {n} events")
+
+
+@click.command("delete-visitor")
+@db_option
+@click.argument("visitor_id")
+@click.option("--site", help="Only this site.")
+def delete_visitor(db_url: str, visitor_id: str, site: str | None) -> None:
+    """Delete every event of one visitor (erasure request)."""
+    n = connect(db_url).delete_visitor(visitor_id, site=site)
+    click.echo(f"deleted {n} events of visitor {visitor_id}")
+
+
+@click.command()
+@db_option
+@click.option("--site", help="Only this site.")
+@click.option("--since", help="ISO date (inclusive).")
+@click.option("--until", help="ISO date (exclusive).")
+@click.option("--limit", default=1000, show_default=True)
+def export(db_url: str, site: str | None, since: str | None, until: str | None, limit: int) -> None:
+    """Print events as JSON lines, newest first."""
+    store = connect(db_url)
+    start = _parse_date(since) if since else None
+    end = _parse_date(until) if until else None
+    encoder = msgspec.json.Encoder()
+    page_size, written, page = 1000, 0, 1
+    while written < limit:
+        events = store.get_usage(start, end, page_size, page, EventFilter(site=site))
+        for ev in events[: limit - written]:
+            sys.stdout.write(encoder.encode(ev).decode() + "\n")
+        written += len(events)
+        if len(events) < page_size:
+            break
+        page += 1
+
+
+def register(group: click.Group) -> None:
+    for cmd in (migrate, demo, serve, purge, delete_visitor, export):
+        group.add_command(cmd)

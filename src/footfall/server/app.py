@@ -1,0 +1,89 @@
+"""The ASGI application behind `footfall serve`.
+
+Route modules (collector, stats API, dashboard) each expose
+`routes(state) -> list[BaseRoute]`; this module only assembles them, answers
+`/health`, and closes the tracker (flushing queued events) on shutdown.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from footfall.server.state import ServerState
+
+__all__ = ["ROUTE_MODULES", "app_from_env", "create_app", "first_run_message"]
+
+# Order matters: the dashboard's catch-all `/{site}` must come last.
+ROUTE_MODULES = [
+    "footfall.collector.routes",
+    "footfall.stats.api",
+    "footfall.dashboard.routes",
+]
+
+
+async def health(request: Request) -> JSONResponse:
+    state: ServerState = request.app.state.footfall
+    writable = state.store.is_writable()
+    body = {
+        "status": "ok" if writable else "store not writable",
+        "store_writable": writable,
+        "queue_depth": state.tracker.worker.pending,
+        "counters": vars(state.tracker.stats()),
+    }
+    return JSONResponse(body, status_code=200 if writable else 503)
+
+
+def _module_routes(state: ServerState) -> tuple[list[BaseRoute], list[Middleware]]:
+    routes: list[BaseRoute] = []
+    middleware: list[Middleware] = []
+    for name in ROUTE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and name.startswith(exc.name):
+                continue  # that part is not built yet
+            raise
+        routes.extend(module.routes(state))
+        middleware.extend(getattr(module, "middleware", lambda s: [])(state))
+    return routes, middleware
+
+
+def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> Starlette:
+    """Build the server for the store at `db_url` (default: $FOOTFALL_DB)."""
+    state = ServerState.from_url(db_url, schemas_dir)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        state.close()
+
+    extra_routes, middleware = _module_routes(state)
+    routes: list[BaseRoute] = [Route("/health", health), *extra_routes]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.footfall = state
+    return app
+
+
+def app_from_env() -> Starlette:
+    """Factory for `uvicorn --factory` (and `--workers N`): config from env."""
+    return create_app(os.environ.get("FOOTFALL_DB"), schemas_dir=os.environ.get("FOOTFALL_SCHEMAS"))
+
+
+def first_run_message(db_url: str, host: str, port: int) -> str | None:
+    """A one-time sign-up link when no dashboard user exists (filled in by auth)."""
+    try:
+        module: Any = importlib.import_module("footfall.dashboard.auth")
+    except ModuleNotFoundError:
+        return None
+    fn = getattr(module, "first_run_message", None)
+    return fn(db_url, host, port) if fn else None

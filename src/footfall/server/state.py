@@ -1,0 +1,52 @@
+"""What one server process holds: the store it reads, the tracker it writes through."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from footfall.delivery.sinks import StoreSink
+from footfall.stores import Store, connect, default_url
+from footfall.tracker import Tracker
+
+__all__ = ["ServerState"]
+
+
+@dataclass
+class ServerState:
+    """Shared by every route module of one server process.
+
+    `tracker` is the write side: the collector only enqueues into it and its
+    worker writes batches to `store`. `extras` is where route modules keep
+    their own state (rate limiters, schema registry, ...), keyed by module.
+    """
+
+    store: Store
+    tracker: Tracker
+    db_url: str
+    schemas_dir: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_url(cls, db_url: str | None = None, schemas_dir: str | None = None) -> ServerState:
+        url = db_url or default_url()
+        store = connect(url)
+        processors: list[Any] = []
+        try:
+            from footfall.processors.defaults import default_processors
+
+            processors = list(default_processors(store))
+        except ImportError:
+            pass
+        tracker = Tracker([StoreSink(store)], processors, name="collector", source="browser")
+        return cls(
+            store=store,
+            tracker=tracker,
+            db_url=url,
+            schemas_dir=schemas_dir or os.environ.get("FOOTFALL_SCHEMAS"),
+        )
+
+    def close(self) -> None:
+        self.tracker.close()
+        self.store.close()

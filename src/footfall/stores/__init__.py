@@ -1,0 +1,56 @@
+"""Stores: where events rest and are queried. `connect(url)` picks one by URL."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlsplit
+
+from footfall.errors import ConfigurationError
+from footfall.stores.base import EventFilter, Store
+
+__all__ = ["DEFAULT_URL", "EventFilter", "Store", "connect", "default_url"]
+
+DEFAULT_URL = "sqlite:///./footfall.db"
+
+
+def default_url() -> str:
+    """`$FOOTFALL_DB`, or `./footfall.db`."""
+    return os.environ.get("FOOTFALL_DB") or DEFAULT_URL
+
+
+def connect(url: str | None = None, *, migrate: bool = True) -> Store:
+    """Open the store named by `url` and bring its schema up to date.
+
+    `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite://`
+    (in memory), `postgresql://...`, `clickhouse://...`.
+    """
+    url = url or default_url()
+    scheme = urlsplit(url).scheme.lower()
+    store: Store
+    if scheme == "sqlite":
+        from footfall.stores.sqlite import SQLiteStore
+
+        path = url[len("sqlite://") :]
+        path = path[1:] if path.startswith("/") else path
+        store = SQLiteStore(path or ":memory:", url=url)
+    elif scheme in ("postgresql", "postgres"):
+        try:
+            from footfall.stores.postgres import PostgresStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"PostgreSQL store needs `pip install footfall[postgres]` ({exc})"
+            ) from exc
+        store = PostgresStore(url)
+    elif scheme == "clickhouse":
+        try:
+            from footfall.stores.clickhouse import ClickHouseStore
+        except ImportError as exc:
+            raise ConfigurationError(
+                f"ClickHouse store needs `pip install footfall[clickhouse]` ({exc})"
+            ) from exc
+        store = ClickHouseStore(url)
+    else:
+        raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}")
+    if migrate:
+        store.migrate()
+    return store

@@ -1,0 +1,88 @@
+"""Event <-> row conversion, shared by the SQL stores.
+
+The column order is `EVENT_FIELDS`. Each dialect differs only in how a
+timestamp and a JSON object are represented; those converters are passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+import msgspec
+import orjson
+
+from footfall.event import EVENT_FIELDS, Event
+
+__all__ = [
+    "COLUMNS",
+    "decode_json",
+    "encode_json",
+    "from_micros",
+    "row_encoder",
+    "row_to_event",
+    "to_micros",
+]
+
+COLUMNS: tuple[str, ...] = EVENT_FIELDS
+_IDX = {name: i for i, name in enumerate(COLUMNS)}
+_TS, _PROPS, _CTX, _BOT = _IDX["ts"], _IDX["props"], _IDX["context"], _IDX["is_bot"]
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_astuple = msgspec.structs.astuple
+
+
+def to_micros(ts: datetime) -> int:
+    """UTC microseconds since the epoch (exact, no float rounding)."""
+    delta = ts - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(us: int) -> datetime:
+    return datetime.fromtimestamp(us // 1_000_000, timezone.utc).replace(microsecond=us % 1_000_000)
+
+
+def encode_json(obj: dict[str, Any]) -> str:
+    return orjson.dumps(obj).decode() if obj else "{}"
+
+
+def decode_json(text: Any) -> dict[str, Any]:
+    if not text or text == "{}":
+        return {}
+    if isinstance(text, dict):
+        return text
+    value = orjson.loads(text)
+    return value if isinstance(value, dict) else {}
+
+
+def row_encoder(
+    ts: Callable[[datetime], Any] = to_micros,
+    json: Callable[[dict[str, Any]], Any] = encode_json,
+    boolean: Callable[[bool], Any] = int,
+) -> Callable[[Event], tuple[Any, ...]]:
+    """Build a fast Event -> row function for one dialect."""
+
+    def encode(event: Event) -> tuple[Any, ...]:
+        row = list(_astuple(event))
+        row[_TS] = ts(row[_TS])
+        row[_PROPS] = json(row[_PROPS])
+        row[_CTX] = json(row[_CTX])
+        row[_BOT] = boolean(row[_BOT])
+        return tuple(row)
+
+    return encode
+
+
+def row_to_event(
+    row: Sequence[Any],
+    ts: Callable[[Any], datetime] = from_micros,
+) -> Event:
+    values = dict(zip(COLUMNS, row, strict=True))
+    values["ts"] = ts(values["ts"])
+    values["props"] = decode_json(values["props"])
+    values["context"] = decode_json(values["context"])
+    values["is_bot"] = bool(values["is_bot"])
+    for key in ("status", "bytes"):
+        values[key] = int(values[key] or 0)
+    values["duration_ms"] = float(values["duration_ms"] or 0.0)
+    return Event(**values)

@@ -1,0 +1,259 @@
+"""SQLite store: the zero-config default.
+
+WAL mode so readers never block the writer; `BEGIN IMMEDIATE` so a batch
+takes the write lock up front (no deadlock on lock upgrade); one transaction
+per batch; and a retry loop with backoff around "database is locked", so
+several processes (gunicorn workers) can write one file and the caller never
+sees SQLITE_BUSY. Connections are per thread, as sqlite3 requires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from footfall.event import Event
+from footfall.stores.base import EventFilter, Store
+from footfall.stores.migrate import load_migrations
+from footfall.stores.rows import COLUMNS, row_encoder, row_to_event, to_micros
+
+__all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore"]
+
+BUSY_TIMEOUT_MS = 2_000  # sqlite's own wait for a lock, per attempt
+BUSY_RETRY_SECONDS = 120.0  # our total patience with a locked database
+
+log = logging.getLogger("footfall.stores")
+
+T = TypeVar("T")
+
+_INSERT = (
+    f"INSERT OR IGNORE INTO events ({', '.join(COLUMNS)}) "  # noqa: S608 - fixed names
+    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
+_encode = row_encoder()
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    msg = str(exc).lower()
+    return "locked" in msg or "busy" in msg
+
+
+class SQLiteStore(Store):
+    """Events in one SQLite file (or a shared in-memory database)."""
+
+    dialect: ClassVar[str] = "sqlite"
+
+    def __init__(self, path: str | os.PathLike[str] = "footfall.db", *, url: str = "") -> None:
+        raw = str(path)
+        self.memory = raw in ("", ":memory:")
+        if self.memory:
+            # A named shared-cache database so every thread sees the same data.
+            self.path = f"file:footfall-mem-{id(self)}?mode=memory&cache=shared"
+        else:
+            self.path = str(Path(raw).expanduser())
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url or f"sqlite:///{raw}"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._pid = os.getpid()
+        if self.memory:
+            self._keepalive = self._connect()
+
+    # -- connections --------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+            uri=self.memory,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if not self.memory:
+            self._retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+        conn.execute("PRAGMA synchronous = NORMAL")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        """This thread's connection (reconnects in a forked child)."""
+        if self._pid != os.getpid():
+            self._local = threading.local()
+            self._all = []
+            self._pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    def _retry(self, fn: Callable[[], T]) -> T:
+        deadline = time.monotonic() + BUSY_RETRY_SECONDS
+        delay = 0.005
+        while True:
+            try:
+                return fn()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction holding the database lock from its first statement."""
+        conn = self.conn
+        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            self._retry(lambda: conn.execute("COMMIT"))
+
+    def _write_tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in a write transaction, retrying the whole of it while busy."""
+
+        def attempt() -> T:
+            with self.transaction() as conn:
+                return fn(conn)
+
+        return self._retry(attempt)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a read query (parameters bound, never pasted) and fetch all rows."""
+        return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+
+    # -- contract -----------------------------------------------------------
+    def migrate(self) -> list[str]:
+        migrations = load_migrations(self.dialect)
+
+        def apply(conn: sqlite3.Connection) -> list[str]:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS footfall_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
+            )
+            done = {r[0] for r in conn.execute("SELECT version FROM footfall_migrations")}
+            applied: list[str] = []
+            for m in migrations:
+                if m.version in done:
+                    continue
+                for stmt in m.statements:
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT INTO footfall_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (m.version, m.name, int(time.time())),
+                )
+                applied.append(f"{m.version:04d}_{m.name}")
+            return applied
+
+        return self._write_tx(apply)
+
+    def write(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        rows = [_encode(e) for e in events]
+
+        def insert(conn: sqlite3.Connection) -> int:
+            before = conn.total_changes
+            conn.executemany(_INSERT, rows)
+            inserted = conn.total_changes - before
+            self._after_insert(conn, events, inserted)
+            return inserted
+
+        return self._write_tx(insert)
+
+    def _after_insert(self, conn: sqlite3.Connection, events: Sequence[Event], n: int) -> None:
+        """Extension point for summaries maintained in the same transaction."""
+
+    def _where(
+        self, start: datetime | None, end: datetime | None, filters: EventFilter | None
+    ) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if start is not None:
+            clauses.append("ts >= ?")
+            params.append(to_micros(start))
+        if end is not None:
+            clauses.append("ts < ?")
+            params.append(to_micros(end))
+        for column, value in (filters or EventFilter()).items():
+            clauses.append(f"{column} = ?")  # column comes from EventFilter's fields
+            params.append(value)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def get_usage(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+        page: int = 1,
+        filters: EventFilter | None = None,
+    ) -> list[Event]:
+        limit = max(1, min(int(limit), 10_000))
+        page = max(1, int(page))
+        where, params = self._where(start, end, filters)
+        sql = (
+            f"SELECT {', '.join(COLUMNS)} FROM events{where} "  # noqa: S608 - fixed identifiers
+            "ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
+        )
+        rows = self.query(sql, [*params, limit, (page - 1) * limit])
+        return [row_to_event(r) for r in rows]
+
+    def count(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        filters: EventFilter | None = None,
+    ) -> int:
+        where, params = self._where(start, end, filters)
+        return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])  # noqa: S608
+
+    def purge(self, before: datetime, site: str | None = None) -> int:
+        sql = "DELETE FROM events WHERE ts < ?"
+        params: list[Any] = [to_micros(before)]
+        if site is not None:
+            sql += " AND site = ?"
+            params.append(site)
+        return self._write_tx(lambda conn: conn.execute(sql, params).rowcount)
+
+    def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
+        sql = "DELETE FROM events WHERE visitor_id = ?"
+        params: list[Any] = [visitor_id]
+        if site is not None:
+            sql += " AND site = ?"
+            params.append(site)
+        return self._write_tx(lambda conn: conn.execute(sql, params).rowcount)
+
+    def is_writable(self) -> bool:
+        try:
+            self._write_tx(lambda conn: conn.execute("SELECT 1"))
+        except sqlite3.Error:
+            return False
+        return not (not self.memory and not os.access(self.path, os.W_OK))
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.url!r})"

@@ -1,0 +1,279 @@
+"""The Tracker: emit events, stack contexts, route through processors to sinks.
+
+Shaped after edX event-tracking: `emit(name, data)` stamps the time, merges
+the active named contexts and hands the event on; every sink gets every event
+and one sink's failure does not stop the others. Unlike edX, the hand-off is a
+queue: processors and sinks run on a background worker, so `emit` costs a few
+microseconds and never does I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from footfall.context import ContextStack
+from footfall.delivery.dispatch import Dispatcher, OnFailure, OnSuccess
+from footfall.delivery.sinks import Sink, StoreSink
+from footfall.delivery.worker import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_FLUSH_INTERVAL,
+    DEFAULT_QUEUE_SIZE,
+    BackgroundWorker,
+)
+from footfall.errors import ValidationError
+from footfall.event import EVENT_FIELDS, Event, check_fields
+from footfall.processors import Processor
+from footfall.subject import Subject
+
+__all__ = ["DeliveryStats", "Tracker", "emit", "get_tracker", "register_tracker"]
+
+log = logging.getLogger("footfall.tracker")
+
+_FIELD_SET = frozenset(EVENT_FIELDS)
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """A snapshot of a tracker's delivery counters."""
+
+    enqueued: int
+    delivered: int
+    dropped: int
+    failed: int
+    retried: int
+    filtered: int
+    invalid: int
+    pending: int
+
+
+def _as_sink(obj: Any) -> Sink:
+    if isinstance(obj, str):
+        from footfall.stores import connect
+
+        return StoreSink(connect(obj))
+    from footfall.stores.base import Store
+
+    if isinstance(obj, Store):
+        return StoreSink(obj)
+    if not isinstance(obj, Sink):
+        raise TypeError(f"{obj!r} is not a sink (needs write(events) and close())")
+    return obj
+
+
+class Tracker:
+    """Emits events to sinks through a background worker.
+
+    `sinks` are `Sink` objects, `Store` objects or store URLs. `processors`
+    run in order on the worker. `site` and `source` are defaults for events
+    that do not name their own; `subject` fills user fields.
+    """
+
+    def __init__(
+        self,
+        sinks: Iterable[Sink | Any] = (),
+        processors: Sequence[Processor] = (),
+        *,
+        site: str = "",
+        source: str = "api",
+        subject: Subject | None = None,
+        name: str = "default",
+        queue_size: int = DEFAULT_QUEUE_SIZE,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        flush_interval: float = DEFAULT_FLUSH_INTERVAL,
+        on_success: OnSuccess | None = None,
+        on_failure: OnFailure | None = None,
+        max_retries: int | None = None,
+    ) -> None:
+        self.name = name
+        self.site = site
+        self.source = source
+        self.subject = subject
+        self._contexts = ContextStack(name)
+        kwargs: dict[str, Any] = {}
+        if max_retries is not None:
+            kwargs["max_retries"] = max_retries
+        self.dispatcher = Dispatcher(
+            [_as_sink(s) for s in sinks],
+            processors,
+            on_success=on_success,
+            on_failure=on_failure,
+            **kwargs,
+        )
+        self.worker = BackgroundWorker(
+            self.dispatcher,
+            queue_size=queue_size,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            name=f"footfall-{name}",
+        )
+        self.invalid = 0
+
+    # -- properties ---------------------------------------------------------
+    @property
+    def sinks(self) -> list[Sink]:
+        return self.dispatcher.sinks
+
+    @property
+    def processors(self) -> list[Processor]:
+        return self.dispatcher.processors
+
+    # -- contexts -----------------------------------------------------------
+    def enter_context(self, name: str, ctx: Mapping[str, Any]) -> None:
+        """Activate `ctx` under `name` for this thread or task until `exit_context`."""
+        self._contexts.enter(name, ctx)
+
+    def exit_context(self, name: str) -> None:
+        """Deactivate the innermost context called `name`."""
+        self._contexts.exit(name)
+
+    def context(self, name: str, ctx: Mapping[str, Any]) -> AbstractContextManager[None]:
+        """`with tracker.context("request", {...}):` activates `ctx` for the block."""
+        return self._contexts.scoped(name, ctx)
+
+    def resolve_context(self) -> dict[str, Any]:
+        """The merged active contexts (innermost wins)."""
+        return self._contexts.merged()
+
+    # -- emitting -----------------------------------------------------------
+    def build(
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        subject: Subject | None = None,
+        **fields: Any,
+    ) -> Event:
+        """Make and validate the event `emit` would send, without sending it.
+
+        Context keys that are event fields (``site``, ``user_id``, ...) fill
+        those fields unless given here; the others land in ``event.context``.
+        """
+        merged = self._contexts.merged()
+        if merged:
+            ctx: dict[str, Any] = {}
+            for key, value in merged.items():
+                if key in _FIELD_SET:
+                    fields.setdefault(key, value)
+                else:
+                    ctx[key] = value
+            if ctx:
+                extra = fields.get("context")
+                fields["context"] = {**ctx, **extra} if extra else ctx
+        subj = subject or self.subject
+        if subj is not None:
+            for key, value in subj.fields().items():
+                fields.setdefault(key, value)
+        if "site" not in fields and self.site:
+            fields["site"] = self.site
+        if "source" not in fields:
+            fields["source"] = self.source
+        if data:
+            fields["props"] = dict(data)
+        fields["name"] = name
+        check_fields(fields)
+        return Event(**fields)
+
+    def emit(
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        subject: Subject | None = None,
+        **fields: Any,
+    ) -> Event:
+        """Record one event: `data` becomes its props, `fields` set event fields.
+
+        Raises `ValidationError` for an invalid event; otherwise returns the
+        event that was queued (or dropped, if the queue was full).
+        """
+        try:
+            event = self.build(name, data, subject=subject, **fields)
+        except ValidationError:
+            self.invalid += 1
+            raise
+        self.worker.submit(event)
+        return event
+
+    def send(self, event: Event) -> bool:
+        """Queue an already-built event (from middleware or the collector)."""
+        return self.worker.submit(event)
+
+    # -- lifecycle ----------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until everything emitted so far reached the sinks (or timeout)."""
+        return self.worker.flush(timeout)
+
+    def close(self, timeout: float | None = 5.0) -> int:
+        """Flush, stop the worker and close sinks; return events not delivered."""
+        left = self.worker.close(timeout)
+        self.dispatcher.stop_retrying()
+        self.dispatcher.close()
+        if left:
+            log.warning("footfall: tracker %r closed with %d events undelivered", self.name, left)
+        return left
+
+    def stats(self) -> DeliveryStats:
+        """Counters: enqueued, delivered, dropped, failed, retried, ..."""
+        c = self.dispatcher.counters
+        return DeliveryStats(
+            enqueued=self.worker.enqueued,
+            delivered=c.delivered,
+            dropped=self.worker.dropped,
+            failed=c.failed,
+            retried=c.retried,
+            filtered=c.filtered,
+            invalid=self.invalid,
+            pending=self.worker.pending,
+        )
+
+    def __repr__(self) -> str:
+        return f"Tracker(name={self.name!r}, sinks={self.sinks!r})"
+
+
+class _NullTracker(Tracker):
+    """The default before configuration: accepts calls, keeps nothing."""
+
+    def emit(
+        self,
+        name: str,
+        data: Mapping[str, Any] | None = None,
+        *,
+        subject: Subject | None = None,
+        **fields: Any,
+    ) -> Event:
+        return self.build(name, data, subject=subject, **fields)
+
+    def send(self, event: Event) -> bool:
+        return False
+
+
+_registry: dict[str, Tracker] = {}
+_null = _NullTracker(name="null")
+
+
+def register_tracker(tracker: Tracker, name: str = "default") -> Tracker:
+    """Make `tracker` the one `get_tracker(name)` and module-level `emit` use."""
+    _registry[name] = tracker
+    return tracker
+
+
+def unregister_tracker(name: str = "default") -> Tracker | None:
+    return _registry.pop(name, None)
+
+
+def get_tracker(name: str = "default") -> Tracker:
+    """The registered tracker, or a do-nothing one before configuration."""
+    return _registry.get(name, _null)
+
+
+def emit(name: str, data: Mapping[str, Any] | None = None, **fields: Any) -> Event:
+    """Emit through the default tracker."""
+    return get_tracker().emit(name, data, **fields)
+
+
+def iter_trackers() -> Iterator[Tracker]:
+    return iter(list(_registry.values()))
