@@ -68,10 +68,10 @@ def main() -> int:
         for row in table:
             print("| " + " | ".join(row) + " |")
     else:
-        print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths)))
+        print("  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=False)))
         print("  ".join("-" * w for w in widths))
         for row in table:
-            print("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=False)))
     return 0
 
 

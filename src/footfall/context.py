@@ -50,6 +50,10 @@ class ContextStack:
                 # fall back to removing the frame by name.
                 self.exit(name)
 
+    def active(self) -> bool:
+        """Whether any context is active (cheap: one ContextVar read)."""
+        return bool(self._var.get())
+
     def merged(self) -> dict[str, Any]:
         """All active contexts merged, innermost winning on conflicting keys."""
         frames = self._var.get()

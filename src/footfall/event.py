@@ -156,10 +156,16 @@ def _check_mapping(field: str, mapping: Any, depth: int) -> None:
     if len(mapping) > MAX_PROP_KEYS:
         raise ValidationError(field, f"more than {MAX_PROP_KEYS} keys")
     for key, value in mapping.items():
-        if not isinstance(key, str):
-            raise ValidationError(field, "keys must be strings")
-        if not key or len(key) > MAX_PROP_KEY:
+        if type(key) is not str or not key or len(key) > MAX_PROP_KEY:
+            if not isinstance(key, str):
+                raise ValidationError(field, "keys must be strings")
             raise ValidationError(f"{field}.{key[:40]}", f"key must be 1-{MAX_PROP_KEY} characters")
+        kind = type(value)
+        # Fast path for the common flat, short, scalar property.
+        if kind is int or kind is bool or value is None:
+            continue
+        if kind is str and len(value) <= MAX_PROP_VALUE and "\x00" not in value:
+            continue
         _check_value(f"{field}.{key}", value, depth)
 
 
@@ -246,6 +252,7 @@ _CHECKS.update(
 _STR_LIMITS: dict[str, int] = {f: _LONG_FIELDS.get(f, MAX_SHORT) for f in _STR_FIELDS}
 _STR_LIMITS["referrer"] = 1 << 62  # truncated below, never refused
 _STR_LIMITS["name"] = MAX_NAME
+del _STR_LIMITS["source"]  # an enumeration, checked by _check_source
 
 
 def check_fields(fields: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from footfall.delivery.worker import (
     BackgroundWorker,
 )
 from footfall.errors import ValidationError
-from footfall.event import EVENT_FIELDS, Event, check_fields
+from footfall.event import EVENT_FIELDS, MAX_NAME, Event, check_fields
 from footfall.processors import Processor
 from footfall.subject import Subject
 
@@ -152,30 +152,44 @@ class Tracker:
         Context keys that are event fields (``site``, ``user_id``, ...) fill
         those fields unless given here; the others land in ``event.context``.
         """
-        merged = self._contexts.merged()
-        if merged:
-            ctx: dict[str, Any] = {}
-            for key, value in merged.items():
-                if key in _FIELD_SET:
-                    fields.setdefault(key, value)
-                else:
-                    ctx[key] = value
-            if ctx:
-                extra = fields.get("context")
-                fields["context"] = {**ctx, **extra} if extra else ctx
+        return self._make(name, data, subject, fields)
+
+    def _make(
+        self,
+        name: str,
+        data: Mapping[str, Any] | None,
+        subject: Subject | None,
+        fields: dict[str, Any],
+    ) -> Event:
+        # The hot path of every emit: keep it flat (no helper calls unless needed).
+        if self._contexts.active():
+            self._apply_context(fields)
         subj = subject or self.subject
         if subj is not None:
             for key, value in subj.fields().items():
                 fields.setdefault(key, value)
-        if "site" not in fields and self.site:
+        if self.site and "site" not in fields:
             fields["site"] = self.site
-        if "source" not in fields:
+        if self.source != "api" and "source" not in fields:
             fields["source"] = self.source
         if data:
             fields["props"] = dict(data)
-        fields["name"] = name
-        check_fields(fields)
-        return Event(**fields)
+        if type(name) is not str or not name or len(name) > MAX_NAME or "\x00" in name:
+            check_fields({"name": name})
+        if fields:
+            check_fields(fields)
+        return Event(name=name, **fields)
+
+    def _apply_context(self, fields: dict[str, Any]) -> None:
+        ctx: dict[str, Any] = {}
+        for key, value in self._contexts.merged().items():
+            if key in _FIELD_SET:
+                fields.setdefault(key, value)
+            else:
+                ctx[key] = value
+        if ctx:
+            extra = fields.get("context")
+            fields["context"] = {**ctx, **extra} if extra else ctx
 
     def emit(
         self,
@@ -191,7 +205,7 @@ class Tracker:
         event that was queued (or dropped, if the queue was full).
         """
         try:
-            event = self.build(name, data, subject=subject, **fields)
+            event = self._make(name, data, subject, fields)
         except ValidationError:
             self.invalid += 1
             raise
@@ -245,7 +259,7 @@ class _NullTracker(Tracker):
         subject: Subject | None = None,
         **fields: Any,
     ) -> Event:
-        return self.build(name, data, subject=subject, **fields)
+        return self._make(name, data, subject, fields)
 
     def send(self, event: Event) -> bool:
         return False

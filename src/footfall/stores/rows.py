@@ -22,6 +22,7 @@ __all__ = [
     "from_micros",
     "row_encoder",
     "row_to_event",
+    "sqlite_row",
     "to_micros",
 ]
 
@@ -30,6 +31,7 @@ _IDX = {name: i for i, name in enumerate(COLUMNS)}
 _TS, _PROPS, _CTX, _BOT = _IDX["ts"], _IDX["props"], _IDX["context"], _IDX["is_bot"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _astuple = msgspec.structs.astuple
+_dumps = orjson.dumps
 
 
 def to_micros(ts: datetime) -> int:
@@ -55,20 +57,37 @@ def decode_json(text: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def sqlite_row(event: Event) -> list[Any]:
+    """Event -> SQLite row, inlined: this runs once per stored event."""
+    row = list(_astuple(event))
+    ts = row[_TS]
+    # A float timestamp has sub-microsecond resolution until 2106; past that, be exact.
+    row[_TS] = round(ts.timestamp() * 1e6) if ts.year < 2100 else to_micros(ts)
+    props = row[_PROPS]
+    row[_PROPS] = _dumps(props).decode() if props else "{}"
+    ctx = row[_CTX]
+    row[_CTX] = _dumps(ctx).decode() if ctx else "{}"
+    row[_BOT] = 1 if row[_BOT] else 0
+    return row
+
+
 def row_encoder(
-    ts: Callable[[datetime], Any] = to_micros,
+    ts: Callable[[datetime], Any] | None = None,
     json: Callable[[dict[str, Any]], Any] = encode_json,
     boolean: Callable[[bool], Any] = int,
-) -> Callable[[Event], tuple[Any, ...]]:
-    """Build a fast Event -> row function for one dialect."""
+) -> Callable[[Event], Sequence[Any]]:
+    """Build a fast Event -> row function for one dialect (default: SQLite's)."""
+    if ts is None and json is encode_json and boolean is int:
+        return sqlite_row
+    ts = ts or to_micros
 
-    def encode(event: Event) -> tuple[Any, ...]:
+    def encode(event: Event) -> list[Any]:
         row = list(_astuple(event))
         row[_TS] = ts(row[_TS])
         row[_PROPS] = json(row[_PROPS])
         row[_CTX] = json(row[_CTX])
         row[_BOT] = boolean(row[_BOT])
-        return tuple(row)
+        return row
 
     return encode
 

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+import footfall
+from footfall.cli import main
+from footfall.demo import generate
+from footfall.server.app import create_app
+
+
+def test_help_everywhere() -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for name in ("migrate", "demo", "serve", "purge", "delete-visitor", "export"):
+        assert name in result.output
+        sub = runner.invoke(main, [name, "--help"])
+        assert sub.exit_code == 0, sub.output
+        assert "Usage" in sub.output
+
+
+def test_migrate_then_again(db_url: str) -> None:
+    runner = CliRunner()
+    first = runner.invoke(main, ["migrate", "--db", db_url])
+    assert first.exit_code == 0 and "0001_events" in first.output
+    again = runner.invoke(main, ["migrate", "--db", db_url])
+    assert again.exit_code == 0 and "applied 0 migration(s)" in again.output
+
+
+def test_demo_is_deterministic_and_realistic(db_url: str) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["demo", "--db", db_url, "--days", "7", "--seed", "3", "--quiet"])
+    assert result.exit_code == 0, result.output
+    store = footfall.connect(db_url)
+    events = store.get_usage(limit=10_000) + store.get_usage(limit=10_000, page=2)
+    assert len(events) == store.count() > 1000
+    names = {e.name for e in events}
+    assert {"pageview", "Signup", "request"} <= names
+    sites = {e.site for e in events}
+    assert sites == {"demo.footfall.dev", "shop.example.com", "api.example.com"}
+    assert {e.path for e in events} >= {"/", "/pricing", "/signup"}
+    assert any(e.utm_campaign for e in events) and any(e.referrer_source for e in events)
+    assert any(e.status >= 500 for e in events) and any(e.duration_ms > 0 for e in events)
+    visits: dict[str, int] = {}
+    for e in events:
+        visits[e.visit_id] = visits.get(e.visit_id, 0) + 1
+    assert max(visits.values()) > 1  # multi-page visits
+    skipped = runner.invoke(main, ["demo", "--db", db_url, "--if-empty", "--quiet"])
+    assert "already holds events" in skipped.output
+    # same seed, same data (ids included)
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    a = [e.id for batch in generate(days=3, seed=9, now=now) for e in batch]
+    b = [e.id for batch in generate(days=3, seed=9, now=now) for e in batch]
+    c = [e.id for batch in generate(days=3, seed=10, now=now) for e in batch]
+    assert a == b and a != c and len(set(a)) == len(a)
+
+
+def test_export_purge_delete_visitor(db_url: str) -> None:
+    t = footfall.Tracker([db_url])
+    for i in range(5):
+        t.emit("pageview", path=f"/{i}", visitor_id="v1" if i < 2 else "v2", site="s.com")
+    t.close()
+    runner = CliRunner()
+    out = runner.invoke(main, ["export", "--db", db_url, "--limit", "3"])
+    lines = [json.loads(x) for x in out.output.splitlines()]
+    assert [x["path"] for x in lines] == ["/4", "/3", "/2"]
+    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1"])
+    assert "deleted 2 events" in gone.output
+    purged = runner.invoke(main, ["purge", "--db", db_url, "--older-than", "0", "--yes"])
+    assert "deleted 3 events" in purged.output
+    bad = runner.invoke(main, ["purge", "--db", db_url, "--yes"])
+    assert bad.exit_code != 0
+
+
+def test_serve_app_health(db_url: str) -> None:
+    with TestClient(create_app(db_url)) as client:
+        response = client.get("/health")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["store_writable"] is True
+        assert body["queue_depth"] == 0
