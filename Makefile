@@ -44,5 +44,9 @@ test: lint typecheck pytest
 bench: dev
 	$(BIN)/python bench/run.py
 
+# Rebuild the served browser script from js/footfall.js (terser pinned in js/package-lock.json).
+assets:
+	cd js && npm ci --no-audit --no-fund && npm run build
+
 clean:
 	rm -rf $(VENV) build *.egg-info

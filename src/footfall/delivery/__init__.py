@@ -9,10 +9,30 @@ from footfall.delivery.worker import BackgroundWorker
 __all__ = [
     "BackgroundWorker",
     "CaptureSink",
+    "CelerySink",
     "Counters",
     "Dispatcher",
+    "HttpSink",
     "JsonlSink",
     "PrintSink",
+    "RedisSink",
     "Sink",
     "StoreSink",
 ]
+
+# Network sinks load on first use, so `import footfall` never pays for (or
+# needs) redis-py or Celery.
+_LAZY = {
+    "RedisSink": "footfall.delivery.redis_sink",
+    "CelerySink": "footfall.delivery.celery_sink",
+    "HttpSink": "footfall.delivery.http_sink",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'footfall.delivery' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

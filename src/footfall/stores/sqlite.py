@@ -9,6 +9,7 @@ sees SQLITE_BUSY. Connections are per thread, as sqlite3 requires.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -24,9 +25,9 @@ from typing import Any, ClassVar, TypeVar
 from footfall.event import Event
 from footfall.stores.base import EventFilter, Store
 from footfall.stores.migrate import load_migrations
-from footfall.stores.rows import COLUMNS, row_encoder, row_to_event, to_micros
+from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
-__all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore"]
+__all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
 
 BUSY_TIMEOUT_MS = 2_000  # sqlite's own wait for a lock, per attempt
 BUSY_RETRY_SECONDS = 120.0  # our total patience with a locked database
@@ -35,11 +36,47 @@ log = logging.getLogger("footfall.stores")
 
 T = TypeVar("T")
 
-_INSERT = (
-    f"INSERT OR IGNORE INTO events ({', '.join(COLUMNS)}) "  # noqa: S608 - fixed names
-    f"VALUES ({', '.join('?' for _ in COLUMNS)})"
-)
-_encode = row_encoder()
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(columns: tuple[str, ...]) -> str:
+    """INSERT for the columns a batch uses (names come from EVENT_FIELDS only)."""
+    return (
+        f"INSERT OR IGNORE INTO events ({', '.join(columns)}) "  # noqa: S608 - fixed names
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+
+
+# Called inside a batch's write transaction with only the events that were new
+# (not already stored, first of any in-batch duplicates): summaries maintained
+# at write time count each event exactly once even when a batch is retried.
+WriteHook = Callable[[sqlite3.Connection, Sequence[Event]], None]
+
+
+def _default_write_hooks() -> list[WriteHook]:
+    """Hooks of installed packages that keep data in step with writes (stats summaries)."""
+    try:
+        from footfall.stats.rollup import sqlite_write_hook
+    except ImportError:
+        return []
+    return [sqlite_write_hook]
+
+
+def _new_events(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
+    """The events of a batch whose id is not stored yet (looked up before inserting)."""
+    ids = list({e.id for e in events})
+    stored: set[str] = set()
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT id FROM events WHERE id IN ({marks})"  # noqa: S608 - only ? marks
+        stored.update(r[0] for r in conn.execute(sql, chunk))
+    fresh: list[Event] = []
+    for e in events:
+        if e.id not in stored:
+            stored.add(e.id)
+            fresh.append(e)
+    return fresh
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -66,6 +103,7 @@ class SQLiteStore(Store):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._pid = os.getpid()
+        self.write_hooks: list[WriteHook] = _default_write_hooks()
         if self.memory:
             self._keepalive = self._connect()
 
@@ -165,13 +203,17 @@ class SQLiteStore(Store):
     def write(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
-        rows = [_encode(e) for e in events]
+        columns, rows = sqlite_columns(events)
+        statement = _insert_sql(columns)
 
         def insert(conn: sqlite3.Connection) -> int:
+            fresh = _new_events(conn, events) if self.write_hooks else ()
             before = conn.total_changes
-            conn.executemany(_INSERT, rows)
+            conn.executemany(statement, rows)
             inserted = conn.total_changes - before
             self._after_insert(conn, events, inserted)
+            for hook in self.write_hooks:
+                hook(conn, fresh)
             return inserted
 
         return self._write_tx(insert)

@@ -1,0 +1,239 @@
+"""Collector throughput: events/s accepted and stored, batched POSTs and pixel GETs.
+
+Drives a real `footfall serve` (uvicorn, 1 and 2 workers, SQLite) on
+loopback with wrk and a Lua script. "accepted" sums the `accepted` counts of
+the 202 answers (batched) or counts 200 answers (pixel); "stored" is what the
+store holds once the server has drained its queue and shut down. Each load
+run is bounded (10 s, 3 s with --quick).
+
+stored must equal accepted, except for the requests wrk had in flight when
+its clock ran out: the server accepted and stored those, but wrk drops their
+answers uncounted. So the check is accepted <= stored <= accepted + (open
+connections x events per request), and the row says by how much.
+
+    .venv/bin/python bench/run.py --only collector
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+FOOTFALL = str(BIN / "footfall")
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+SITE = "bench.example"
+UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0 Safari/537.36"
+)
+
+POST_LUA = """
+wrk.method = "POST"
+local f = io.open("{body}", "r")
+wrk.body = f:read("*a")
+f:close()
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {token}"
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) accepted = 0 end
+function response(status, headers, body)
+  local n = body:match('"accepted":(%d+)')
+  if n then accepted = accepted + tonumber(n) end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("accepted") end
+  io.write(string.format("ACCEPTED %d\\n", total))
+end
+"""
+
+GET_LUA = """
+wrk.headers["User-Agent"] = "{ua}"
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) accepted = 0 end
+function response(status, headers, body)
+  if status == 200 then accepted = accepted + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("accepted") end
+  io.write(string.format("ACCEPTED %d\\n", total))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _cli(*args: str) -> str:
+    out = subprocess.run([FOOTFALL, *args], capture_output=True, text=True, check=True)
+    return out.stdout
+
+
+def _count(db: str) -> int:
+    from footfall.stores import connect
+
+    store = connect(db)
+    try:
+        return store.count()
+    finally:
+        store.close()
+
+
+class Server:
+    """`footfall serve` in a subprocess, stopped with SIGINT so it flushes its queue."""
+
+    def __init__(self, db: str, workers: int, log: Path) -> None:
+        self.port = _free_port()
+        env = {**os.environ, "FOOTFALL_RATE_LIMIT": "off", "FOOTFALL_NO_SIGNALS": ""}
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [FOOTFALL, "serve", "--db", db, "--port", str(self.port), "--workers", str(workers)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"footfall serve did not start; see {log}")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+
+def _wrk(url: str, script: Path, seconds: int, conns: int) -> tuple[int, int]:
+    out = subprocess.run(
+        [WRK, "-t1", f"-c{conns}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+    accepted = int(re.search(r"ACCEPTED (\d+)", out).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return accepted, requests
+
+
+def _one(tmp: Path, kind: str, workers: int, seconds: int) -> dict[str, Any]:
+    db = f"sqlite:///{tmp / f'{kind}-{workers}.db'}"
+    _cli("sites", "add", SITE, "--db", db)
+    token = _cli("token", "create", "--name", "bench", "--db", db).strip().splitlines()[-1]
+    if kind == "batched":
+        events = [
+            {
+                "name": "pageview",
+                "site": SITE,
+                "url": f"https://{SITE}/page/{i}",
+                "referrer": "https://www.google.com/",
+                "user_agent": UA,
+                "visitor_id": f"v{i % 37}",
+            }
+            for i in range(100)
+        ]
+        body = tmp / "body.json"
+        body.write_text(json.dumps({"events": events}))
+        script = tmp / "post.lua"
+        script.write_text(POST_LUA.format(body=body, token=token))
+        path, conns = "/api/event", 16
+    else:
+        script = tmp / "get.lua"
+        script.write_text(GET_LUA.format(ua=UA))
+        path, conns = f"/api/event.gif?site={SITE}&url=https://{SITE}/px&ref=https://a.example/", 32
+    server = Server(db, workers, tmp / f"serve-{kind}-{workers}.log")
+    started = time.monotonic()
+    try:
+        accepted, requests = _wrk(server.url + path, script, seconds, conns)
+    finally:
+        server.stop()
+    elapsed = time.monotonic() - started  # load + draining the queue + shutdown
+    stored = _count(db)
+    per_request = 100 if kind == "batched" else 1
+    return {
+        "in_flight_max": conns * per_request,
+        "kind": kind,
+        "workers": workers,
+        "accepted_per_s": accepted / seconds,
+        "stored_per_s": stored / elapsed,
+        "requests_per_s": requests / seconds,
+        "accepted": accepted,
+        "stored": stored,
+    }
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    if not Path(WRK).exists():
+        return [{"benchmark": "collector: skipped (wrk is not installed)"}]
+    seconds = 3 if quick else 10
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="ff-bench-collector-") as d:
+        tmp = Path(d)
+        for kind in ("batched", "pixel"):
+            for workers in (1, 2):
+                r = _one(tmp, kind, workers, seconds)
+                print(json.dumps(r), file=sys.stderr)
+                name = f"{'POST 100-event batches' if kind == 'batched' else 'pixel GET'}"
+                same = (
+                    "stored=accepted"
+                    if r["stored"] == r["accepted"]
+                    else (f"MISMATCH stored {r['stored']} != accepted {r['accepted']}")
+                )
+                goal = ">= 50,000 events/s" if kind == "batched" else ">= 3,000 requests/s"
+                rows.append(
+                    {
+                        "benchmark": f"collector {name}, {workers} worker(s): accepted ({same})",
+                        "footfall": round(r["accepted_per_s"]),
+                        "unit": "events/s",
+                        "goal": goal,
+                    }
+                )
+                rows.append(
+                    {
+                        "benchmark": f"collector {name}, {workers} worker(s): stored, with drain",
+                        "footfall": round(r["stored_per_s"]),
+                        "unit": "events/s",
+                        "goal": goal,
+                    }
+                )
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run("--quick" in sys.argv):
+        print(row)

@@ -1,0 +1,72 @@
+"""Collector settings, read once per server process from the environment.
+
+`footfall serve` runs uvicorn workers in separate processes, so settings
+travel as environment variables (like `FOOTFALL_DB`); tests build a
+`CollectorConfig` directly.
+
+- `FOOTFALL_RATE_LIMIT` (`50/200`): per-IP token bucket, `rate/burst` requests
+  per second; `0` or `off` disables it.
+- `FOOTFALL_TRUSTED_PROXIES` (`0`): reverse proxies in front; the client IP is
+  taken that many hops from the right of `X-Forwarded-For`.
+- `FOOTFALL_DEDUPE_SECONDS` (`0` = off): identical anonymous page views from
+  one visitor within this window count once.
+- `FOOTFALL_SCHEMAS`: folder of JSON schemas for self-describing events.
+- `FOOTFALL_SCHEMAS_STRICT` (`0`): `1` sends events with an unknown schema to
+  failed events.
+- `FOOTFALL_SITE_CACHE_SECONDS` (`5`): how long site and token look-ups are
+  cached in-process.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = ["MAX_BODY_BYTES", "MAX_EVENTS", "CollectorConfig"]
+
+MAX_BODY_BYTES = 1_000_000  # one request body, before parsing
+MAX_EVENTS = 1_000  # events in one request
+
+
+def _rate(text: str) -> tuple[float, float]:
+    text = text.strip().lower()
+    if text in ("", "0", "off", "none", "false"):
+        return 0.0, 0.0
+    rate_s, _, burst_s = text.partition("/")
+    rate = float(rate_s)
+    burst = float(burst_s) if burst_s else max(rate * 2, 1.0)
+    if rate < 0 or burst < 1:
+        raise ValueError(f"FOOTFALL_RATE_LIMIT must look like 50/200, not {text!r}")
+    return rate, burst
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    """What the collector enforces; see the module docstring for the env names."""
+
+    rate: float = 50.0  # requests per second per IP (0: no limit)
+    burst: float = 200.0
+    trusted_proxies: int = 0
+    dedupe_seconds: float = 0.0
+    schemas_dir: str | None = None
+    strict_schemas: bool = False
+    site_cache_seconds: float = 5.0
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_events: int = MAX_EVENTS
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, schemas_dir: str | None = None
+    ) -> CollectorConfig:
+        e = os.environ if env is None else env
+        rate, burst = _rate(e.get("FOOTFALL_RATE_LIMIT", "50/200"))
+        return cls(
+            rate=rate,
+            burst=burst,
+            trusted_proxies=int(e.get("FOOTFALL_TRUSTED_PROXIES", "0") or 0),
+            dedupe_seconds=float(e.get("FOOTFALL_DEDUPE_SECONDS", "0") or 0),
+            schemas_dir=schemas_dir or e.get("FOOTFALL_SCHEMAS") or None,
+            strict_schemas=e.get("FOOTFALL_SCHEMAS_STRICT", "0").lower() in ("1", "true", "yes"),
+            site_cache_seconds=float(e.get("FOOTFALL_SITE_CACHE_SECONDS", "5") or 5),
+        )

@@ -1,0 +1,82 @@
+"""Sites and API tokens as the request path sees them: cached, refreshed once per TTL.
+
+A request must not query the database for each event, so the whole list of
+sites and of active token hashes is loaded into memory and replaced at most
+once per `ttl` seconds (both lists are small: one row per site or token).
+A site added with `footfall sites add` is therefore accepted by a running
+server within `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+
+from footfall.stores.meta import Meta, Site, Token, normalize_domain
+
+__all__ = ["TOKEN_PREFIX", "Directory", "hash_token", "new_token"]
+
+TOKEN_PREFIX = "ff_"  # noqa: S105 - a label, not a secret
+
+log = logging.getLogger("footfall.collector")
+
+
+def hash_token(secret: str) -> str:
+    """sha256 of the secret: enough for a 256-bit random secret (no need for a slow KDF)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A new secret, its hash and the short prefix shown in lists."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return secret, hash_token(secret), secret[: len(TOKEN_PREFIX) + 6]
+
+
+class Directory:
+    """In-process cache of one store's sites and active tokens."""
+
+    def __init__(
+        self, meta: Meta, ttl: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.meta = meta
+        self.ttl = ttl
+        self.clock = clock
+        self._sites: dict[str, Site] = {}
+        self._tokens: dict[str, Token] = {}
+        self._loaded_at = -float("inf")
+        self._lock = threading.Lock()
+
+    def _maybe_refresh(self) -> None:
+        if self.clock() - self._loaded_at < self.ttl:
+            return
+        with self._lock:
+            if self.clock() - self._loaded_at < self.ttl:
+                return
+            try:
+                sites = {s.domain: s for s in self.meta.list_sites()}
+                tokens = self.meta.active_tokens()
+            except Exception:
+                # Keep serving the last good lists; try again after the TTL.
+                log.exception("footfall: could not refresh sites and tokens")
+            else:
+                self._sites, self._tokens = sites, tokens
+            self._loaded_at = self.clock()
+
+    def invalidate(self) -> None:
+        """Reload on the next look-up (after `footfall sites add` in the same process)."""
+        self._loaded_at = -float("inf")
+
+    def site(self, domain: str) -> Site | None:
+        self._maybe_refresh()
+        found = self._sites.get(domain)
+        if found is None and domain and domain != (norm := normalize_domain(domain)):
+            found = self._sites.get(norm)
+        return found
+
+    def token(self, secret: str) -> Token | None:
+        self._maybe_refresh()
+        return self._tokens.get(hash_token(secret))

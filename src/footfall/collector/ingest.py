@@ -1,0 +1,241 @@
+"""The ingestion path every collector endpoint shares (JSON API, pixel, Snowplow).
+
+CONTRACT (used by footfall.collector.snowplow and routes.py)
+-----------------------------------------------------------
+`collector_for(state) -> Collector` returns the one `Collector` of a
+`ServerState` (created on first use, kept in `state.extras["collector"]`).
+
+`Collector.authenticate(authorization: str | None) -> Token | None`
+    `None` when no `Authorization` header was sent; the `Token` for a valid
+    `Bearer <secret>`; raises `Rejected(401, reason)` for a bad or revoked one.
+
+`Collector.check_rate(ip: str, token: Token | None) -> None`
+    Raises `Rejected(429, reason, retry_after=seconds)` when `ip` exceeded the
+    per-IP token bucket. Requests with a valid token are never limited.
+    Call once per HTTP request, before parsing the body.
+
+`Collector.ingest(events, *, token, ip, user_agent, payloads=None, prevalidated=False)
+-> IngestResult`
+    `events`: already-built `footfall.Event`s. For each, in order:
+    1. the site: empty -> the token's site if it is bound to one, else an
+       error; it must be a registered site (error "unknown site"), and a token
+       bound to a site only allows that site (403);
+    2. `ip` / `user_agent` fill `event.ip` / `event.user_agent` when empty
+       (the caller decides which fields an anonymous sender may set; the
+       visitor id left empty is computed by the worker's visitor processor);
+    3. `footfall.event.validate` (skipped when `prevalidated=True`);
+    4. dedupe of identical anonymous page views (only if configured);
+    5. `event.schema` set -> `event.props` is validated against the schema
+       registry; a failure (or an unknown schema while strict) is NOT lost:
+       it is queued to the failed-events table with `payloads[i]` (the
+       original input; the event itself when not given) and reported with
+       status 422 and `kept=True`;
+    6. `state.tracker.send(event)`; a full queue is reported with status 503.
+    Never raises for bad events; returns counts and per-event `EventError`s
+    (index into `events`, field, reason, HTTP status). `IngestResult.status()`
+    gives the status for the whole request: 202 when at least one event was
+    accepted (or kept as failed), else the errors' common status (400 if
+    mixed). Bad events never stop the good ones beside them.
+
+`Collector.store_failed(payload, reason, *, event=None, site="", source="", schema="")`
+    Queue one failed event (original payload + reason) without I/O.
+
+`validate_self_describing(state, uri, data)` (in schemas.py) checks data
+against the registry without ingesting anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from footfall.collector.config import CollectorConfig
+from footfall.collector.directory import Directory
+from footfall.collector.failed import FailedWriter
+from footfall.collector.limits import Deduper, RateLimiter
+from footfall.collector.schemas import SchemaRegistry
+from footfall.errors import ValidationError
+from footfall.event import Event, validate
+from footfall.stores.meta import Token, open_meta
+
+__all__ = ["Collector", "EventError", "IngestResult", "Rejected", "collector_for"]
+
+_EXTRAS_KEY = "collector"
+
+
+class Rejected(Exception):
+    """A whole request refused: HTTP `status` with a `reason` for the sender."""
+
+    def __init__(self, status: int, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class EventError:
+    """Why one event of a request was not accepted."""
+
+    index: int
+    field: str
+    reason: str
+    status: int = 400
+    kept: bool = False  # stored as a failed event, can be retried
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"index": self.index, "field": self.field, "reason": self.reason}
+        if self.kept:
+            out["kept"] = True
+        return out
+
+
+@dataclass
+class IngestResult:
+    """What happened to the events of one request."""
+
+    accepted: int = 0
+    deduplicated: int = 0
+    failed: int = 0  # kept in failed events
+    errors: list[EventError] = field(default_factory=list)
+
+    def status(self) -> int:
+        if self.accepted or self.deduplicated or self.failed or not self.errors:
+            return 202
+        codes = {e.status for e in self.errors}
+        return codes.pop() if len(codes) == 1 else 400
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"accepted": self.accepted, "rejected": len(self.errors)}
+        if self.deduplicated:
+            out["deduplicated"] = self.deduplicated
+        if self.failed:
+            out["failed"] = self.failed
+        if self.errors:
+            out["errors"] = [e.as_dict() for e in self.errors[:100]]
+        return out
+
+
+class Collector:
+    """Per-process ingestion state: site cache, limiters, schema registry, failed queue."""
+
+    def __init__(self, state: Any, config: CollectorConfig | None = None) -> None:
+        self.state = state
+        self.config = config or CollectorConfig.from_env(schemas_dir=state.schemas_dir)
+        self.meta = open_meta(state.store)
+        self.directory = Directory(self.meta, self.config.site_cache_seconds)
+        self.limiter = RateLimiter(self.config.rate, self.config.burst)
+        self.deduper = Deduper(self.config.dedupe_seconds)
+        self.schemas = SchemaRegistry(self.config.schemas_dir, strict=self.config.strict_schemas)
+        self.failed = FailedWriter(self.meta)
+        self.tracker = state.tracker
+
+    # -- per request --------------------------------------------------------
+    def authenticate(self, authorization: str | None) -> Token | None:
+        if authorization is None:
+            return None
+        scheme, _, secret = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise Rejected(401, "Authorization must be 'Bearer <API token>'")
+        token = self.directory.token(secret.strip())
+        if token is None:
+            raise Rejected(401, "unknown or revoked API token")
+        return token
+
+    def check_rate(self, ip: str, token: Token | None) -> None:
+        if token is not None:
+            return
+        wait = self.limiter.take(ip)
+        if wait > 0:
+            raise Rejected(429, "too many requests from this address", retry_after=wait)
+
+    # -- per event ----------------------------------------------------------
+    def _check_site(self, event: Event, token: Token | None) -> EventError | None:
+        if not event.site:
+            if token is not None and token.site:
+                event.site = token.site
+            else:
+                return EventError(-1, "site", "is required (the site's domain)")
+        site = self.directory.site(event.site)
+        if site is None:
+            return EventError(-1, "site", f"unknown site {event.site[:200]!r}", 404)
+        event.site = site.domain
+        if token is not None and not token.allows(site.domain):
+            return EventError(-1, "site", "the API token is not valid for this site", 403)
+        return None
+
+    def ingest(
+        self,
+        events: Sequence[Event],
+        *,
+        token: Token | None,
+        ip: str,
+        user_agent: str,
+        payloads: Sequence[Any] | None = None,
+        prevalidated: bool = False,
+    ) -> IngestResult:
+        result = IngestResult()
+        dedupe = self.deduper.window > 0 and token is None
+        send = self.tracker.send
+        for i, event in enumerate(events):
+            err = self._check_site(event, token)
+            if err is not None:
+                result.errors.append(EventError(i, err.field, err.reason, err.status))
+                continue
+            if not event.ip:
+                event.ip = ip
+            if not event.user_agent:
+                event.user_agent = user_agent
+            if not prevalidated:
+                try:
+                    validate(event)
+                except ValidationError as exc:
+                    result.errors.append(EventError(i, exc.field, exc.reason))
+                    continue
+            if (
+                dedupe
+                and event.name == "pageview"
+                and self.deduper.seen(event.site, event.ip, event.user_agent, event.url)
+            ):
+                result.deduplicated += 1
+                continue
+            if event.schema:
+                reason = self.schemas.validate(event.schema, event.props)
+                if reason is not None:
+                    payload = payloads[i] if payloads is not None else event
+                    self.store_failed(payload, reason, event=event)
+                    result.failed += 1
+                    result.errors.append(EventError(i, "props", reason, 422, kept=True))
+                    continue
+            if send(event):
+                result.accepted += 1
+            else:
+                result.errors.append(EventError(i, "event", "server busy, queue full", 503))
+        return result
+
+    def store_failed(
+        self,
+        payload: Any,
+        reason: str,
+        *,
+        event: Event | None = None,
+        site: str = "",
+        source: str = "",
+        schema: str = "",
+    ) -> bool:
+        return self.failed.add(
+            payload, reason, event=event, site=site, source=source, schema=schema
+        )
+
+    def close(self) -> None:
+        self.failed.close()
+
+
+def collector_for(state: Any) -> Collector:
+    """The `Collector` of this server process (one per `ServerState`)."""
+    found: Collector | None = state.extras.get(_EXTRAS_KEY)
+    if found is None:
+        found = Collector(state)
+        state.extras[_EXTRAS_KEY] = found
+    return found

@@ -1,0 +1,260 @@
+"""Collector endpoints: `POST /api/event`, the pixel, `/js/footfall.js`, Snowplow's.
+
+Each handler does only what must happen before answering: size checks,
+parsing, the per-event checks in `Collector.ingest`, and enqueueing. Every
+refusal is a 4xx with a JSON `{"error": reason}` (or per-event errors); the
+store is written by the tracker's background worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.collector.ingest import Collector, EventError, IngestResult, Rejected, collector_for
+from footfall.collector.limits import client_ip
+from footfall.collector.parse import build_event, decode_body, events_of
+from footfall.errors import ValidationError
+from footfall.event import Event
+
+__all__ = ["CORS_HEADERS", "GIF", "client_address", "read_body", "routes"]
+
+log = logging.getLogger("footfall.collector")
+
+STATIC = Path(__file__).parent / "static"
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Max-Age": "86400",
+}
+GIF_HEADERS = {
+    "Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
+    "Pragma": "no-cache",
+    "Access-Control-Allow-Origin": "*",
+}
+JSON_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded", "")
+MAX_QUERY_FIELD = 4_000
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        media_type="application/json",
+        headers={**CORS_HEADERS, **(headers or {})},
+    )
+
+
+def _refusal(exc: Rejected) -> Response:
+    headers = {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+    return _json({"error": exc.reason}, exc.status, headers)
+
+
+def client_address(request: Request, collector: Collector) -> str:
+    """The client IP: socket peer, or X-Forwarded-For behind configured trusted proxies."""
+    peer = request.client.host if request.client else ""
+    return client_ip(peer, request.headers.get("x-forwarded-for"), collector.config.trusted_proxies)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refusing (413) before reading more than `limit` bytes."""
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise Rejected(400, "Content-Length is not a number")
+        if int(length) > limit:
+            raise Rejected(413, f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Rejected(413, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def post_event(request: Request) -> Response:
+    collector = collector_for(request.app.state.footfall)
+    try:
+        ip = client_address(request, collector)
+        token = collector.authenticate(request.headers.get("authorization"))
+        collector.check_rate(ip, token)
+        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype not in JSON_TYPES:
+            raise Rejected(415, "send JSON as application/json or text/plain")
+        body = await read_body(request, collector.config.max_body_bytes)
+        try:
+            raws = events_of(decode_body(body), collector.config.max_events)
+        except ValidationError as exc:
+            raise Rejected(400, f"{exc.field} {exc.reason}") from None
+    except Rejected as exc:
+        return _refusal(exc)
+    trusted = token is not None
+    source = "api" if trusted else "browser"
+    events: list[Event] = []
+    index: list[int] = []
+    errors: list[EventError] = []
+    for i, raw in enumerate(raws):
+        try:
+            events.append(build_event(raw, trusted=trusted, source=source))
+            index.append(i)
+        except ValidationError as exc:
+            errors.append(EventError(i, exc.field, exc.reason))
+    result = collector.ingest(
+        events,
+        token=token,
+        ip=ip,
+        user_agent=request.headers.get("user-agent", "")[:1000],
+        payloads=[raws[i] for i in index] if any(e.schema for e in events) else None,
+        prevalidated=True,
+    )
+    if errors or result.errors:
+        # Report positions in the request, not in the list of events built from it.
+        remapped = [
+            EventError(index[e.index], e.field, e.reason, e.status, e.kept) for e in result.errors
+        ]
+        result.errors = sorted(errors + remapped, key=lambda e: e.index)
+    return _json(result.as_dict(), result.status())
+
+
+async def options_event(request: Request) -> Response:
+    return Response(status_code=204, headers=CORS_HEADERS)
+
+
+def _query_event(request: Request) -> dict[str, Any]:
+    q = request.query_params
+    raw: dict[str, Any] = {}
+    for key, name in (
+        ("site", "site"),
+        ("d", "site"),
+        ("domain", "site"),
+        ("url", "url"),
+        ("u", "url"),
+        ("ref", "referrer"),
+        ("r", "referrer"),
+        ("name", "name"),
+        ("n", "name"),
+        ("title", "title"),
+        ("w", "screen"),
+    ):
+        value = q.get(key)
+        if value is not None:
+            if len(value) > MAX_QUERY_FIELD:
+                raise ValidationError(name, f"longer than {MAX_QUERY_FIELD} characters")
+            raw[name] = value
+    if "url" not in raw:
+        page = request.headers.get("referer")  # the page embedding the pixel
+        if page and page.lower().startswith(("http://", "https://")):
+            raw["url"] = page[:MAX_QUERY_FIELD]
+    return raw
+
+
+async def pixel(request: Request) -> Response:
+    collector = collector_for(request.app.state.footfall)
+    result: IngestResult | None = None
+    try:
+        ip = client_address(request, collector)
+        collector.check_rate(ip, None)
+        event = build_event(_query_event(request), trusted=False, source="browser")
+        result = collector.ingest(
+            [event],
+            token=None,
+            ip=ip,
+            user_agent=request.headers.get("user-agent", "")[:1000],
+            prevalidated=True,
+        )
+    except Rejected as exc:
+        return _refusal(exc)
+    except ValidationError as exc:
+        return _json({"error": f"{exc.field} {exc.reason}"}, 400)
+    status = result.status()
+    if status >= 400:
+        return _json(result.as_dict(), status)
+    return Response(GIF, status_code=200, media_type="image/gif", headers=GIF_HEADERS)
+
+
+class _Script:
+    """footfall.js read once per change of the file, with its gzip and ETag."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._key: tuple[float, int] | None = None
+        self._raw = b""
+        self._gz = b""
+        self._etag = ""
+
+    def load(self) -> tuple[bytes, bytes, str] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        key = (st.st_mtime, st.st_size)
+        if key != self._key:
+            raw = self.path.read_bytes()
+            self._raw, self._gz = raw, gzip.compress(raw, 9, mtime=0)
+            self._etag = '"' + hashlib.sha256(raw).hexdigest()[:20] + '"'
+            self._key = key
+        return self._raw, self._gz, self._etag
+
+
+def _script_route() -> Route:
+    script = _Script(STATIC / "footfall.js")
+
+    async def serve_script(request: Request) -> Response:
+        found = script.load()
+        if found is None:
+            return Response("footfall.js is not built", 404, media_type="text/plain")
+        raw, gz, etag = found
+        headers = {
+            "Cache-Control": "public, max-age=3600, stale-while-revalidate=86400",
+            "ETag": etag,
+            "Vary": "Accept-Encoding",
+            "Access-Control-Allow-Origin": "*",
+        }
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        body = raw
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body = gz
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, media_type="application/javascript; charset=utf-8", headers=headers)
+
+    return Route("/js/footfall.js", serve_script, methods=["GET", "HEAD"])
+
+
+def _snowplow_routes(state: Any) -> list[BaseRoute]:
+    try:
+        module = importlib.import_module("footfall.collector.snowplow")
+    except ModuleNotFoundError as exc:
+        if exc.name == "footfall.collector.snowplow":
+            return []
+        raise
+    found: list[BaseRoute] = module.routes(state)
+    return found
+
+
+def routes(state: Any) -> list[BaseRoute]:
+    """The collector's routes; creates the process's `Collector` up front."""
+    collector_for(state)
+    return [
+        Route("/api/event", post_event, methods=["POST"]),
+        Route("/api/event", options_event, methods=["OPTIONS"]),
+        Route("/api/event.gif", pixel, methods=["GET"]),
+        _script_route(),
+        *_snowplow_routes(state),
+    ]

@@ -1,0 +1,128 @@
+"""JSON Schema registry for self-describing events (Iglu-style URIs).
+
+A self-describing event names its schema as
+`iglu:vendor/name/jsonschema/M-R-A`; the schema is read from
+`DIR/vendor/name/jsonschema/M-R-A` (a `.json` suffix is accepted too), the
+layout of a static Iglu repository. Schemas are compiled once with
+fastjsonschema and cached; a schema that was missing is looked for again
+after `MISSING_RETRY_SECONDS`, so adding a file needs no restart.
+
+Unknown schemas pass unless the registry is strict: then they fail like an
+invalid event (and land in failed events, to be retried once the schema is
+added).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import orjson
+
+__all__ = ["IGLU_URI", "SchemaRegistry", "parse_iglu", "validate_self_describing"]
+
+IGLU_URI = re.compile(
+    r"^iglu:([a-zA-Z0-9_.-]+)/([a-zA-Z0-9_.-]+)/(jsonschema)/([0-9]+-[0-9]+-[0-9]+)$"
+)
+MISSING_RETRY_SECONDS = 10.0
+MAX_SCHEMA_BYTES = 1_000_000
+
+
+def parse_iglu(uri: str) -> tuple[str, str, str, str] | None:
+    """`(vendor, name, format, version)` of an Iglu URI, or None if it is not one."""
+    m = IGLU_URI.match(uri)
+    if m is None or ".." in uri:
+        return None
+    return m.group(1), m.group(2), m.group(3), m.group(4)
+
+
+class SchemaRegistry:
+    """Compiled validators for the schemas found under `root`."""
+
+    def __init__(
+        self,
+        root: str | Path | None,
+        *,
+        strict: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.root = Path(root).resolve() if root else None
+        self.strict = strict
+        self.clock = clock
+        self._validators: dict[str, Callable[[Any], Any]] = {}
+        self._missing: dict[str, float] = {}
+        self._broken: dict[str, str] = {}
+
+    def _path(self, parts: tuple[str, str, str, str]) -> Path | None:
+        if self.root is None:
+            return None
+        base = self.root.joinpath(*parts)
+        for candidate in (base, base.with_name(base.name + ".json")):
+            resolved = candidate.resolve()
+            if resolved.is_file() and resolved.is_relative_to(self.root):
+                return resolved
+        return None
+
+    def _load(self, uri: str, parts: tuple[str, str, str, str]) -> Callable[[Any], Any] | None:
+        found = self._validators.get(uri)
+        if found is not None:
+            return found
+        missing_since = self._missing.get(uri)
+        if missing_since is not None and self.clock() - missing_since < MISSING_RETRY_SECONDS:
+            return None
+        path = self._path(parts)
+        if path is None:
+            self._missing[uri] = self.clock()
+            return None
+        try:
+            if path.stat().st_size > MAX_SCHEMA_BYTES:
+                raise ValueError("schema file too large")
+            schema = orjson.loads(path.read_bytes())
+            validator: Callable[[Any], Any] = fastjsonschema.compile(schema)
+        except (OSError, ValueError, fastjsonschema.JsonSchemaDefinitionException) as exc:
+            self._broken[uri] = f"schema {uri} could not be loaded: {exc}"
+            self._missing[uri] = self.clock()
+            return None
+        self._missing.pop(uri, None)
+        self._broken.pop(uri, None)
+        self._validators[uri] = validator
+        return validator
+
+    def known(self, uri: str) -> bool:
+        parts = parse_iglu(uri)
+        return parts is not None and self._load(uri, parts) is not None
+
+    def validate(self, uri: str, data: Any) -> str | None:
+        """None if `data` is valid for `uri`, else the reason it is not."""
+        parts = parse_iglu(uri)
+        if parts is None:
+            return f"schema {uri[:200]!r} is not an iglu:vendor/name/jsonschema/M-R-A URI"
+        validator = self._load(uri, parts)
+        if validator is None:
+            if uri in self._broken:
+                return self._broken[uri]
+            return f"schema {uri} is unknown" if self.strict else None
+        try:
+            validator(data)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            return f"does not match {uri}: {exc.message}"
+        except (TypeError, ValueError, RecursionError) as exc:
+            return f"does not match {uri}: {exc}"
+        return None
+
+
+def validate_self_describing(state: Any, schema_uri: str, data: Any) -> str | None:
+    """Check one self-describing event's data against the server's registry.
+
+    `state` is the `ServerState`; returns None when the data is acceptable,
+    else the reason (invalid data, a malformed URI, or an unknown schema while
+    strict). The caller decides what to do with a failure; the collector
+    keeps such events as failed events (see `Collector.ingest`).
+    """
+    from footfall.collector.ingest import collector_for
+
+    return collector_for(state).schemas.validate(schema_uri, data)

@@ -1,0 +1,153 @@
+"""The dashboard's pages: site list, site dashboard, funnel, failed events, CSV.
+
+Pages are shells: they carry the view (period, filters, comparison) and the
+panel layout; `static/dashboard.js` fetches the numbers from the stats API
+with the viewer's own session cookie and writes them in as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import quote, urlencode
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from footfall.dashboard.auth import Users
+from footfall.dashboard.export import ENDPOINTS, PASSED_PARAMS, call_api, to_csv
+from footfall.dashboard.panels import PANELS, SERVER_PANELS, props_panel
+from footfall.dashboard.security import harden
+from footfall.dashboard.sites import SiteDirectory
+from footfall.dashboard.templating import render
+from footfall.dashboard.view import PERIODS, interval_for, parse_view
+
+__all__ = ["Pages"]
+
+MAX_STEPS = 8
+MAX_STEP_LEN = 300
+
+
+def _user(request: Request) -> str | None:
+    user = getattr(request.state, "footfall_user", None)
+    return user if isinstance(user, str) and user else None
+
+
+def _to_login(request: Request) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+
+class Pages:
+    """Page handlers bound to one store's sites and users."""
+
+    def __init__(self, sites: SiteDirectory, users: Users) -> None:
+        self.sites = sites
+        self.users = users
+
+    def _denied(self, request: Request, site: str) -> Response | None:
+        """A 404 for a user, a login redirect for anyone else (hiding which sites exist)."""
+        user = _user(request)
+        if self.sites.readable(site, user):
+            return None
+        if user:  # logged in: the site does not exist
+            return render(request, "message.html", 404, title="Not found", text="No such site.")
+        return _to_login(request)
+
+    async def home(self, request: Request) -> Response:
+        user = _user(request)
+        visible = await anyio.to_thread.run_sync(self.sites.visible, user)
+        if not user and not visible:
+            return _to_login(request)
+        return render(request, "sites.html", sites=visible)
+
+    async def dashboard(self, request: Request) -> Response:
+        site = request.path_params["site"]
+        denied = await anyio.to_thread.run_sync(self._denied, request, site)
+        if denied:
+            return denied
+        view = parse_view(request.query_params)
+        panels = list(PANELS)
+        event_name = view.filter_value("event:name")
+        if event_name:
+            keys = await anyio.to_thread.run_sync(self.sites.prop_keys, site, event_name)
+            extra = props_panel(event_name, keys)
+            if extra:
+                panels.append(extra)
+        return render(
+            request,
+            "dashboard.html",
+            site=site,
+            site_path=quote(site, safe=""),
+            view=view,
+            periods=PERIODS,
+            interval=interval_for(view),
+            panels=panels,
+            server_panels=SERVER_PANELS,
+            messages=list(view.errors),
+        )
+
+    async def funnel(self, request: Request) -> Response:
+        site = request.path_params["site"]
+        denied = await anyio.to_thread.run_sync(self._denied, request, site)
+        if denied:
+            return denied
+        view = parse_view(request.query_params)
+        steps = [
+            s.strip()[:MAX_STEP_LEN]
+            for s in request.query_params.getlist("step")[:MAX_STEPS]
+            if s.strip()
+        ]
+        inputs = steps + [""] * max(0, 3 - len(steps))
+        view = replace(view, extra=tuple(("step", s) for s in steps))
+        return render(
+            request,
+            "funnel.html",
+            site=site,
+            site_path=quote(site, safe=""),
+            view=view,
+            periods=PERIODS,
+            steps=steps,
+            inputs=inputs,
+            messages=list(view.errors),
+        )
+
+    async def failed(self, request: Request) -> Response:
+        user = _user(request)
+        if not user:
+            return _to_login(request)
+        site = request.query_params.get("site", "")[:300]
+        rows = await anyio.to_thread.run_sync(self.sites.failed, site or None)
+        rows = list(reversed(rows))  # newest first
+        return render(request, "failed.html", rows=rows, site=site)
+
+    async def export(self, request: Request) -> Response:
+        """`/<site>/export.csv?endpoint=breakdown&property=...`: a panel as CSV."""
+        site = request.path_params["site"]
+        denied = await anyio.to_thread.run_sync(self._denied, request, site)
+        if denied:
+            return denied
+        endpoint = request.query_params.get("endpoint", "breakdown")
+        if endpoint not in ENDPOINTS:
+            return Response(f"endpoint must be one of {', '.join(ENDPOINTS)}\n", 400)
+        params = [("site_id", site)]
+        for name in PASSED_PARAMS:
+            value = request.query_params.get(name)
+            if value:
+                params.append((name, value[:4000]))
+        if endpoint == "breakdown" and not request.query_params.get("limit"):
+            params.append(("limit", "1000"))
+        params.extend(("step", s[:MAX_STEP_LEN]) for s in request.query_params.getlist("step")[:8])
+        status, body = await call_api(request, endpoint, params)
+        if status != 200:
+            reason = body.get("error") if isinstance(body, dict) else None
+            return Response(f"stats API answered {status}: {reason or ''}\n", min(status, 599))
+        prop = request.query_params.get("property", "")
+        stem = "-".join(p for p in (site, endpoint, prop.rsplit(":", 1)[-1]) if p)
+        filename = "".join(c if c.isalnum() or c in ".-_" else "_" for c in stem)[:120]
+        response = Response(
+            to_csv(endpoint, body),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+        return harden(response)

@@ -1,0 +1,76 @@
+"""Dashboard routes and the session middleware, picked up by `footfall.server.app`.
+
+The catch-all `/{site}` routes come last in the whole app (the server puts
+this module's routes after the collector's and the stats API's) and refuse
+the first path segments those use, so a site can never shadow `/api/*`,
+`/js/*`, `/health` or `/static/*`.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from footfall.dashboard.auth import Users
+from footfall.dashboard.login import LoginPages
+from footfall.dashboard.pages import Pages
+from footfall.dashboard.security import SessionMiddleware
+from footfall.dashboard.sites import SiteDirectory
+from footfall.dashboard.templating import STATIC_PREFIX
+from footfall.server.state import ServerState
+
+__all__ = ["RESERVED", "middleware", "routes"]
+
+# First path segments that belong to other parts of the server, never to a site.
+RESERVED = frozenset(
+    {"api", "js", "static", "health", "login", "logout", "setup", "failed", "favicon.ico", "i"}
+)
+
+
+def _site_route(handler: object) -> object:
+    async def guarded(request: Request) -> Response:
+        site = request.path_params["site"]
+        if site in RESERVED or len(site) > 253:
+            return Response("Not Found", status_code=404, media_type="text/plain")
+        return await handler(request)  # type: ignore[operator, no-any-return]
+
+    return guarded
+
+
+def _parts(state: ServerState) -> tuple[Users, SiteDirectory]:
+    """One Users and one SiteDirectory per server state (shared by routes and middleware)."""
+    users = state.extras.get("dashboard.users")
+    if not isinstance(users, Users):
+        users = state.extras["dashboard.users"] = Users(state.store)
+    sites = state.extras.get("dashboard.sites")
+    if not isinstance(sites, SiteDirectory):
+        sites = state.extras["dashboard.sites"] = SiteDirectory(state.store)
+    return users, sites
+
+
+def routes(state: ServerState) -> list[BaseRoute]:
+    users, sites = _parts(state)
+    pages = Pages(sites, users)
+    login = LoginPages(users)
+    static_dir = resources.files("footfall.dashboard") / "static"
+    return [
+        Mount(STATIC_PREFIX, app=StaticFiles(directory=str(static_dir)), name="dashboard-static"),
+        Route("/", pages.home, methods=["GET"]),
+        Route("/login", login.login, methods=["GET", "POST"]),
+        Route("/logout", login.logout, methods=["POST"]),
+        Route("/setup", login.setup, methods=["GET", "POST"]),
+        Route("/failed", pages.failed, methods=["GET"]),
+        Route("/{site}/funnel", _site_route(pages.funnel), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/{site}/export.csv", _site_route(pages.export), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/{site}", _site_route(pages.dashboard), methods=["GET"]),  # type: ignore[arg-type]
+    ]
+
+
+def middleware(state: ServerState) -> list[Middleware]:
+    users, _ = _parts(state)
+    return [Middleware(SessionMiddleware, users=users)]

@@ -1,0 +1,237 @@
+/* The site dashboard: fetch every number from the stats API and write it in
+ * as text. The page's view (period, filters, comparison) lives in the URL. */
+(function () {
+  "use strict";
+  var F = window.Footfall;
+  var root = document.getElementById("dashboard");
+  if (!root || !F) { return; }
+  var base = F.baseParams(root);
+  var interval = root.dataset.interval;
+  var compare = root.dataset.compare === "previous_period";
+  var chart = null;
+  var chartMetric = "visitors";
+  var VISIT = ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"];
+  var SERVER = ["requests", "bytes", "duration_p50", "duration_p95", "error_rate"];
+
+  /* -- top-line numbers --------------------------------------------------- */
+  function fillStats(section, results) {
+    section.querySelectorAll(".stat").forEach(function (card) {
+      var metric = card.dataset.metric;
+      var entry = results[metric] || {};
+      card.querySelector("[data-value]").textContent = F.fmt(metric, entry.value);
+      var change = card.querySelector("[data-change]");
+      change.className = "stat-change";
+      if (typeof entry.change === "number") {
+        var good = metric === "bounce_rate" || metric === "error_rate" || metric.indexOf("duration_p") === 0
+          ? entry.change < 0 : entry.change > 0;
+        change.textContent = (entry.change > 0 ? "↑ " : entry.change < 0 ? "↓ " : "") +
+          Math.abs(entry.change) + "%";
+        change.classList.add(entry.change === 0 ? "flat" : good ? "up" : "down");
+        change.title = "Change against the previous period";
+      } else {
+        change.textContent = "";
+      }
+    });
+  }
+
+  function loadTopline() {
+    var section = document.getElementById("topline");
+    document.getElementById("topline-csv").setAttribute("href",
+      F.exportUrl(root, "aggregate", { metrics: VISIT.join(","), compare: "previous_period" }));
+    F.api("aggregate", Object.assign({}, base, { metrics: VISIT.join(","), compare: "previous_period" }))
+      .then(function (body) { fillStats(section, (body && body.results) || {}); })
+      .catch(function (e) { showError(section, e); });
+    var server = document.getElementById("topline-server");
+    F.api("aggregate", Object.assign({}, base, { metrics: SERVER.join(","), compare: "previous_period" }))
+      .then(function (body) {
+        var results = (body && body.results) || {};
+        if (!results.requests || !F.num(results.requests.value)) { return; }
+        server.classList.remove("hidden");
+        fillStats(server, results);
+        document.querySelectorAll(".panel.server-only").forEach(function (p) {
+          p.classList.remove("hidden");
+          initPanel(p);
+        });
+      })
+      .catch(function () { /* no server requests for this site */ });
+  }
+
+  function showError(section, e) {
+    var p = F.el("p", { "class": "error" }, "Could not load: " + e.message);
+    section.appendChild(p);
+  }
+
+  /* -- time series -------------------------------------------------------- */
+  function toSeconds(text) {
+    var s = String(text).replace(" ", "T");
+    if (s.length === 7) { s += "-01"; }
+    if (s.length === 10) { s += "T00:00:00"; }
+    if (!/(Z|[+-]\d\d:?\d\d)$/.test(s)) { s += "Z"; }
+    var ms = Date.parse(s);
+    return isNaN(ms) ? null : ms / 1000;
+  }
+
+  function isoDay(d) { return d.toISOString().slice(0, 10); }
+
+  /* The previous period with as many buckets as the current one. */
+  function previousParams(rows) {
+    if (!rows.length) { return null; }
+    var first = new Date(toSeconds(rows[0].date) * 1000);
+    var n = rows.length;
+    if (interval === "hour") {
+      var day = new Date(first.getTime() - 86400000);
+      return { period: "custom", date: isoDay(day) + "," + isoDay(day) };
+    }
+    var end = new Date(first.getTime() - 86400000);
+    var start;
+    if (interval === "month") {
+      start = new Date(Date.UTC(first.getUTCFullYear(), first.getUTCMonth() - n, 1));
+    } else {
+      start = new Date(first.getTime() - n * 86400000);
+    }
+    return { period: "custom", date: isoDay(start) + "," + isoDay(end) };
+  }
+
+  function drawChart(xs, series, data) {
+    var box = document.getElementById("chart");
+    if (chart) { chart.destroy(); chart = null; }
+    if (!window.uPlot) { return; }
+    var opts = {
+      width: Math.max(300, box.clientWidth), height: 260,
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+      series: series,
+      axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return F.fmt(chartMetric, v); }); } }],
+      scales: { x: { time: true } },
+      legend: { live: true }
+    };
+    chart = new window.uPlot(opts, [xs].concat(data), box);
+  }
+
+  function loadChart() {
+    var title = document.getElementById("chart-title");
+    var statusLine = document.getElementById("chart-status");
+    title.textContent = F.LABELS[chartMetric] || chartMetric;
+    var params = Object.assign({}, base, { metrics: chartMetric, interval: interval });
+    document.getElementById("chart-csv").setAttribute("href",
+      F.exportUrl(root, "timeseries", { metrics: chartMetric, interval: interval }));
+    statusLine.textContent = "";
+    F.api("timeseries", params).then(function (body) {
+      var rows = (body && body.results) || [];
+      var xs = rows.map(function (r) { return toSeconds(r.date); });
+      var ys = rows.map(function (r) { return F.num(r[chartMetric]); });
+      var series = [{}, { label: F.LABELS[chartMetric] || chartMetric, stroke: "#4f46e5",
+        fill: "rgba(79,70,229,0.12)", width: 2,
+        value: function (u, v) { return F.fmt(chartMetric, v); } }];
+      var prev = compare ? previousParams(rows) : null;
+      if (!prev) { drawChart(xs, series, [ys]); return null; }
+      return F.api("timeseries", Object.assign({}, base, prev, { metrics: chartMetric, interval: interval }))
+        .then(function (pbody) {
+          var prows = (pbody && pbody.results) || [];
+          var pys = xs.map(function (_, i) { return i < prows.length ? F.num(prows[i][chartMetric]) : null; });
+          series.push({ label: "Previous period", stroke: "#9ca3af", dash: [6, 4], width: 1.5,
+            value: function (u, v) { return F.fmt(chartMetric, v); } });
+          drawChart(xs, series, [ys, pys]);
+        });
+    }).catch(function (e) { statusLine.textContent = "Could not load the time series: " + e.message; });
+  }
+
+  document.querySelectorAll(".topline .stat").forEach(function (card) {
+    card.addEventListener("click", function () {
+      document.querySelectorAll(".topline .stat").forEach(function (c) { c.classList.toggle("active", c === card); });
+      chartMetric = card.dataset.metric;
+      loadChart();
+    });
+  });
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(function () {
+      var box = document.getElementById("chart");
+      if (chart) { chart.setSize({ width: Math.max(300, box.clientWidth), height: 260 }); }
+    }, 150);
+  });
+
+  /* -- breakdown panels --------------------------------------------------- */
+  function labelCell(prop, value) {
+    var td = F.el("td", { "class": "label" });
+    var text = value === "" || value === null || value === undefined ? "(none)" : String(value);
+    var href = F.withFilter(prop, value === null || value === undefined ? "" : value);
+    if (href) {
+      td.appendChild(F.el("a", { href: href, "class": "filter-link", title: "Filter by this" }, text));
+    } else {
+      td.appendChild(F.el("span", null, text));
+    }
+    if (prop === "visit:referrer") {
+      var url = F.httpUrl(value);
+      if (url) {
+        td.appendChild(document.createTextNode(" "));
+        td.appendChild(F.el("a", { href: url, rel: "noopener noreferrer nofollow", target: "_blank",
+          "class": "external", title: "Open the referrer" }, "↗"));
+      }
+    }
+    return td;
+  }
+
+  function loadPanel(section, tab) {
+    var prop = tab.dataset.property, key = tab.dataset.key, sort = tab.dataset.sort;
+    var metrics = tab.dataset.metrics.split(",");
+    var head = section.querySelector("thead tr"), body = section.querySelector("tbody");
+    var statusLine = section.querySelector(".status");
+    head.textContent = ""; body.textContent = "";
+    head.appendChild(F.el("th", null, tab.textContent));
+    metrics.forEach(function (m) { head.appendChild(F.el("th", { "class": "num" }, F.LABELS[m] || m)); });
+    section.querySelector(".csv").setAttribute("href",
+      F.exportUrl(root, "breakdown", { property: prop, metrics: metrics.join(",") }));
+    statusLine.textContent = "Loading…";
+    var params = Object.assign({}, base, { property: prop, metrics: metrics.join(","), limit: sort ? 100 : 10 });
+    F.api("breakdown", params).then(function (data) {
+      var rows = (data && data.results) || [];
+      if (sort) { rows = rows.slice().sort(function (a, b) { return F.num(b[sort]) - F.num(a[sort]); }); }
+      rows = rows.slice(0, 10);
+      var top = rows.length ? Math.max.apply(null, rows.map(function (r) { return F.num(r[metrics[0]]); })) : 0;
+      rows.forEach(function (r) {
+        var tr = F.el("tr");
+        var value = r[key];
+        tr.appendChild(labelCell(prop, value));
+        metrics.forEach(function (m) { tr.appendChild(F.el("td", { "class": "num" }, F.fmt(m, r[m]))); });
+        var bar = F.el("td", { "class": "bar-cell", "aria-hidden": "true" });
+        var fill = F.el("span", { "class": "bar-fill" });
+        fill.style.width = (top ? Math.round(100 * F.num(r[metrics[0]]) / top) : 0) + "%";
+        bar.appendChild(fill);
+        tr.appendChild(bar);
+        body.appendChild(tr);
+      });
+      statusLine.textContent = rows.length ? "" : "No data for this period.";
+    }).catch(function (e) { statusLine.textContent = "Could not load: " + e.message; });
+  }
+
+  function initPanel(section) {
+    if (section.dataset.ready) { return; }
+    section.dataset.ready = "1";
+    var tabs = section.querySelectorAll(".tab");
+    tabs.forEach(function (t) {
+      t.addEventListener("click", function () {
+        tabs.forEach(function (x) { x.classList.toggle("active", x === t); });
+        loadPanel(section, t);
+      });
+    });
+    loadPanel(section, section.querySelector(".tab.active") || tabs[0]);
+  }
+
+  /* -- realtime ----------------------------------------------------------- */
+  function realtime() {
+    var out = document.getElementById("realtime-count");
+    F.api("realtime/visitors", { site_id: base.site_id }).then(function (body) {
+      var n = typeof body === "number" ? body
+        : body && typeof body.visitors === "number" ? body.visitors
+        : body && body.results && body.results.visitors ? body.results.visitors.value : null;
+      out.textContent = n === null || n === undefined ? "–" : Number(n).toLocaleString("en");
+    }).catch(function () { out.textContent = "–"; });
+  }
+
+  loadTopline();
+  loadChart();
+  document.querySelectorAll(".panel:not(.server-only)").forEach(initPanel);
+  realtime();
+  setInterval(function () { if (!document.hidden) { realtime(); } }, 15000);
+})();

@@ -1,0 +1,124 @@
+"""`CelerySink`: hand each batch to a Celery task that stores it.
+
+For sites that already run Celery: the web process sends, a Celery worker
+writes to the store. The task is footfall's own, `footfall.store_batch`;
+register it on your app with `register_tasks(app, db_url)` (or run the ready
+app, `celery -A footfall.delivery.celery_app worker -Q footfall`).
+
+The payload is a MessagePack batch (base64 inside Celery's JSON messages,
+so any serializer setting works) plus its format name. The task is sent with
+`acks_late` semantics: a worker that dies mid-task leaves the message
+unacknowledged and the broker redelivers it; the store drops the duplicate
+ids of a batch stored twice. A store that is down is retried (backoff capped
+at a minute, no limit); a batch that will never decode, or that the store
+refuses as bad data, is logged and dropped rather than retried forever.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from footfall.delivery.serialize import FORMAT_MSGPACK, BatchDecodeError, decode_batch, encode_batch
+from footfall.delivery.stream_worker import is_data_error
+from footfall.errors import ConfigurationError
+from footfall.event import Event
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+    from footfall.stores.base import Store
+
+__all__ = ["TASK_NAME", "CelerySink", "register_tasks", "store_batch"]
+
+TASK_NAME = "footfall.store_batch"
+DEFAULT_QUEUE = "footfall"
+PUBLISH_RETRIES = 2  # kombu's own reconnect attempts per send; the dispatcher retries above
+
+log = logging.getLogger("footfall.delivery")
+
+_stores: dict[str, Store] = {}
+_stores_lock = threading.Lock()
+
+
+def _store_for(db_url: str | None) -> Store:
+    """One store per worker process and URL (connections are not shared across forks)."""
+    from footfall.stores import connect, default_url
+
+    url = db_url or default_url()
+    with _stores_lock:
+        store = _stores.get(url)
+        if store is None:
+            store = _stores[url] = connect(url)
+        return store
+
+
+def store_batch(payload: str, fmt: str = FORMAT_MSGPACK, db_url: str | None = None) -> int:
+    """The task body: decode a batch and store it; return how many events were new."""
+    try:
+        events = decode_batch(base64.b64decode(payload, validate=True), fmt)
+    except (BatchDecodeError, ValueError) as exc:
+        log.error("footfall: dropping an undecodable Celery batch: %s", exc)
+        return 0
+    return _store_for(db_url).write(events)
+
+
+def register_tasks(app: Celery, db_url: str | None = None) -> Any:
+    """Register `footfall.store_batch` on `app`, storing into `db_url` (default $FOOTFALL_DB)."""
+    if TASK_NAME in app.tasks:
+        return app.tasks[TASK_NAME]
+
+    def task(self: Any, payload: str, fmt: str = FORMAT_MSGPACK) -> int:
+        try:
+            return store_batch(payload, fmt, db_url)
+        except Exception as exc:
+            if is_data_error(exc):  # retrying bad data would loop forever
+                log.error("footfall: store refused a Celery batch, dropped: %s", exc)
+                return 0
+            # The store is down: wait for it (backoff capped at a minute), never give up.
+            raise self.retry(exc=exc, countdown=min(60, 2 ** min(self.request.retries, 6))) from exc
+
+    return app.task(
+        name=TASK_NAME,
+        bind=True,
+        acks_late=True,  # a killed worker's batch is redelivered, not lost
+        reject_on_worker_lost=True,
+        max_retries=None,
+        ignore_result=True,
+    )(task)
+
+
+class CelerySink:
+    """A sink that sends each batch as one `footfall.store_batch` task."""
+
+    def __init__(self, app: Celery, *, queue: str = DEFAULT_QUEUE) -> None:
+        try:
+            import celery  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - needs celery missing
+            raise ConfigurationError(
+                f"CelerySink needs `pip install footfall[celery]` ({exc})"
+            ) from exc
+        self.app = app
+        self.queue = queue
+
+    def write(self, events: Sequence[Event]) -> None:
+        if not events:
+            return
+        payload = base64.b64encode(encode_batch(events, FORMAT_MSGPACK)).decode("ascii")
+        self.app.send_task(
+            TASK_NAME,
+            args=(payload, FORMAT_MSGPACK),
+            queue=self.queue,
+            ignore_result=True,
+            retry=True,
+            retry_policy={"max_retries": PUBLISH_RETRIES, "interval_start": 0.2},
+        )
+
+    def close(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"CelerySink(queue={self.queue!r})"

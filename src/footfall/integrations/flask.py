@@ -1,0 +1,295 @@
+"""Flask extension with the surface of Flask-Track-Usage 2.0.
+
+An app written for Flask-Track-Usage switches by changing one import::
+
+    from footfall.integrations.flask import TrackUsage   # was: from flask_track_usage import ...
+
+    app.config["TRACK_USAGE_INCLUDE_OR_EXCLUDE_VIEWS"] = "include"
+    t = TrackUsage(app, ["sqlite:///./footfall.db"])
+
+    @t.include
+    @app.route("/")
+    def index():
+        g.track_var["optional"] = "something"
+        return "Hello"
+
+Flask-Track-Usage called its storages in `after_request` (one SQL insert,
+and with `TRACK_USAGE_USE_FREEGEOIP` one HTTP request, per page view). Here
+the hooks only read headers and enqueue an event; storing, user-agent
+parsing and geo (from an offline database, never the network) run in the
+background worker.
+
+Include/exclude follows Flask-Track-Usage 2.0's code and tests: in
+`include` mode only views marked with `@t.include` (or in an included
+blueprint) are tracked; in `exclude` mode (the default) every view is
+tracked except those marked with `@t.exclude` or in an excluded blueprint.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from footfall.errors import ConfigurationError
+from footfall.integrations import not_installed, tracker_source, visits
+from footfall.integrations.request import Options, Pending, run_inline
+from footfall.integrations.wsgi import _Body, from_environ
+from footfall.processors import Processor
+from footfall.tracker import Tracker
+
+try:
+    from flask import Blueprint, Flask, Response, g, request
+except ImportError as exc:  # pragma: no cover - exercised only without flask
+    raise not_installed("Flask", "flask", exc) from exc
+
+__all__ = ["TrackUsage"]
+
+log = logging.getLogger("footfall.integrations")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_PENDING = "_footfall_pending"  # the g attribute holding this request's Pending
+
+
+def _storage_list(storage: Any) -> list[Any]:
+    """Flask-Track-Usage took one storage or a list; so do we."""
+    if storage is None:
+        return []
+    if isinstance(storage, str) or not isinstance(storage, Iterable):
+        return [storage]
+    return list(storage)
+
+
+def _check_sink(obj: Any) -> None:
+    from footfall.stores.base import Store
+
+    if isinstance(obj, str | Store) or (hasattr(obj, "write") and hasattr(obj, "close")):
+        return
+    raise ConfigurationError(
+        f"{obj!r} is not a footfall sink, store or store URL; Flask-Track-Usage "
+        "storages do not carry over: pass e.g. 'sqlite:///./footfall.db'"
+    )
+
+
+class TrackUsage:
+    """Tracks the requests of a Flask app (Flask-Track-Usage 2.0 surface).
+
+    `storage` is a sink, store or store URL, or a list of them (where
+    Flask-Track-Usage took its storages); without it, `tracker` or else the
+    global `footfall.get_tracker()` receives the events. Keyword options are
+    those of the WSGI middleware; the `FOOTFALL_*` config keys
+    (`FOOTFALL_SITE`, `FOOTFALL_TRUSTED_PROXIES`, `FOOTFALL_HONOR_DNT`,
+    `FOOTFALL_INCLUDE_PATHS`, `FOOTFALL_EXCLUDE_PATHS`,
+    `FOOTFALL_EXCLUDE_STATIC`) set them from configuration.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        storage: Any = None,
+        _fake_time: Any = None,
+        *,
+        tracker: Tracker | None = None,
+        processors: Sequence[Processor] | None = None,
+        get_user_id: Callable[[], str | None] | None = None,
+        **options: Any,
+    ) -> None:
+        self._exclude_views: set[Callable[..., Any]] = set()
+        self._include_views: set[Callable[..., Any]] = set()
+        self._exclude_blueprints: set[str] = set()
+        self._include_blueprints: set[str] = set()
+        self._tracker = tracker
+        self._processors = processors
+        self._options = options
+        self.get_user_id = get_user_id
+        self._fake_time = _fake_time  # accepted for compatibility; events carry real times
+        self.app: Flask | None = None
+        self._type = "exclude"
+        self.options = Options()
+        self.get_tracker: Callable[[], Tracker] = lambda: self._tracker or _no_tracker()
+        if app is not None:
+            self.init_app(app, storage)
+
+    # -- setup ----------------------------------------------------------------
+    def init_app(self, app: Flask, storage: Any = None) -> None:
+        """Read the config, build the tracker and register the request hooks."""
+        config = app.config
+        kind = config.get("TRACK_USAGE_INCLUDE_OR_EXCLUDE_VIEWS", "exclude")
+        if kind not in ("include", "exclude"):
+            raise NotImplementedError("You must set include or exclude type.")
+        self.app = app
+        self._type = kind
+        opts = dict(self._options)
+        option_keys = {
+            "site": "FOOTFALL_SITE",
+            "trusted_proxies": "FOOTFALL_TRUSTED_PROXIES",
+            "proxy_header": "FOOTFALL_PROXY_HEADER",
+            "honor_dnt": "FOOTFALL_HONOR_DNT",
+            "include": "FOOTFALL_INCLUDE_PATHS",
+            "exclude": "FOOTFALL_EXCLUDE_PATHS",
+            "exclude_static": "FOOTFALL_EXCLUDE_STATIC",
+            "cookie": "TRACK_USAGE_COOKIE",
+        }
+        for name, key in option_keys.items():
+            if key in config and name not in opts:
+                opts[name] = config[key]
+        option_names = set(Options.__dataclass_fields__) - {"path_filter"}
+        request_opts = {k: opts.pop(k) for k in list(opts) if k in option_names}
+        for key in ("include", "exclude"):
+            if key in request_opts:
+                request_opts[key] = tuple(request_opts[key])
+        self.options = Options(**request_opts)
+        geo = config.get("TRACK_USAGE_USE_FREEGEOIP")
+        if config.get("TRACK_USAGE_FREEGEOIP_ENDPOINT"):
+            log.warning(
+                "footfall: TRACK_USAGE_FREEGEOIP_ENDPOINT is ignored; geo comes from an "
+                "offline database in the worker, never from the network"
+            )
+        sinks = _storage_list(storage)
+        for sink in sinks:
+            _check_sink(sink)
+        if sinks and geo is not None and self._processors is None:
+            opts.setdefault("geo", bool(geo))
+        self.get_tracker = tracker_source(
+            self._tracker,
+            sinks,
+            site=self.options.site,
+            processors=self._processors,
+            **(opts if sinks else {}),
+        )
+        if opts and not sinks:
+            raise TypeError(f"processor options need a storage: {sorted(opts)}")
+        app.before_request(self.before_request)
+        app.after_request(self.after_request)
+        app.teardown_request(self.teardown_request)
+        app.extensions["footfall"] = self
+
+    @property
+    def tracker(self) -> Tracker:
+        """The tracker receiving this app's events."""
+        return self.get_tracker()
+
+    # -- include / exclude ----------------------------------------------------
+    def include(self, view: F) -> F:
+        """Track `view` (in `include` mode). Usable as a decorator."""
+        self._include_views.add(view)
+        return view
+
+    def exclude(self, view: F) -> F:
+        """Do not track `view` (in `exclude` mode). Usable as a decorator."""
+        self._exclude_views.add(view)
+        return view
+
+    def include_blueprint(self, blueprint: Blueprint) -> Blueprint:
+        """Track every view of `blueprint` (in `include` mode), also ones added later."""
+        self._include_blueprints.add(blueprint.name)
+        return blueprint
+
+    def exclude_blueprint(self, blueprint: Blueprint) -> Blueprint:
+        """Track no view of `blueprint` (in `exclude` mode)."""
+        self._exclude_blueprints.add(blueprint.name)
+        return blueprint
+
+    def _in_scope(self) -> bool:
+        app = self.app
+        view = app.view_functions.get(request.endpoint or "") if app is not None else None
+        blueprints = request.blueprints if request.blueprint else ()
+        if self._type == "include":
+            return view in self._include_views or any(
+                b in self._include_blueprints for b in blueprints
+            )
+        if self._type == "exclude":
+            return view not in self._exclude_views and not any(
+                b in self._exclude_blueprints for b in blueprints
+            )
+        raise NotImplementedError("You must set include or exclude type.")
+
+    # -- hooks ----------------------------------------------------------------
+    def before_request(self) -> None:
+        """Read the request's headers; the view may fill `g.track_var`."""
+        if not hasattr(g, "track_var"):
+            g.track_var = {}
+        if not self._in_scope():
+            return
+        pending = from_environ(request.environ, self.options)
+        if pending is not None:
+            setattr(g, _PENDING, pending)
+
+    def after_request(self, response: Response) -> Response:
+        """Enqueue the event, or arrange for it when a streamed body ends."""
+        pending: Pending | None = g.pop(_PENDING, None)
+        if pending is None:
+            return response
+        if pending.set_cookie:
+            response.headers.add("Set-Cookie", pending.set_cookie)
+        self._fill(pending)
+        status = response.status_code
+        content_type = (response.mimetype or "").lower()
+        if not response.is_streamed or response.direct_passthrough:
+            length = response.content_length
+            self._send(pending, status, content_type, length if length is not None else 0)
+            return response
+
+        def _done(sent: int, failed: bool) -> None:
+            self._send(pending, 500 if failed else status, content_type, sent)
+
+        response.response = _Body(response.response, _done)
+        return response
+
+    def teardown_request(self, exc: BaseException | None = None) -> None:
+        """An unhandled exception skipped `after_request`: record it as a 500."""
+        pending: Pending | None = g.pop(_PENDING, None)
+        if pending is not None:
+            self._fill(pending)
+            self._send(pending, 500, "", 0)
+
+    # -- helpers --------------------------------------------------------------
+    def _fill(self, pending: Pending) -> None:
+        """Props (track_var, blueprint, view args) and user, while `g` is alive."""
+        try:
+            props: dict[str, Any] = dict(getattr(g, "track_var", None) or {})
+            if request.blueprint:
+                props.setdefault("blueprint", request.blueprint)
+            if request.endpoint:
+                props.setdefault("endpoint", request.endpoint)
+            if request.view_args:
+                props.setdefault("view_args", dict(request.view_args))
+            pending.props = props or None
+            user = self._user_id()
+            if user:
+                pending.user_id = str(user)
+        except Exception:
+            log.exception("footfall: could not read props or user of a request")
+        if visits.visit_plugins():
+            run_inline(pending, request._get_current_object())  # type: ignore[attr-defined]
+
+    def _user_id(self) -> str | None:
+        if self.get_user_id is not None:
+            return self.get_user_id()
+        # Flask-Login's user, only when the view already loaded it (no extra query).
+        if "flask_login" in sys.modules:
+            user = g.get("_login_user")
+            if user is not None and getattr(user, "is_authenticated", False):
+                return str(user.get_id())
+        environ = request.environ
+        if "HTTP_AUTHORIZATION" in environ:
+            auth = request.authorization
+            if auth is not None and auth.username:
+                return str(auth.username)
+        user = environ.get("REMOTE_USER")
+        return str(user) if user else None
+
+    def _send(self, pending: Pending, status: int, content_type: str, size: int) -> None:
+        try:
+            event = pending.event(status, content_type, size, self.options.classify)
+            self.get_tracker().send(event)
+        except Exception:
+            log.exception("footfall: could not record a request")
+
+
+def _no_tracker() -> Tracker:
+    from footfall.tracker import get_tracker
+
+    return get_tracker()

@@ -1,0 +1,291 @@
+"""WSGI middleware: one event per request, enqueued when the response ends.
+
+    from footfall.integrations.wsgi import FootfallMiddleware
+    app = FootfallMiddleware(app, sinks=["sqlite:///./footfall.db"])
+
+The response iterable is wrapped so a streamed body is measured when its
+last chunk is sent (or when the server calls `close()`, whichever comes
+first); an app that raises is recorded as status 500 and the exception
+propagates unchanged. Requests that are not tracked (excluded paths, static
+files, Do-Not-Track when honoured) go straight to the app with no wrapper.
+
+`from_environ` is also what the Flask and Django integrations use: Django's
+`request.META` is a WSGI environ as far as these keys go.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from footfall.integrations import tracker_source
+from footfall.integrations.request import (
+    DEFAULT_COOKIE_MAX_AGE,
+    DEFAULT_COOKIE_NAME,
+    Classifier,
+    Options,
+    Pattern,
+    Pending,
+    classify,
+    client_ip,
+    cookie_header,
+    is_opted_out,
+    last_hop,
+    new_visit_key,
+    read_cookie,
+    run_inline,
+    valid_key,
+)
+from footfall.processors import Processor
+from footfall.tracker import Tracker
+
+__all__ = ["FootfallMiddleware", "from_environ"]
+
+log = logging.getLogger("footfall.integrations")
+
+Environ = dict[str, Any]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | None
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+UserIdGetter = Callable[[Environ], "str | None"]
+
+
+def _text(raw: str) -> str:
+    """A WSGI path (bytes decoded as latin-1, per PEP 3333) as real text."""
+    if raw.isascii():
+        return raw
+    try:
+        return raw.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a server that already decoded as UTF-8
+        return raw
+
+
+def _host(environ: Mapping[str, Any]) -> str:
+    host = environ.get("HTTP_HOST")
+    if host:
+        return str(host)
+    name = str(environ.get("SERVER_NAME", ""))
+    port = str(environ.get("SERVER_PORT", ""))
+    scheme = environ.get("wsgi.url_scheme", "http")
+    if port and not ((scheme == "http" and port == "80") or (scheme == "https" and port == "443")):
+        return f"{name}:{port}"
+    return name
+
+
+def from_environ(
+    environ: Mapping[str, Any],
+    options: Options,
+    *,
+    scheme: str | None = None,
+    path: str | None = None,
+) -> Pending | None:
+    """Read a request's headers; None when this request is not tracked.
+
+    `scheme` and `path` override the environ's where a framework knows
+    better (Django: `SECURE_PROXY_SSL_HEADER`, already-decoded paths).
+    """
+    if path is None:
+        path = _text(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+    if not options.path_filter(path or "/"):
+        return None
+    if options.honor_dnt and is_opted_out(environ.get("HTTP_DNT"), environ.get("HTTP_SEC_GPC")):
+        return None
+    scheme = scheme or environ.get("wsgi.url_scheme", "http")
+    host = _host(environ)
+    remote = environ.get("REMOTE_ADDR", "") or ""
+    trusted = options.trusted_proxies
+    if trusted:
+        header = "HTTP_FORWARDED" if options.proxy_header == "forwarded" else "HTTP_X_FORWARDED_FOR"
+        ip = client_ip(remote, environ.get(header, ""), trusted, options.proxy_header)
+        proto = last_hop(environ.get("HTTP_X_FORWARDED_PROTO", "")).lower()
+        if proto in ("http", "https"):
+            scheme = proto
+        fwd_host = last_hop(environ.get("HTTP_X_FORWARDED_HOST", ""))
+        if fwd_host:
+            host = fwd_host
+    else:
+        ip = remote
+    pending = Pending(
+        method=environ.get("REQUEST_METHOD", "GET"),
+        scheme=scheme or "http",
+        host=host,
+        path=path or "/",
+        query=_text(environ.get("QUERY_STRING", "")),
+        referrer=environ.get("HTTP_REFERER", ""),
+        user_agent=environ.get("HTTP_USER_AGENT", ""),
+        language=environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+        ip=ip,
+        site=options.site,
+    )
+    if options.cookie:
+        key = read_cookie(environ.get("HTTP_COOKIE"), options.cookie_name)
+        if not valid_key(key):
+            key = new_visit_key()
+            pending.set_cookie = cookie_header(
+                options.cookie_name, key, options.cookie_max_age, pending.scheme == "https"
+            )
+        pending.visitor_id = key or ""
+    return pending
+
+
+class _Response:
+    """Status and headers the app passed to `start_response`."""
+
+    __slots__ = ("content_type", "length", "status")
+
+    def __init__(self) -> None:
+        self.status = 0
+        self.content_type = ""
+        self.length = -1
+
+    def read(self, status: str, headers: Sequence[tuple[str, str]]) -> None:
+        try:
+            self.status = int(status[:3])
+        except ValueError:
+            self.status = 0
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "content-type":
+                self.content_type = value.lower()
+            elif lower == "content-length":
+                try:
+                    self.length = int(value)
+                except ValueError:
+                    self.length = -1
+
+
+class _Body:
+    """The app's response iterable, counted; records once when it ends."""
+
+    __slots__ = ("_done", "_inner", "_sent")
+
+    def __init__(self, inner: Iterable[Any], done: Callable[[int, bool], None]) -> None:
+        self._inner = inner
+        self._done: Callable[[int, bool], None] | None = done
+        self._sent = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            for chunk in self._inner:
+                # Flask streams may yield str; count what goes on the wire.
+                self._sent += len(chunk) if type(chunk) is bytes else len(str(chunk).encode())
+                yield chunk
+        except Exception:
+            self._finish(failed=True)
+            raise
+        self._finish(failed=False)
+
+    def _finish(self, failed: bool) -> None:
+        done, self._done = self._done, None
+        if done is not None:
+            done(self._sent, failed)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._finish(failed=False)
+
+
+class FootfallMiddleware:
+    """Tracks every request of a WSGI app; see the module docstring.
+
+    `tracker` is used as given; otherwise `sinks` (sinks, stores or store
+    URLs) build one with the default processors (`processor_options` go to
+    them); with neither, the global `footfall.get_tracker()` is used. The
+    other options are those of `footfall.integrations.request.Options`.
+    `get_user_id(environ)` names the user when `REMOTE_USER` does not.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        tracker: Tracker | None = None,
+        *,
+        sinks: Iterable[Any] = (),
+        processors: Sequence[Processor] | None = None,
+        site: str = "",
+        include: Iterable[Pattern] = (),
+        exclude: Iterable[Pattern] = (),
+        exclude_static: bool = True,
+        trusted_proxies: int = 0,
+        proxy_header: str = "x-forwarded-for",
+        cookie: bool = False,
+        cookie_name: str = DEFAULT_COOKIE_NAME,
+        cookie_max_age: int = DEFAULT_COOKIE_MAX_AGE,
+        honor_dnt: bool = False,
+        classify: Classifier = classify,
+        get_user_id: UserIdGetter | None = None,
+        **processor_options: Any,
+    ) -> None:
+        self.app = app
+        self.options = Options(
+            site=site,
+            include=tuple(include),
+            exclude=tuple(exclude),
+            exclude_static=exclude_static,
+            trusted_proxies=trusted_proxies,
+            proxy_header=proxy_header,
+            cookie=cookie,
+            cookie_name=cookie_name,
+            cookie_max_age=cookie_max_age,
+            honor_dnt=honor_dnt,
+            classify=classify,
+        )
+        self.get_tracker = tracker_source(
+            tracker, sinks, site=site, processors=processors, **processor_options
+        )
+        self.get_user_id = get_user_id
+
+    @property
+    def tracker(self) -> Tracker:
+        return self.get_tracker()
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        pending = from_environ(environ, self.options)
+        if pending is None:
+            return self.app(environ, start_response)
+        response = _Response()
+        set_cookie = pending.set_cookie
+
+        def _start(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
+            response.read(status, headers)
+            if set_cookie:
+                headers = [*headers, ("Set-Cookie", set_cookie)]
+            return start_response(status, headers, exc_info)
+
+        def _done(sent: int, failed: bool) -> None:
+            status = 500 if failed else response.status
+            size = response.length if response.length >= 0 and not failed else sent
+            self._record(pending, environ, status, response.content_type, size)
+
+        try:
+            result = self.app(environ, _start)
+        except Exception:
+            self._record(pending, environ, 500, "", 0)
+            raise
+        if isinstance(result, list | tuple):
+            # Already complete: record now and hand the body on untouched.
+            _done(sum(len(c) for c in result), False)
+            return result
+        return _Body(result, _done)
+
+    def _record(
+        self, pending: Pending, environ: Environ, status: int, content_type: str, size: int
+    ) -> None:
+        try:
+            user = environ.get("REMOTE_USER")
+            if not user and self.get_user_id is not None:
+                user = self.get_user_id(environ)
+            if user:
+                pending.user_id = str(user)
+            event = pending.event(status, content_type, size, self.options.classify)
+            self.get_tracker().send(event)
+            run_inline(pending, environ)
+        except Exception:
+            # Tracking must never break a response that is already on its way.
+            log.exception("footfall: could not record a request")

@@ -1,0 +1,256 @@
+"""Shared state of the visitor and visits processors, behind a small interface.
+
+Cookieless visitor ids need one random salt per UTC day that every process
+agrees on, and visits need the last-seen time of each visitor's current
+visit, also shared: a visitor's requests land on any gunicorn worker or
+collector process. Both live in the store's database, so a store backend
+implements `ProcessorState` (SQLite here; PostgreSQL and ClickHouse expose it
+from their store's `processor_state()` method). A store without one gets
+`MemoryState`, which is right only for a single process, with a warning.
+
+The contract, for implementers:
+
+- `salt(day)` returns the salt of that UTC day, creating a random one if
+  there is none. Two processes asking at once must get the same salt (insert
+  if absent, then read, in one transaction).
+- `prune_salts(keep_from)` deletes the salts of days before `keep_from`.
+- `visits()` is a context manager around ONE transaction that serialises
+  writers of visit state (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a
+  transaction-scoped advisory lock or `SELECT ... FOR UPDATE`). Inside it,
+  `load` reads rows, `replace` is a compare-and-set (True when the row still
+  held `expected`, or was absent when `expected` is None), `store` upserts,
+  and `prune` deletes rows last seen before a time. Times are UTC
+  microseconds since the epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+__all__ = [
+    "MemoryState",
+    "ProcessorState",
+    "SQLiteState",
+    "VisitKey",
+    "VisitState",
+    "VisitTx",
+    "state_for",
+]
+
+log = logging.getLogger("footfall.processors")
+
+VisitKey = tuple[str, str]  # (site, visitor_id)
+SALT_BYTES = 32
+_CHUNK = 400  # keys per IN (...) query; well under SQLite's variable limit
+
+
+class VisitState(NamedTuple):
+    """The current visit of one visitor; times in UTC microseconds."""
+
+    visit_id: str
+    started: int
+    last_seen: int
+
+
+@runtime_checkable
+class VisitTx(Protocol):
+    """Visit-state operations inside one serialising transaction."""
+
+    def load(self, keys: Sequence[VisitKey]) -> dict[VisitKey, VisitState]:
+        """The stored state of each key that has one."""
+
+    def replace(self, key: VisitKey, expected: VisitState | None, new: VisitState) -> bool:
+        """Write `new` only if the row still equals `expected` (absent if None)."""
+
+    def store(self, key: VisitKey, new: VisitState) -> None:
+        """Write `new` unconditionally (insert or update)."""
+
+    def prune(self, before: int) -> int:
+        """Delete visits last seen before `before`; return how many."""
+
+
+@runtime_checkable
+class ProcessorState(Protocol):
+    """Salts and visit state shared by every process writing one store."""
+
+    def salt(self, day: str) -> bytes:
+        """The salt of UTC day `day` (YYYY-MM-DD), created if missing."""
+
+    def prune_salts(self, keep_from: str) -> int:
+        """Delete salts of days before `keep_from`; return how many."""
+
+    def visits(self) -> AbstractContextManager[VisitTx]:
+        """One transaction that serialises visit-state writers."""
+
+
+# -- SQLite ------------------------------------------------------------------
+class _SQLiteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def load(self, keys: Sequence[VisitKey]) -> dict[VisitKey, VisitState]:
+        out: dict[VisitKey, VisitState] = {}
+        for i in range(0, len(keys), _CHUNK):
+            chunk = keys[i : i + _CHUNK]
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            params = [v for key in chunk for v in key]
+            sql = (
+                "SELECT site, visitor_id, visit_id, started, last_seen FROM visit_state "  # noqa: S608 - only ? marks are pasted
+                f"WHERE (site, visitor_id) IN (VALUES {marks})"
+            )
+            rows = self.conn.execute(sql, params)
+            for site, visitor, visit_id, started, last_seen in rows:
+                out[(site, visitor)] = VisitState(visit_id, started, last_seen)
+        return out
+
+    def replace(self, key: VisitKey, expected: VisitState | None, new: VisitState) -> bool:
+        if expected is None:
+            cur = self.conn.execute(
+                "INSERT OR IGNORE INTO visit_state "
+                "(site, visitor_id, visit_id, started, last_seen) VALUES (?, ?, ?, ?, ?)",
+                (*key, *new),
+            )
+        else:
+            cur = self.conn.execute(
+                "UPDATE visit_state SET visit_id = ?, started = ?, last_seen = ? "
+                "WHERE site = ? AND visitor_id = ? AND visit_id = ? AND started = ? "
+                "AND last_seen = ?",
+                (*new, *key, *expected),
+            )
+        return cur.rowcount == 1
+
+    def store(self, key: VisitKey, new: VisitState) -> None:
+        self.conn.execute(
+            "INSERT INTO visit_state (site, visitor_id, visit_id, started, last_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, visitor_id) DO UPDATE SET "
+            "visit_id = excluded.visit_id, started = excluded.started, "
+            "last_seen = excluded.last_seen",
+            (*key, *new),
+        )
+
+    def prune(self, before: int) -> int:
+        return self.conn.execute("DELETE FROM visit_state WHERE last_seen < ?", (before,)).rowcount
+
+
+class SQLiteState:
+    """`ProcessorState` in the tables of migration 0030, on a `SQLiteStore`.
+
+    Uses the store's own per-thread connections and `transaction()` (which
+    takes the write lock up front), so several processes on one file agree.
+    """
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def salt(self, day: str) -> bytes:
+        fresh = secrets.token_hex(SALT_BYTES)
+
+        with self.store.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO visitor_salts (day, salt, created_at) VALUES (?, ?, ?)",
+                (day, fresh, int(time.time())),
+            )
+            row = conn.execute("SELECT salt FROM visitor_salts WHERE day = ?", (day,)).fetchone()
+        return bytes.fromhex(str(row[0]))
+
+    def prune_salts(self, keep_from: str) -> int:
+        with self.store.transaction() as conn:
+            cur = conn.execute("DELETE FROM visitor_salts WHERE day < ?", (keep_from,))
+            return int(cur.rowcount)
+
+    @contextmanager
+    def visits(self) -> Iterator[VisitTx]:
+        with self.store.transaction() as conn:
+            yield _SQLiteTx(conn)
+
+
+# -- in memory ---------------------------------------------------------------
+class _MemoryTx:
+    def __init__(self, rows: dict[VisitKey, VisitState]) -> None:
+        self.rows = rows
+
+    def load(self, keys: Sequence[VisitKey]) -> dict[VisitKey, VisitState]:
+        return {k: self.rows[k] for k in keys if k in self.rows}
+
+    def replace(self, key: VisitKey, expected: VisitState | None, new: VisitState) -> bool:
+        if self.rows.get(key) != expected:
+            return False
+        self.rows[key] = new
+        return True
+
+    def store(self, key: VisitKey, new: VisitState) -> None:
+        self.rows[key] = new
+
+    def prune(self, before: int) -> int:
+        old = [k for k, v in self.rows.items() if v.last_seen < before]
+        for k in old:
+            del self.rows[k]
+        return len(old)
+
+
+class MemoryState:
+    """`ProcessorState` held by this process only (tests, single-process apps)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._salts: dict[str, bytes] = {}
+        self._rows: dict[VisitKey, VisitState] = {}
+
+    def salt(self, day: str) -> bytes:
+        with self._lock:
+            return self._salts.setdefault(day, secrets.token_bytes(SALT_BYTES))
+
+    def prune_salts(self, keep_from: str) -> int:
+        with self._lock:
+            old = [d for d in self._salts if d < keep_from]
+            for d in old:
+                del self._salts[d]
+            return len(old)
+
+    @contextmanager
+    def visits(self) -> Iterator[VisitTx]:
+        with self._lock:
+            yield _MemoryTx(self._rows)
+
+
+def state_for(store: Any) -> ProcessorState:
+    """The shared state for `store`, or in-memory state (with a warning).
+
+    A store offers its own by a `processor_state()` method; SQLite stores get
+    `SQLiteState` when migration 0030 is applied.
+    """
+    if store is None:
+        return MemoryState()
+    factory = getattr(store, "processor_state", None)
+    if callable(factory):
+        state: ProcessorState = factory()
+        return state
+    if getattr(store, "dialect", "") == "sqlite" and hasattr(store, "transaction"):
+        try:
+            found = store.query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('visitor_salts', 'visit_state')"
+            )
+        except sqlite3.Error:
+            found = [(0,)]
+        if found[0][0] == 2:
+            return SQLiteState(store)
+        log.warning(
+            "footfall: %r lacks the visitor/visit tables (run `footfall migrate`); "
+            "visitor salts and visits are kept in memory, per process",
+            store,
+        )
+        return MemoryState()
+    log.warning(
+        "footfall: %r has no shared processor state; visitor salts and visits are kept "
+        "in memory, so several processes will not agree on them",
+        store,
+    )
+    return MemoryState()

@@ -1,0 +1,93 @@
+"""Cookieless visitor ids: a keyed hash of (daily salt, site, IP, user agent).
+
+The salt is random, one per UTC day, kept in the store so every process of a
+site computes the same id for the same visitor on the same day; after the
+day the id cannot be linked to the next day's, and salts older than two days
+are deleted, so not even the operator can recompute an old id from an IP.
+The IP and user agent only enter the hash; this step stores neither.
+
+An event's own UTC day picks the salt while that salt is kept (today and
+yesterday); older events (a log import) use today's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from footfall.event import Event, utcnow
+from footfall.processors.state import ProcessorState
+
+__all__ = ["KEEP_SALT_DAYS", "VisitorIdProcessor"]
+
+log = logging.getLogger("footfall.processors")
+
+KEEP_SALT_DAYS = 2  # today and yesterday; older salts are deleted
+DIGEST_SIZE = 16  # bytes: 128-bit ids, 32 hex characters
+
+
+class VisitorIdProcessor:
+    """Fills an empty `visitor_id` from the salted hash of who sent the event.
+
+    Events with neither IP nor user agent are left alone: hashing nothing
+    would merge every such visitor into one. `clock` returns the current UTC
+    time (tests inject one to cross midnight).
+    """
+
+    def __init__(
+        self,
+        state: ProcessorState,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.state = state
+        self.clock = clock
+        self._salts: dict[str, bytes] = {}
+        self._today = ""
+        self._lock = threading.Lock()
+
+    def __call__(self, event: Event) -> Event:
+        if event.visitor_id or not (event.ip or event.user_agent):
+            return event
+        salt = self._salt_for(event.ts.date())
+        h = hashlib.blake2b(key=salt, digest_size=DIGEST_SIZE)
+        # NUL-separated: no field can run into the next one.
+        h.update(f"{event.site}\x00{event.ip}\x00{event.user_agent}".encode())
+        event.visitor_id = h.hexdigest()
+        return event
+
+    def _salt_for(self, day: date) -> bytes:
+        today = self.clock().date()
+        if day > today or (today - day).days >= KEEP_SALT_DAYS:
+            day = today
+        key = day.isoformat()
+        salt = self._salts.get(key)
+        if salt is not None and self._today == today.isoformat():
+            return salt
+        with self._lock:
+            if self._today != today.isoformat():
+                self._rotate(today)
+            salt = self._salts.get(key)
+            if salt is None:
+                salt = self.state.salt(key)
+                self._salts[key] = salt
+            return salt
+
+    def _rotate(self, today: date) -> None:
+        """A new day: forget and delete salts that are no longer kept."""
+        keep_from = (today - timedelta(days=KEEP_SALT_DAYS - 1)).isoformat()
+        self._salts = {d: s for d, s in self._salts.items() if d >= keep_from}
+        try:
+            removed = self.state.prune_salts(keep_from)
+        except Exception:
+            log.exception("footfall: deleting old visitor salts failed; retried tomorrow")
+            removed = 0
+        if removed:
+            log.info("footfall: deleted %d old visitor salts", removed)
+        self._today = today.isoformat()
+
+    def __repr__(self) -> str:
+        return "VisitorIdProcessor()"

@@ -1,0 +1,171 @@
+"""The one place where SQL differs between stores.
+
+The compiler (`footfall.stats.sql`) writes portable SQL and asks its
+`Dialect` for every piece that is not: bound-parameter placeholders, a UTC
+timestamp shifted into the site's local time, a time bucket label, a
+percentile, a JSON property, a regular expression match and a substring test.
+PostgreSQL and ClickHouse stores subclass `Dialect` and override these
+methods; nothing else in the stats engine needs to change.
+
+Storage is UTC microseconds (`ts`). Local time is `ts + offset`, where the
+offset is a piecewise constant: Python's zoneinfo computes the DST
+transitions inside the queried range and the SQL gets a small CASE over them,
+so every dialect can bucket in any IANA time zone without database support.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments"]
+
+US = 1_000_000
+
+
+class Params:
+    """Collects bound values; `add` returns the placeholder to paste instead of the value."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.values: list[Any] = []
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return self.dialect.placeholder(len(self.values))
+
+
+def offset_segments(tz: ZoneInfo, lo_us: int, hi_us: int) -> list[tuple[int, int]]:
+    """[(from_utc_us, offset_us), ...] covering [lo, hi): the first `from` is lo."""
+    start = datetime.fromtimestamp(lo_us / US, timezone.utc)
+    end = datetime.fromtimestamp(hi_us / US, timezone.utc)
+
+    def off(t: datetime) -> int:
+        delta = t.astimezone(tz).utcoffset() or timedelta(0)
+        return int(delta.total_seconds()) * US
+
+    segments = [(lo_us, off(start))]
+    step = timedelta(hours=6)  # no zone changes its offset twice within 6 hours
+    t = start
+    while t < end:
+        nxt = min(t + step, end)
+        if off(nxt) != off(t):
+            a, b = t, nxt  # binary search the transition to the second
+            while (b - a) > timedelta(seconds=1):
+                mid = a + (b - a) / 2
+                if off(mid) == off(a):
+                    a = mid
+                else:
+                    b = mid
+            b = b.replace(microsecond=0)
+            segments.append((int(b.timestamp()) * US, off(nxt)))
+        t = nxt
+    return segments
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _regexp(pattern: str | None, value: Any) -> bool:
+    if pattern is None or value is None:
+        return False
+    return _compiled(pattern).search(str(value)) is not None
+
+
+class _Percentile:
+    """SQLite aggregate `footfall_percentile(x, p)`: linear interpolation (percentile_cont)."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.p = 0.5
+
+    def step(self, value: Any, p: float) -> None:
+        if value is not None:
+            self.values.append(float(value))
+            self.p = float(p)
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        values = sorted(self.values)
+        pos = (len(values) - 1) * self.p
+        lo = int(pos)
+        hi = min(lo + 1, len(values) - 1)
+        return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+class Dialect:
+    """Portable SQL pieces; subclasses override what their database spells differently."""
+
+    name = "generic"
+
+    def placeholder(self, index: int) -> str:
+        return "?"
+
+    def local_us(self, column: str, segments: list[tuple[int, int]], params: Params) -> str:
+        """`column` (UTC microseconds) shifted by the site's offset at that instant."""
+        if len(segments) == 1:
+            return f"({column} + {params.add(segments[0][1])})"
+        whens = []
+        for (_, offset), (until, _) in zip(segments, segments[1:]):
+            whens.append(f"WHEN {column} < {params.add(until)} THEN {params.add(offset)}")
+        return f"({column} + CASE {' '.join(whens)} ELSE {params.add(segments[-1][1])} END)"
+
+    def bucket(self, local_us: str, interval: str) -> str:
+        """A text label of the local time bucket: '2026-10-01', '2026-10-01 13:00:00'."""
+        raise NotImplementedError
+
+    def percentile(self, expr: str, p: float, params: Params) -> str:
+        return f"percentile_cont({params.add(p)}) WITHIN GROUP (ORDER BY {expr})"
+
+    def json_text(self, column: str, key: str, params: Params) -> str:
+        raise NotImplementedError
+
+    def regex(self, expr: str, pattern: str, params: Params) -> str:
+        raise NotImplementedError
+
+    def contains(self, expr: str, needle: str, params: Params) -> str:
+        return f"(POSITION({params.add(needle)} IN {expr}) > 0)"
+
+    def prepare(self, conn: Any) -> None:
+        """Register functions the SQL above relies on (once per connection)."""
+
+
+class SQLiteDialect(Dialect):
+    """SQLite: strftime for buckets, json_extract, a Python REGEXP and percentile."""
+
+    name = "sqlite"
+
+    def bucket(self, local_us: str, interval: str) -> str:
+        seconds = f"({local_us} / {US})"
+        if interval == "hour":
+            return f"strftime('%Y-%m-%d %H:00:00', {seconds}, 'unixepoch')"
+        if interval == "week":  # Monday on or before the day
+            return f"date({seconds}, 'unixepoch', '-6 days', 'weekday 1')"
+        if interval == "month":
+            return f"strftime('%Y-%m-01', {seconds}, 'unixepoch')"
+        return f"date({seconds}, 'unixepoch')"
+
+    def percentile(self, expr: str, p: float, params: Params) -> str:
+        return f"footfall_percentile({expr}, {params.add(p)})"
+
+    def json_text(self, column: str, key: str, params: Params) -> str:
+        path = '$."' + key.replace('"', "") + '"'
+        return f"COALESCE(CAST(json_extract({column}, {params.add(path)}) AS TEXT), '')"
+
+    def regex(self, expr: str, pattern: str, params: Params) -> str:
+        return f"({expr} REGEXP {params.add(pattern)})"
+
+    def contains(self, expr: str, needle: str, params: Params) -> str:
+        return f"(instr({expr}, {params.add(needle)}) > 0)"
+
+    def prepare(self, conn: Any) -> None:
+        if isinstance(conn, sqlite3.Connection):
+            conn.create_function("regexp", 2, _regexp, deterministic=True)
+            conn.create_aggregate("footfall_percentile", 2, _Percentile)  # type: ignore[arg-type]

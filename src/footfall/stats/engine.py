@@ -1,0 +1,158 @@
+"""Run queries: summaries when they can answer, raw SQL otherwise; format the numbers.
+
+Both paths produce the same "parts" (raw sums per group); `finalize` turns
+parts into the metrics users see, with Plausible's rounding: bounce_rate and
+visit_duration whole numbers, views_per_visit two decimals, rates one.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from footfall.stats.dialect import Dialect, SQLiteDialect
+from footfall.stats.errors import StatsError
+from footfall.stats.model import Query
+from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
+from footfall.stats.summary import summary_parts, why_not
+
+__all__ = ["aggregate", "breakdown", "bucket_labels", "dialect_for", "finalize", "parts", "timeseries"]
+
+
+def dialect_for(store: Any) -> Dialect:
+    """The store's stats dialect: `store.stats_dialect()` if it has one, else SQLite's."""
+    make = getattr(store, "stats_dialect", None)
+    if callable(make):
+        found: Dialect = make()
+        return found
+    if getattr(store, "dialect", "") == "sqlite":
+        return SQLiteDialect()
+    raise StatsError("site_id", f"stats are not available for {store.dialect} stores yet", 501)
+
+
+def raw_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]:
+    d = dialect_for(store)
+    if d.name == "sqlite":
+        d.prepare(store.conn)
+    out: dict[str, dict[str, Any]] = {}
+    for kind, sql, params in compile_parts(q, d, group):
+        names = EVENT_PARTS if kind == "event" else VISIT_PARTS
+        for row in store.query(sql, params):
+            key = "" if row[0] is None else str(row[0])
+            out.setdefault(key, {}).update(zip(names, row[1:], strict=True))
+    return out
+
+
+def parts(store: Any, q: Query, group: str) -> tuple[dict[str, dict[str, Any]], str]:
+    """(parts per group, "summary" or "raw")."""
+    if q.engine != "raw":
+        found = summary_parts(store, q, group)
+        if found is not None:
+            return found, "summary"
+        if q.engine == "summary":
+            raise StatsError("engine", why_not(q) or "summaries are not complete for this site")
+    return raw_parts(store, q, group), "raw"
+
+
+def _round(x: float, digits: int = 0) -> float:
+    """Half away from zero (what people expect; Python's round is half to even)."""
+    scale = 10**digits
+    return math.floor(abs(x) * scale + 0.5) / scale * (1 if x >= 0 else -1)
+
+
+def finalize(q: Query, p: dict[str, Any], conv: dict[str, Any] | None = None) -> dict[str, Any]:
+    from_visits = plan(q).event_metrics_from_visits
+    get = lambda k: p.get(k) or 0  # noqa: E731
+    visits = get("visits")
+    out: dict[str, Any] = {}
+    for m in q.metrics:
+        if m in ("visitors", "pageviews", "events"):
+            out[m] = int(get(f"v_{m}" if from_visits else m))
+        elif m == "visits":
+            out[m] = int(visits)
+        elif m == "bounce_rate":
+            out[m] = int(_round(100 * get("bounces") / visits)) if visits else 0
+        elif m == "visit_duration":
+            out[m] = int(_round(get("duration") / visits / 1e6)) if visits else 0
+        elif m == "views_per_visit":
+            out[m] = _round(get("v_pageviews") / visits, 2) if visits else 0.0
+        elif m in ("requests", "bytes"):
+            out[m] = int(get(m))
+        elif m == "error_rate":
+            out[m] = _round(100 * get("errors") / get("requests"), 1) if get("requests") else 0.0
+        elif m in ("duration_p50", "duration_p95"):
+            value = p.get("p50" if m == "duration_p50" else "p95")
+            out[m] = _round(float(value), 2) if value is not None else None
+        elif m == "conversion_rate":
+            total = (conv or {}).get("visitors") or 0
+            out[m] = _round(100 * get("visitors") / total, 1) if total else 0.0
+    return out
+
+
+def _with_conversions(
+    store: Any, q: Query, group: str
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    got, _ = parts(store, q, group)
+    conv: dict[str, dict[str, Any]] = {}
+    if "conversion_rate" in q.metrics:
+        conv, _ = parts(store, q.without_goal(), group)
+    return got, conv
+
+
+def aggregate(store: Any, q: Query) -> dict[str, Any]:
+    """{"visitors": 3, "bounce_rate": 50, ...} for the whole period."""
+    got, conv = _with_conversions(store, q, "total")
+    return finalize(q, got.get("", {}), conv.get(""))
+
+
+def bucket_labels(q: Query) -> list[str]:
+    """Every bucket of the period, in order (so empty ones can be shown as 0)."""
+    if q.interval == "hour":
+        start, end = q.utc_range()
+        labels: list[str] = []
+        t = start
+        while t < end:
+            label = t.astimezone(q.zone).strftime("%Y-%m-%d %H:00:00")
+            if not labels or labels[-1] != label:
+                labels.append(label)
+            t += timedelta(hours=1)
+        return labels
+    days = (q.last - q.first).days + 1
+    out: list[str] = []
+    for i in range(days):
+        d = q.first + timedelta(days=i)
+        if q.interval == "week":
+            d = d - timedelta(days=d.weekday())
+        elif q.interval == "month":
+            d = d.replace(day=1)
+        label = d.isoformat()
+        if not out or out[-1] != label:
+            out.append(label)
+    return out
+
+
+def timeseries(store: Any, q: Query) -> list[dict[str, Any]]:
+    """[{"date": "2026-10-01", "visitors": 3}, ...] with every bucket present."""
+    got, conv = _with_conversions(store, q, "bucket")
+    return [
+        {"date": label, **finalize(q, got.get(label, {}), conv.get(label))}
+        for label in bucket_labels(q)
+    ]
+
+
+def breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
+    """[{"page": "/", "visitors": 3}, ...] ordered by the first metric, then value."""
+    if q.prop is None:
+        raise StatsError("property", "property is required for a breakdown")
+    got, conv = _with_conversions(store, q, "prop")
+    rows = [(value, finalize(q, p, conv.get(value))) for value, p in got.items()]
+    first = q.metrics[0]
+    rows.sort(key=lambda r: (-(r[1].get(first) or 0), r[0]))
+    start = (q.page - 1) * q.limit
+    key = q.prop.key
+    return [{key: q.prop.label(value), **m} for value, m in rows[start : start + q.limit]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,111 @@
+"""Plausible v1 filter strings: `visit:country==DE;event:page==/blog/**`.
+
+Grammar: conditions joined by `;`; each is `property OP value` with OP one of
+`==` (is), `!=` (is not), `~` (contains), `!~` (does not contain). A value may
+list alternatives with `|` (any of; `\\|` is a literal bar). In page paths
+(`event:page`, `visit:entry_page`, `visit:exit_page`) `*` matches within one
+path segment and `**` across segments. `event:goal==Signup` (or
+`event:goal==Visit /pricing`) names the goal for `conversion_rate`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from footfall.stats.errors import StatsError
+from footfall.stats.properties import Property, lookup
+
+__all__ = ["MAX_CONDITIONS", "Condition", "Goal", "parse_filters", "wildcard_regex"]
+
+MAX_CONDITIONS = 20
+MAX_VALUES = 50
+MAX_VALUE_LEN = 500
+MAX_FILTER_LEN = 4000
+_OPS = ("!=", "==", "!~", "~")  # two-character operators first
+_SPLIT_BAR = re.compile(r"(?<!\\)\|")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter condition on an allow-listed property."""
+
+    prop: Property
+    op: str  # "is", "is_not", "contains", "not_contains"
+    values: tuple[str, ...]
+
+    @property
+    def negated(self) -> bool:
+        return self.op in ("is_not", "not_contains")
+
+    def is_wildcard(self, value: str) -> bool:
+        return self.prop.wildcard and "*" in value and self.op in ("is", "is_not")
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A conversion goal: a custom event name, or a page visit (`Visit /path`)."""
+
+    event: str = ""
+    page: str = ""
+
+
+def wildcard_regex(pattern: str) -> str:
+    """`/blog/*` -> `^/blog/[^/]*$`; `**` crosses `/`; everything else literal."""
+    out = []
+    for i, part in enumerate(pattern.split("**")):
+        if i:
+            out.append(".*")
+        out.append("[^/]*".join(re.escape(p) for p in part.split("*")))
+    return "^" + "".join(out) + "$"
+
+
+def _parse_one(text: str) -> tuple[str, str, str]:
+    positions = [(text.find(op), op) for op in _OPS if op in text]
+    if not positions:
+        raise StatsError("filters", f"no operator (==, !=, ~, !~) in {text[:80]!r}")
+    pos = min(p for p, _ in positions)
+    op = next(op for p, op in sorted(positions, key=lambda x: (x[0], -len(x[1]))) if p == pos)
+    return text[:pos].strip(), op, text[pos + len(op) :]
+
+
+def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]:
+    """Parse a filter string into conditions (and at most one goal)."""
+    if not text or not text.strip():
+        return (), None
+    if len(text) > MAX_FILTER_LEN:
+        raise StatsError("filters", f"longer than {MAX_FILTER_LEN} characters")
+    parts = [p for p in text.split(";") if p.strip()]
+    if len(parts) > MAX_CONDITIONS:
+        raise StatsError("filters", f"more than {MAX_CONDITIONS} conditions")
+    conditions: list[Condition] = []
+    goal: Goal | None = None
+    for part in parts:
+        name, op, raw = _parse_one(part)
+        if not name:
+            raise StatsError("filters", f"missing property before {op!r} in {part[:80]!r}")
+        values = tuple(v.replace("\\|", "|") for v in _SPLIT_BAR.split(raw))
+        if len(values) > MAX_VALUES:
+            raise StatsError("filters", f"more than {MAX_VALUES} alternatives in one condition")
+        if any(len(v) > MAX_VALUE_LEN for v in values):
+            raise StatsError("filters", f"a value is longer than {MAX_VALUE_LEN} characters")
+        if any("\x00" in v for v in values):
+            raise StatsError("filters", "a value contains a NUL character")
+        if name == "event:goal":
+            if op != "==" or len(values) != 1 or not values[0]:
+                raise StatsError("filters", "event:goal takes one value with ==")
+            if goal is not None:
+                raise StatsError("filters", "only one event:goal filter is allowed")
+            v = values[0]
+            goal = Goal(page=v[6:]) if v.startswith("Visit ") else Goal(event=v)
+            continue
+        prop = lookup(name, "filters")
+        kind = {"==": "is", "!=": "is_not", "~": "contains", "!~": "not_contains"}[op]
+        if kind in ("is", "is_not"):
+            values = tuple(prop.unlabel(v) for v in values)
+        elif any(not v for v in values):
+            raise StatsError("filters", f"empty value to search for in {part[:80]!r}")
+        if prop.numeric and kind in ("is", "is_not") and not all(v.isdigit() for v in values):
+            raise StatsError("filters", f"{prop.name} takes whole numbers")
+        conditions.append(Condition(prop, kind, values))
+    return tuple(conditions), goal

@@ -1,0 +1,225 @@
+"""The query model: one validated description of "which numbers, for what".
+
+`build_query` turns loose parameters (the HTTP API's strings, the CLI's
+options, Python keyword arguments) into a frozen `Query`, raising
+`StatsError(param, ...)` for anything not allowed. Everything downstream (SQL
+compilation, summaries, formatting) trusts a `Query`.
+
+Periods follow Plausible: they are whole days in the site's time zone,
+ending on `date` (default: today there).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from footfall.stats.errors import StatsError
+from footfall.stats.filters import Condition, Goal, parse_filters
+from footfall.stats.properties import Property, lookup
+
+__all__ = [
+    "EVENT_METRICS",
+    "INTERVALS",
+    "METRICS",
+    "PERIODS",
+    "REQUEST_METRICS",
+    "VISIT_METRICS",
+    "Query",
+    "build_query",
+    "resolve_period",
+    "zone",
+]
+
+PERIODS = ("day", "7d", "30d", "month", "6mo", "12mo", "year", "all", "custom")
+INTERVALS = ("hour", "date", "week", "month")
+EVENT_METRICS = ("visitors", "pageviews", "events")
+VISIT_METRICS = ("visits", "views_per_visit", "bounce_rate", "visit_duration")
+REQUEST_METRICS = ("requests", "bytes", "duration_p50", "duration_p95", "error_rate")
+METRICS = (*EVENT_METRICS, *VISIT_METRICS, "conversion_rate", *REQUEST_METRICS)
+MAX_METRICS = 16
+MAX_LIMIT = 1000
+MIN_DATE = date(2000, 1, 1)
+MAX_DATE = date(2100, 12, 31)
+
+
+@dataclass(frozen=True)
+class Query:
+    """A validated stats query: site, local date range, metrics, filters, property."""
+
+    site: str
+    tz: str
+    first: date  # first local day, inclusive
+    last: date  # last local day, inclusive
+    metrics: tuple[str, ...] = ("visitors",)
+    filters: tuple[Condition, ...] = ()
+    goal: Goal | None = None
+    prop: Property | None = None
+    interval: str = "date"
+    limit: int = 100
+    page: int = 1
+    period: str = "30d"
+    include_bots: bool = False
+    engine: str = "auto"  # "auto" (summaries when they can answer), "raw" or "summary"
+    event_scope: bool = False  # count event metrics over events even for visit-only queries
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone(self.tz)
+
+    def utc_range(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC for the local days first..last."""
+        tz = self.zone
+        start = datetime.combine(self.first, datetime.min.time(), tz)
+        end = datetime.combine(self.last + timedelta(days=1), datetime.min.time(), tz)
+        return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+    def previous(self) -> Query:
+        """The same query over the period just before (for `compare=previous_period`)."""
+        days = (self.last - self.first).days + 1
+        return replace(self, first=self.first - timedelta(days=days), last=self.first - timedelta(days=1))
+
+    def without_goal(self) -> Query:
+        """The denominator of conversion_rate: same query, no goal, visitors over events."""
+        return replace(self, goal=None, event_scope=True)
+
+    @property
+    def visit_filters(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.filters if c.prop.is_visit)
+
+    @property
+    def event_filters(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.filters if not c.prop.is_visit)
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise StatsError("timezone", f"unknown time zone {name[:60]!r}") from exc
+
+
+def _parse_date(text: str, param: str = "date") -> date:
+    try:
+        value = date.fromisoformat(text.strip())
+    except ValueError:
+        raise StatsError(param, f"{text[:40]!r} is not a date (YYYY-MM-DD)") from None
+    if not MIN_DATE <= value <= MAX_DATE:
+        raise StatsError(param, f"{value} is outside {MIN_DATE}..{MAX_DATE}")
+    return value
+
+
+def _months_back(d: date, months: int) -> date:
+    index = d.year * 12 + d.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _month_end(d: date) -> date:
+    return date(d.year, d.month, calendar.monthrange(d.year, d.month)[1])
+
+
+def resolve_period(
+    period: str, date_param: str | None, today: date, first_seen: date | None = None
+) -> tuple[date, date]:
+    """The inclusive local days a Plausible period covers."""
+    if period not in PERIODS:
+        raise StatsError("period", f"unknown period {period[:20]!r}; use one of {', '.join(PERIODS)}")
+    if period == "custom":
+        if not date_param or "," not in date_param:
+            raise StatsError("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
+        a, b = date_param.split(",", 1)
+        first, last = _parse_date(a), _parse_date(b)
+        if last < first:
+            raise StatsError("date", "the end date is before the start date")
+        return first, last
+    anchor = _parse_date(date_param) if date_param else today
+    if period == "day":
+        return anchor, anchor
+    if period in ("7d", "30d"):
+        return anchor - timedelta(days=int(period[:-1]) - 1), anchor
+    if period == "month":
+        return anchor.replace(day=1), _month_end(anchor)
+    if period in ("6mo", "12mo"):
+        return _months_back(anchor, int(period[:-2]) - 1), _month_end(anchor)
+    if period == "year":
+        return date(anchor.year, 1, 1), date(anchor.year, 12, 31)
+    return (first_seen or anchor), anchor  # all
+
+
+def _split_list(text: str | None) -> list[str]:
+    return [m.strip() for m in (text or "").split(",") if m.strip()]
+
+
+def build_query(
+    site: str,
+    *,
+    tz: str = "UTC",
+    period: str = "30d",
+    date: str | None = None,
+    metrics: str | list[str] | tuple[str, ...] | None = None,
+    filters: str | None = None,
+    property: str | None = None,
+    interval: str | None = None,
+    limit: int | str | None = None,
+    page: int | str | None = None,
+    today: datetime | None = None,
+    first_seen: datetime | None = None,
+    include_bots: bool = False,
+    engine: str = "auto",
+) -> Query:
+    """Validate loose parameters into a `Query` (raising `StatsError` naming the parameter)."""
+    if not site or len(site) > 500:
+        raise StatsError("site_id", "site_id is required")
+    zinfo = zone(tz)
+    now_local = (today or datetime.now(timezone.utc)).astimezone(zinfo)
+    seen = first_seen.astimezone(zinfo).date() if first_seen else None
+    first, last = resolve_period(period or "30d", date, now_local.date(), seen)
+    names = _split_list(metrics) if isinstance(metrics, str) else list(metrics or ["visitors"])
+    if not names:
+        raise StatsError("metrics", "no metric given")
+    if len(names) > MAX_METRICS:
+        raise StatsError("metrics", f"more than {MAX_METRICS} metrics")
+    for name in names:
+        if name not in METRICS:
+            raise StatsError("metrics", f"unknown metric {name[:40]!r}; use one of {', '.join(METRICS)}")
+    if len(set(names)) != len(names):
+        raise StatsError("metrics", "a metric is listed twice")
+    conditions, goal = parse_filters(filters)
+    if "conversion_rate" in names and goal is None:
+        raise StatsError("metrics", "conversion_rate needs a goal filter (filters=event:goal==NAME)")
+    prop = lookup(property) if property else None
+    interval = interval or ("hour" if period == "day" else "date")
+    if interval not in INTERVALS:
+        raise StatsError("interval", f"unknown interval {interval[:20]!r}; use one of {', '.join(INTERVALS)}")
+    if interval == "hour" and (last - first).days > 31:
+        raise StatsError("interval", "interval=hour covers at most 31 days")
+    return Query(
+        site=site,
+        tz=zinfo.key,
+        first=first,
+        last=last,
+        metrics=tuple(names),
+        filters=conditions,
+        goal=goal,
+        prop=prop,
+        interval=interval,
+        limit=_bounded_int(limit, "limit", 100, 1, MAX_LIMIT),
+        page=_bounded_int(page, "page", 1, 1, 1_000_000),
+        period=period or "30d",
+        include_bots=include_bots,
+        engine=engine if engine in ("auto", "raw", "summary") else "auto",
+    )
+
+
+def _bounded_int(value: int | str | None, param: str, default: int, lo: int, hi: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise StatsError(param, f"{str(value)[:20]!r} is not a whole number") from None
+    if not lo <= number <= hi:
+        raise StatsError(param, f"must be between {lo} and {hi}")
+    return number

@@ -1,0 +1,367 @@
+"""Summaries maintained at write time: visits and per-dimension rollups.
+
+`sqlite_write_hook` runs inside each batch's write transaction (registered by
+`SQLiteStore`), with only the events that were really inserted, so a retried
+batch is never counted twice. It keeps two tables (migration 0010):
+
+- `stats_visits`: one row per visit, merged order-independently (start = the
+  earliest event, entry/exit = first/last page view by (ts, id)), so events
+  arriving late or out of order, or a `rebuild` running beside live writes,
+  end in the same state.
+- `stats_rollup`: counters plus an HLL visitor sketch per (dimension, local
+  time bucket, value), at grains `h` (site totals only), `d` and `m` in the
+  site's time zone. Event rows count events in their bucket; visit rows
+  count a whole visit in the bucket where it started. When a visit grows, its
+  old contribution is subtracted and the new one added (counters are exact);
+  sketches only ever add, which is why `exit_page` rows keep no sketch.
+
+Unique visitors are estimated with Apache DataSketches HLL (lg_k=16, relative
+standard error 0.4 %; exact below a few thousand visitors per row).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import datasketches as ds
+
+from footfall.event import Event
+from footfall.stores.rows import to_micros
+
+__all__ = [
+    "CROSS_DIMS",
+    "EVENT_DIMS",
+    "FILTER_DIMS",
+    "LG_K",
+    "VISIT_DIMS",
+    "apply_rows",
+    "site_timezone",
+    "sqlite_write_hook",
+]
+
+LG_K = 16
+HLL_TYPE = ds.tgt_hll_type.HLL_4
+HOUR_US = 3_600_000_000
+DAY_US = 86_400_000_000
+
+# Column order of the rows the aggregator reads (from Events or straight from SQL).
+ROW_COLS = (
+    "id",
+    "ts",
+    "name",
+    "path",
+    "host",
+    "status",
+    "bytes",
+    "visitor_id",
+    "visit_id",
+    "referrer_source",
+    "referrer",
+    "utm_medium",
+    "utm_source",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+)
+_FIRST = 9  # ROW_COLS[9:] are the visit properties taken from a visit's first event
+VISIT_ATTRS = ("source", *ROW_COLS[_FIRST + 1 :])
+VISIT_DIMS = ("entry_page", "exit_page", *VISIT_ATTRS)
+EVENT_DIMS = ("page", "name", "hostname")
+FILTER_DIMS = ("country", "device", "browser", "os")  # two-dimensional keys start with these
+CROSS_DIMS = ("page", "entry_page", "exit_page", "source", "country", "device", "browser", "os")
+NO_SKETCH = ("exit_page",)  # values that change as a visit grows; sketches cannot forget
+_FILTER_IDX = tuple(ROW_COLS.index(f) for f in FILTER_DIMS)
+_VISIT_COLS = (
+    "visitor_id",
+    "start_ts",
+    "start_id",
+    "end_ts",
+    "entry_ts",
+    "entry_id",
+    "entry_page",
+    "exit_ts",
+    "exit_id",
+    "exit_page",
+    "pageviews",
+    "events",
+    *VISIT_ATTRS,
+)
+_VISIT_KEYS: tuple[tuple[str, str, str], ...] = (
+    ("visit", "", ""),
+    *((d, "", d) for d in VISIT_DIMS),
+    *(
+        (f"{f}|{b}", f, b)
+        for f in FILTER_DIMS
+        for b in CROSS_DIMS
+        if b != f and b != "page"
+    ),
+)
+_SKETCHED = {k[0]: not any(k[0].endswith(n) for n in NO_SKETCH) for k in _VISIT_KEYS}
+_ROLLUP_SQL = (
+    "INSERT OR REPLACE INTO stats_rollup (site, dim, fvalue, grain, bucket, value, visits,"
+    " bounces, duration, pageviews, events, requests, bytes, errors, visitors)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT_ROLLUP = (
+    "SELECT visits, bounces, duration, pageviews, events, requests, bytes, errors, visitors"
+    " FROM stats_rollup WHERE site = ? AND dim = ? AND fvalue = ? AND grain = ? AND bucket = ?"
+    " AND value = ?"
+)
+
+Acc = dict[tuple[str, str, str, int, str], list[Any]]
+
+
+class Clock:
+    """UTC microseconds -> local (hour, day, month) numbers, cached per UTC hour."""
+
+    def __init__(self, tz: str) -> None:
+        self.zone = ZoneInfo(tz)
+        self._offsets: dict[int, int] = {}
+
+    def local(self, ts_us: int) -> tuple[int, int]:
+        """(local hour number, local day number) since the epoch."""
+        hour = ts_us // HOUR_US
+        off = self._offsets.get(hour)
+        if off is None:
+            from datetime import datetime, timezone
+
+            at = datetime.fromtimestamp(hour * 3600, timezone.utc).astimezone(self.zone)
+            off = int((at.utcoffset() or timedelta(0)).total_seconds()) * 1_000_000
+            self._offsets[hour] = off
+        local = ts_us + off
+        return local // HOUR_US, local // DAY_US
+
+
+@lru_cache(maxsize=100_000)
+def month_of_day(day: int) -> int:
+    d = date(1970, 1, 1) + timedelta(days=day)
+    return d.year * 12 + d.month - 1
+
+
+def _row(acc: Acc, key: tuple[str, str, str, int, str]) -> list[Any]:
+    row = acc.get(key)
+    if row is None:
+        row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
+    return row
+
+
+def _events(rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
+    for r in rows:
+        hour, day = clock.local(r[1])
+        name, path, visitor = r[2], r[3], r[7]
+        pv = 1 if name == "pageview" else 0
+        req = 1 if name == "request" else 0
+        err = 1 if req and r[5] >= 500 else 0
+        nbytes = r[6]
+        keys = [
+            ("", "", "d", day, ""),
+            ("", "", "h", hour, ""),
+            ("page", "", "d", day, path),
+            ("name", "", "d", day, name),
+            ("hostname", "", "d", day, r[4]),
+        ]
+        keys += [(f"{f}|page", r[i], "d", day, path) for f, i in zip(FILTER_DIMS, _FILTER_IDX)]
+        for key in keys:
+            row = acc.get(key)
+            if row is None:
+                row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
+            row[3] += pv
+            row[4] += 1
+            row[5] += req
+            row[6] += nbytes
+            row[7] += err
+            if visitor:
+                row[8].add(visitor)
+
+
+def _merge_visit(old: dict[str, Any] | None, events: list[Sequence[Any]]) -> dict[str, Any]:
+    v = dict(old) if old else None
+    for r in sorted(events, key=lambda r: (r[1], r[0])):
+        ts, eid = r[1], r[0]
+        if v is None:
+            v = dict(zip(VISIT_ATTRS, r[_FIRST:], strict=True))
+            v.update(
+                visitor_id=r[7], start_ts=ts, start_id=eid, end_ts=ts, entry_ts=None,
+                entry_id=None, entry_page="", exit_ts=None, exit_id=None, exit_page="",
+                pageviews=0, events=0,
+            )  # fmt: skip
+        elif (ts, eid) < (v["start_ts"], v["start_id"]):
+            v.update(zip(VISIT_ATTRS, r[_FIRST:], strict=True))
+            v.update(visitor_id=r[7], start_ts=ts, start_id=eid)
+        v["end_ts"] = max(v["end_ts"], ts)
+        v["events"] += 1
+        if r[2] == "pageview":
+            v["pageviews"] += 1
+            if v["entry_ts"] is None or (ts, eid) < (v["entry_ts"], v["entry_id"]):
+                v.update(entry_ts=ts, entry_id=eid, entry_page=r[3])
+            if v["exit_ts"] is None or (ts, eid) > (v["exit_ts"], v["exit_id"]):
+                v.update(exit_ts=ts, exit_id=eid, exit_page=r[3])
+    assert v is not None
+    return v
+
+
+def _contribute(v: dict[str, Any], sign: int, clock: Clock, acc: Acc, sketch: bool) -> None:
+    hour, day = clock.local(v["start_ts"])
+    pv, ev = v["pageviews"], v["events"]
+    bounce = 1 if pv == 1 and ev == 1 else 0
+    counts = (sign, sign * bounce, sign * (v["end_ts"] - v["start_ts"]), sign * pv, sign * ev)
+    visitor = v["visitor_id"] if sketch else ""
+    keys = [(dim, v[f] if f else "", "d", day, v[b] if b else "") for dim, f, b in _VISIT_KEYS]
+    keys.append(("visit", "", "h", hour, ""))
+    for key in keys:
+        row = _row(acc, key)
+        for i in range(5):
+            row[i] += counts[i]
+        if visitor and _SKETCHED[key[0]]:
+            row[8].add(visitor)
+
+
+def _visits(conn: sqlite3.Connection, site: str, rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
+    grouped: dict[str, list[Sequence[Any]]] = {}
+    for r in rows:
+        if r[8]:
+            grouped.setdefault(r[8], []).append(r)
+    if not grouped:
+        return
+    ids = list(grouped)
+    existing: dict[str, dict[str, Any]] = {}
+    cols = ", ".join(_VISIT_COLS)
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT visit_id, {cols} FROM stats_visits WHERE site = ? AND visit_id IN ({marks})"  # noqa: S608
+        for rec in conn.execute(sql, [site, *chunk]):
+            existing[rec[0]] = dict(zip(_VISIT_COLS, rec[1:], strict=True))
+    out = []
+    for vid, evs in grouped.items():
+        old = existing.get(vid)
+        new = _merge_visit(old, evs)
+        if old is not None:
+            _contribute(old, -1, clock, acc, sketch=False)
+        _contribute(new, 1, clock, acc, sketch=True)
+        out.append((site, vid, *(new[c] for c in _VISIT_COLS)))
+    marks = ", ".join("?" * (len(_VISIT_COLS) + 2))
+    conn.executemany(
+        f"INSERT OR REPLACE INTO stats_visits (site, visit_id, {cols}) VALUES ({marks})",  # noqa: S608
+        out,
+    )
+
+
+def _roll_months(acc: Acc) -> None:
+    """Month rows are sums (and sketch unions) of the day rows of this batch."""
+    for (dim, fv, grain, bucket, value), row in list(acc.items()):
+        if grain != "d":
+            continue
+        month = _row(acc, (dim, fv, "m", month_of_day(bucket), value))
+        for i in range(8):
+            month[i] += row[i]
+        month[8] |= row[8]
+
+
+def _flush(conn: sqlite3.Connection, site: str, acc: Acc) -> None:
+    out = []
+    for key, row in acc.items():
+        old = conn.execute(_SELECT_ROLLUP, (site, *key)).fetchone()
+        blob = old[8] if old else None
+        if row[8]:
+            sk = ds.hll_sketch.deserialize(blob) if blob else ds.hll_sketch(LG_K, HLL_TYPE)
+            for visitor in row[8]:
+                sk.update(visitor)
+            blob = sk.serialize_compact()
+        counts = [a + b for a, b in zip(row[:8], old[:8])] if old else row[:8]
+        out.append((site, *key, *counts, blob))
+    conn.executemany(_ROLLUP_SQL, out)
+
+
+def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Add new (non-bot) event rows of one site, in `ROW_COLS` order, to the summaries."""
+    if not rows:
+        return
+    clock = _clock(tz)
+    acc: Acc = {}
+    _events(rows, clock, acc)
+    _visits(conn, site, rows, clock, acc)
+    _roll_months(acc)
+    _flush(conn, site, acc)
+
+
+@lru_cache(maxsize=64)
+def _clock(tz: str) -> Clock:
+    return Clock(tz)
+
+
+def site_timezone(conn: sqlite3.Connection, site: str) -> str:
+    """The site's configured time zone (the collector's `sites` table), or UTC."""
+    try:
+        row = conn.execute("SELECT timezone FROM sites WHERE domain = ?", (site,)).fetchone()
+    except sqlite3.OperationalError:
+        return "UTC"
+    tz = row[0] if row and row[0] else "UTC"
+    try:
+        ZoneInfo(tz)
+    except Exception:
+        return "UTC"
+    return str(tz)
+
+
+def _has_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_sites'"
+    ).fetchone()
+    return row is not None
+
+
+def _site_tz(conn: sqlite3.Connection, site: str, batch_count: int) -> str:
+    """The zone the site's summaries use; registers a site on its first batch."""
+    current = site_timezone(conn, site)
+    row = conn.execute("SELECT tz, complete FROM stats_sites WHERE site = ?", (site,)).fetchone()
+    if row is None:
+        stored = conn.execute("SELECT COUNT(*) FROM events WHERE site = ?", (site,)).fetchone()[0]
+        complete = 1 if stored <= batch_count else 0  # older events: summaries need a rebuild
+        conn.execute(
+            "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, ?, ?)",
+            (site, current, complete, int(time.time())),
+        )
+        return current
+    if row[0] != current and row[1]:
+        # The site's zone changed: keep bucketing in the old one until a rebuild.
+        conn.execute("UPDATE stats_sites SET complete = 0 WHERE site = ?", (site,))
+    return str(row[0])
+
+
+def event_row(e: Event) -> tuple[Any, ...]:
+    return (
+        e.id, to_micros(e.ts), e.name, e.path, e.host, e.status, e.bytes, e.visitor_id,
+        e.visit_id, e.referrer_source, e.referrer, e.utm_medium, e.utm_source, e.utm_campaign,
+        e.utm_content, e.utm_term, e.device, e.browser, e.browser_version, e.os, e.os_version,
+        e.country, e.region, e.city,
+    )  # fmt: skip
+
+
+def sqlite_write_hook(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
+    """Fold a batch's new events into the summaries (same transaction as the insert)."""
+    if not events or not _has_tables(conn):
+        return
+    by_site: dict[str, list[tuple[Any, ...]]] = {}
+    counts: dict[str, int] = {}
+    for e in events:
+        counts[e.site] = counts.get(e.site, 0) + 1
+        if not e.is_bot:
+            by_site.setdefault(e.site, []).append(event_row(e))
+    for site, n in counts.items():
+        tz = _site_tz(conn, site, n)
+        apply_rows(conn, site, tz, by_site.get(site, []))

@@ -1,0 +1,239 @@
+"""Compile a `Query` to SQL over the raw `events` table (the exact, always-correct path).
+
+Two relations are built as CTEs: `ev`, the site's events in the range (plus
+a day either side, so visits crossing the range edges are complete), and,
+when needed, `vis`, one row per visit: start/end, page views, events, entry
+and exit page, and the visit properties of its first event.
+
+Which rows a metric counts (the rule summaries follow too):
+- visit metrics (visits, bounce_rate, visit_duration, views_per_visit) count
+  visits that *started* in the range;
+- event metrics (visitors, pageviews, events) count events in the range,
+  except when the query names visit properties only (a visit filter or a visit
+  breakdown and no event filter), where they sum the visits that started in
+  the range (Plausible's session semantics);
+- request metrics always count `request` events in the range.
+
+Only allow-listed column names are pasted; every value goes through `Params`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from footfall.stats.dialect import Dialect, Params, offset_segments
+from footfall.stats.filters import Condition, Goal, wildcard_regex
+from footfall.stats.model import Query
+from footfall.stats.properties import VISIT_SOURCE_COLUMNS, Property
+from footfall.stores.rows import to_micros
+
+__all__ = ["TAIL_US", "Plan", "compile_parts", "plan"]
+
+TAIL_US = 86_400 * 1_000_000  # visits are assumed to last under a day
+_EV_COLUMNS = (
+    "id",
+    "ts",
+    "name",
+    "path",
+    "host",
+    "status",
+    "duration_ms",
+    "bytes",
+    "visitor_id",
+    "visit_id",
+    "props",
+    *sorted(set(VISIT_SOURCE_COLUMNS.values())),
+)
+EVENT_PARTS = ("visitors", "pageviews", "events", "requests", "bytes", "errors", "p50", "p95")
+VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which relation answers which metrics for one query."""
+
+    event_metrics_from_visits: bool  # visitors/pageviews/events summed over visits
+    need_event_sql: bool
+    need_visit_sql: bool
+    need_vis: bool
+
+
+def plan(q: Query) -> Plan:
+    has_e = bool(q.event_filters) or q.goal is not None
+    has_v = bool(q.visit_filters)
+    prop_visit = q.prop is not None and q.prop.is_visit
+    from_visits = not q.event_scope and not has_e and (prop_visit or (q.prop is None and has_v))
+    wanted = set(q.metrics) | ({"visitors"} if "conversion_rate" in q.metrics else set())
+    event_wanted = bool(wanted & {"visitors", "pageviews", "events"})
+    request_wanted = bool(
+        wanted & {"requests", "bytes", "duration_p50", "duration_p95", "error_rate"}
+    )
+    visit_wanted = bool(
+        wanted & {"visits", "bounce_rate", "visit_duration", "views_per_visit"}
+    ) or (from_visits and event_wanted)
+    need_event = request_wanted or (event_wanted and not from_visits)
+    need_vis = visit_wanted or has_v or prop_visit
+    return Plan(from_visits, need_event, visit_wanted, need_vis)
+
+
+def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
+    start, end = q.utc_range()
+    lo, hi = to_micros(start), to_micros(end)
+    wlo, whi = (lo - TAIL_US, hi + TAIL_US) if need_vis else (lo, hi)
+    bots = "" if q.include_bots else " AND is_bot = 0"
+    ev = (
+        f"ev AS (SELECT {', '.join(_EV_COLUMNS)} FROM events WHERE site = {p.add(q.site)}"
+        f" AND ts >= {p.add(wlo)} AND ts < {p.add(whi)}{bots})"
+    )
+    if not need_vis:
+        return f"WITH {ev}"
+    src = sorted(set(VISIT_SOURCE_COLUMNS.values()))
+    pv_first = "CASE WHEN name = 'pageview' THEN 0 ELSE 1 END"
+    vr = (
+        f"vr AS (SELECT visit_id, ts, name, path, visitor_id, {', '.join(src)},"
+        " ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY ts, id) AS rn,"
+        f" ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY {pv_first}, ts, id) AS pf,"
+        f" ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY {pv_first}, ts DESC, id DESC) AS pl"
+        " FROM ev WHERE visit_id <> '')"
+    )
+    cols = [
+        "COALESCE(MAX(CASE WHEN rn = 1 THEN visitor_id END), '') AS visitor_id",
+        "COALESCE(MAX(CASE WHEN pf = 1 AND name = 'pageview' THEN path END), '') AS entry_page",
+        "COALESCE(MAX(CASE WHEN pl = 1 AND name = 'pageview' THEN path END), '') AS exit_page",
+    ]
+    for col, source in VISIT_SOURCE_COLUMNS.items():
+        if col == "user_id":
+            cols.append("MAX(user_id) AS user_id")  # any id seen in the visit
+        else:
+            cols.append(f"COALESCE(MAX(CASE WHEN rn = 1 THEN {source} END), '') AS {col}")
+    vis = (
+        "vis AS (SELECT visit_id, MIN(ts) AS start_ts, MAX(ts) AS end_ts,"
+        " SUM(CASE WHEN name = 'pageview' THEN 1 ELSE 0 END) AS pageviews, COUNT(*) AS events, "
+        + ", ".join(cols)
+        + " FROM vr GROUP BY visit_id)"
+    )
+    return f"WITH {ev}, {vr}, {vis}"
+
+
+def prop_expr(prop: Property, d: Dialect, p: Params, alias: str) -> str:
+    if prop.is_visit:
+        return f"v.{prop.column}"
+    if prop.prop_key:
+        return d.json_text(f"{alias}.props", prop.prop_key, p)
+    return f"{alias}.{prop.column}"
+
+
+def cond_sql(c: Condition, d: Dialect, p: Params, alias: str = "e") -> str:
+    expr = prop_expr(c.prop, d, p, alias)
+    parts: list[str] = []
+    for value in c.values:
+        if c.op in ("contains", "not_contains"):
+            parts.append(d.contains(expr, value, p))
+        elif c.is_wildcard(value):
+            parts.append(d.regex(expr, wildcard_regex(value), p))
+        elif c.prop.numeric:
+            parts.append(f"{expr} = {p.add(int(value))}")
+        else:
+            parts.append(f"{expr} = {p.add(value)}")
+    joined = "(" + " OR ".join(parts) + ")"
+    return f"NOT {joined}" if c.negated else joined
+
+
+def goal_sql(goal: Goal, d: Dialect, p: Params, alias: str = "e") -> str:
+    if goal.event:
+        return f"{alias}.name = {p.add(goal.event)}"
+    page = (
+        d.regex(f"{alias}.path", wildcard_regex(goal.page), p)
+        if "*" in goal.page
+        else f"{alias}.path = {p.add(goal.page)}"
+    )
+    return f"({alias}.name = 'pageview' AND {page})"
+
+
+def _group(q: Query, d: Dialect, p: Params, group: str, alias: str, ts_col: str) -> str:
+    if group == "total":
+        return "''"
+    if group == "bucket":
+        start, end = q.utc_range()
+        segs = offset_segments(q.zone, to_micros(start) - TAIL_US, to_micros(end) + TAIL_US)
+        return d.bucket(d.local_us(f"{alias}.{ts_col}", segs, p), q.interval)
+    assert q.prop is not None
+    return prop_expr(q.prop, d, p, alias)
+
+
+def _event_conditions(q: Query, d: Dialect, p: Params, lo: int, hi: int) -> list[str]:
+    where = [f"e.ts >= {p.add(lo)}", f"e.ts < {p.add(hi)}"]
+    where += [cond_sql(c, d, p) for c in q.event_filters]
+    if q.goal is not None:
+        where.append(goal_sql(q.goal, d, p))
+    return where
+
+
+def event_sql(q: Query, d: Dialect, group: str, need_vis: bool) -> tuple[str, list[Any]]:
+    p = Params(d)
+    ctes = _ctes(q, d, p, need_vis)
+    start, end = q.utc_range()
+    g = _group(q, d, p, group, "e", "ts")
+    p50 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.5, p)
+    p95 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.95, p)
+    where = _event_conditions(q, d, p, to_micros(start), to_micros(end))
+    join = ""
+    if q.visit_filters or (q.prop is not None and q.prop.is_visit):
+        join = " JOIN vis v ON v.visit_id = e.visit_id"
+        where += [cond_sql(c, d, p) for c in q.visit_filters]
+    sql = (
+        f"{ctes} SELECT {g} AS g,"
+        " COUNT(DISTINCT NULLIF(e.visitor_id, '')),"
+        " SUM(CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END), COUNT(*),"
+        " SUM(CASE WHEN e.name = 'request' THEN 1 ELSE 0 END), SUM(e.bytes),"
+        " SUM(CASE WHEN e.name = 'request' AND e.status >= 500 THEN 1 ELSE 0 END),"
+        f" {p50}, {p95}"
+        f" FROM ev e{join} WHERE {' AND '.join(where)} GROUP BY {g}"
+    )
+    return sql, p.values
+
+
+def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
+    p = Params(d)
+    ctes = _ctes(q, d, p, True)
+    start, end = q.utc_range()
+    lo, hi = to_micros(start), to_micros(end)
+    metrics = (
+        " COUNT(*), SUM(CASE WHEN v.pageviews = 1 AND v.events = 1 THEN 1 ELSE 0 END),"
+        " SUM(v.end_ts - v.start_ts), SUM(v.pageviews), SUM(v.events),"
+        " COUNT(DISTINCT NULLIF(v.visitor_id, ''))"
+    )
+    if group == "prop" and q.prop is not None and not q.prop.is_visit:
+        # Visits that hold an event with each value (in the range, matching the filters).
+        inner_p = prop_expr(q.prop, d, p, "e")
+        where = _event_conditions(q, d, p, lo, hi)
+        pairs = (
+            f"SELECT DISTINCT e.visit_id, {inner_p} AS g FROM ev e"
+            f" WHERE e.visit_id <> '' AND {' AND '.join(where)}"
+        )
+        vwhere = [cond_sql(c, d, p) for c in q.visit_filters] or ["1 = 1"]
+        sql = (
+            f"{ctes} SELECT k.g,{metrics} FROM ({pairs}) k JOIN vis v ON v.visit_id = k.visit_id"
+            f" WHERE {' AND '.join(vwhere)} GROUP BY k.g"
+        )
+        return sql, p.values
+    g = _group(q, d, p, group, "v", "start_ts")
+    where = [f"v.start_ts >= {p.add(lo)}", f"v.start_ts < {p.add(hi)}"]
+    where += [cond_sql(c, d, p) for c in q.visit_filters]
+    if q.event_filters or q.goal is not None:
+        ewhere = _event_conditions(q, d, p, lo, hi)
+        where.append(f"v.visit_id IN (SELECT e.visit_id FROM ev e WHERE {' AND '.join(ewhere)})")
+    sql = f"{ctes} SELECT {g} AS g,{metrics} FROM vis v WHERE {' AND '.join(where)} GROUP BY {g}"
+    return sql, p.values
+
+
+def compile_parts(q: Query, d: Dialect, group: str) -> list[tuple[str, str, list[Any]]]:
+    """The SQL statements answering `q`, tagged "event" or "visit"."""
+    pl = plan(q)
+    out: list[tuple[str, str, list[Any]]] = []
+    if pl.need_event_sql:
+        out.append(("event", *event_sql(q, d, group, pl.need_vis)))
+    if pl.need_visit_sql:
+        out.append(("visit", *visit_sql(q, d, group)))
+    return out

@@ -1,0 +1,76 @@
+"""The ClickHouse store's SQL, kept in one place so tests can run it through chDB.
+
+Every statement here must parse on Debian's ClickHouse 18.16 and on current
+ClickHouse (tests/stores/test_clickhouse_sql.py runs them through chDB).
+Parameters use clickhouse-driver's `%(name)s` style and are escaped by the
+driver; column names come only from fixed tuples.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from footfall.stores.base import EventFilter
+from footfall.stores.rows import COLUMNS, to_micros
+
+__all__ = [
+    "COUNT",
+    "EXISTING_IDS",
+    "INSERT",
+    "SELECT_PAGE",
+    "delete_sql",
+    "retention_ttl_sql",
+    "where_sql",
+]
+
+_COLS = ", ".join(COLUMNS)
+INSERT = f"INSERT INTO events ({_COLS}) VALUES"
+SELECT_PAGE = (
+    f"SELECT {_COLS} FROM events{{where}} "  # noqa: S608 - fixed names; where is built below
+    "ORDER BY ts DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
+)
+COUNT = "SELECT count() FROM events{where}"
+# Which of a batch's ids (sent as the external table `_batch`) are stored
+# already. PREWHERE on ts reads the id column only in granules whose
+# timestamps fall in the batch's range; site and the partition min/max on ts
+# prune the rest through the sort key.
+EXISTING_IDS = (
+    "SELECT id FROM events "
+    "PREWHERE ts >= %(lo)s AND ts <= %(hi)s "
+    "WHERE site IN %(sites)s AND id IN _batch"
+)
+
+
+def where_sql(
+    start: datetime | None, end: datetime | None, filters: EventFilter | None
+) -> tuple[str, dict[str, Any]]:
+    """` WHERE ...` (or '') and its parameters for the raw-event reads."""
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if start is not None:
+        clauses.append("ts >= %(start)s")
+        params["start"] = to_micros(start)
+    if end is not None:
+        clauses.append("ts < %(end)s")
+        params["end"] = to_micros(end)
+    for column, value in (filters or EventFilter()).items():
+        # column comes from EventFilter's fields, never from input
+        clauses.append(f"{column} = %(f_{column})s")
+        params[f"f_{column}"] = value
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def delete_sql(where: str) -> str:
+    """A mutation deleting the rows `where` selects (never without a WHERE)."""
+    if not where.strip():
+        raise ValueError("refusing to delete every event without a condition")
+    return f"ALTER TABLE events DELETE{where}"
+
+
+def retention_ttl_sql(days: int) -> str:
+    """Table TTL (ClickHouse >= 19.6): rows older than `days` vanish on merge."""
+    return (
+        "ALTER TABLE events MODIFY TTL "
+        f"toDateTime(intDiv(ts, 1000000), 'UTC') + INTERVAL {int(days)} DAY"
+    )

@@ -1,0 +1,280 @@
+"""ClickHouse store: the path beyond one machine (native protocol, clickhouse-driver).
+
+Events live in a ReplacingMergeTree partitioned by UTC month and sorted by
+(site, day, visitor, ts, id) - see migrations/clickhouse/0001_events.sql.
+
+Duplicates (docs/stores.md says more): `write` keeps the contract "an event
+whose id is stored is skipped, return how many were new" by asking, before
+each insert, which of the batch's ids are already there. That lookup is cheap
+because it is bounded by the batch's sites and time range (the sort key and
+the partition min/max prune everything else, and PREWHERE on ts reads the id
+column only where a timestamp could match). What it cannot close is two
+writers inserting the same event at the same instant; those two rows are
+identical, share a sort key, and the ReplacingMergeTree merge keeps one.
+
+Deletes are mutations (`ALTER TABLE ... DELETE`), which are asynchronous on
+every ClickHouse version; the store waits for its own mutation to finish so
+that `delete_visitor` returns with the data gone, as the contract requires.
+
+URL: `clickhouse://user:password@host:9000/database?retention_days=400`.
+Extra query parameters are clickhouse-driver settings (`compression=lz4`, ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from clickhouse_driver import Client
+from clickhouse_driver.errors import Error as ClickHouseError
+
+from footfall.errors import ConfigurationError
+from footfall.event import Event
+from footfall.stores.base import EventFilter, Store
+from footfall.stores.ch_sql import (
+    COUNT,
+    EXISTING_IDS,
+    INSERT,
+    SELECT_PAGE,
+    delete_sql,
+    retention_ttl_sql,
+    where_sql,
+)
+from footfall.stores.migrate import load_migrations
+from footfall.stores.rows import row_encoder, row_to_event, to_micros
+
+__all__ = ["ClickHouseStore", "split_url"]
+
+log = logging.getLogger("footfall.stores")
+
+MUTATION_TIMEOUT_S = 120.0  # longest wait for our own ALTER ... DELETE
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_TTL_SINCE = (19, 6)  # first ClickHouse release with table TTL
+_encode = row_encoder(ts=to_micros, boolean=int)
+
+
+def split_url(url: str) -> tuple[str, str, int | None]:
+    """`(driver URL, database, retention days)`, footfall's parameters removed."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/") or "default"
+    if not _IDENT.match(database):
+        raise ConfigurationError(f"ClickHouse database must match {_IDENT.pattern}: {database!r}")
+    retention: int | None = None
+    kept: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "retention_days":
+            try:
+                retention = int(value)
+            except ValueError:
+                raise ConfigurationError(f"retention_days must be an integer: {value!r}") from None
+            if retention < 1:
+                raise ConfigurationError("retention_days must be at least 1")
+        else:
+            kept.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), database, retention
+
+
+class ClickHouseStore(Store):
+    """Events in ClickHouse; one native-protocol client per thread."""
+
+    dialect: ClassVar[str] = "clickhouse"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.driver_url, self.database, self.retention_days = split_url(url)
+        self._local = threading.local()
+        self._all: list[Client] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._database_ready = False
+        self._version: tuple[int, ...] | None = None
+
+    # -- connections --------------------------------------------------------
+    def _ensure_database(self) -> None:
+        if self._database_ready:
+            return
+        base = urlsplit(self.driver_url)._replace(path="/default")
+        admin = Client.from_url(urlunsplit(base))
+        try:
+            admin.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")  # name allow-listed
+        finally:
+            admin.disconnect()
+        self._database_ready = True
+
+    @property
+    def client(self) -> Client:
+        """This thread's client (a forked child opens its own)."""
+        if self._pid != os.getpid():
+            self._local, self._all, self._pid = threading.local(), [], os.getpid()
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            self._ensure_database()
+            client = Client.from_url(self.driver_url)
+            self._local.client = client
+            with self._lock:
+                self._all.append(client)
+        return client
+
+    def query(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
+        """Run a read query with `%(name)s` parameters (escaped by the driver)."""
+        return list(self.client.execute(query, params or {}))
+
+    @property
+    def server_version(self) -> tuple[int, ...]:
+        if self._version is None:
+            self.client.connection.force_connect()
+            info = self.client.connection.server_info
+            self._version = (info.version_major, info.version_minor)
+        return self._version
+
+    # -- contract -----------------------------------------------------------
+    def migrate(self) -> list[str]:
+        client = self.client
+        # No locks in ClickHouse: every statement is idempotent (IF NOT EXISTS),
+        # so two processes migrating at once at worst both record a version.
+        client.execute(
+            "CREATE TABLE IF NOT EXISTS footfall_migrations "
+            "(version UInt32, name String, applied_at DateTime) "
+            "ENGINE = MergeTree ORDER BY version"
+        )
+        done = {r[0] for r in client.execute("SELECT version FROM footfall_migrations")}
+        applied: list[str] = []
+        for m in load_migrations(self.dialect):
+            if m.version in done:
+                continue
+            for stmt in m.statements:
+                client.execute(stmt)
+            client.execute(
+                "INSERT INTO footfall_migrations (version, name, applied_at) VALUES",
+                [(m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None))],
+            )
+            applied.append(f"{m.version:04d}_{m.name}")
+        self._apply_retention()
+        return applied
+
+    def _apply_retention(self) -> None:
+        if self.retention_days is None:
+            return
+        if self.server_version >= _TTL_SINCE:
+            self.client.execute(retention_ttl_sql(self.retention_days))
+        else:
+            log.warning(
+                "footfall: ClickHouse %s has no table TTL; run `footfall purge` daily "
+                "to keep %d days",
+                ".".join(map(str, self.server_version)),
+                self.retention_days,
+            )
+
+    def _existing_ids(self, sites: Iterable[str], lo: int, hi: int, ids: list[str]) -> set[str]:
+        rows = self.client.execute(
+            EXISTING_IDS,
+            {"sites": tuple(sites), "lo": lo, "hi": hi},
+            external_tables=[
+                {"name": "_batch", "structure": [("id", "String")], "data": [{"id": i} for i in ids]}
+            ],
+        )
+        return {r[0] for r in rows}
+
+    def write(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        unique: dict[str, Event] = {}
+        for e in events:
+            unique.setdefault(e.id, e)
+        rows = [_encode(e) for e in unique.values()]
+        stamps = [r[1] for r in rows]
+        known = self._existing_ids({e.site for e in unique.values()}, min(stamps), max(stamps),
+                                   list(unique))
+        if known:
+            rows = [r for r in rows if r[0] not in known]
+        if rows:
+            self.client.execute(INSERT, list(zip(*rows)), columnar=True)
+        return len(rows)
+
+    def get_usage(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+        page: int = 1,
+        filters: EventFilter | None = None,
+    ) -> list[Event]:
+        limit = max(1, min(int(limit), 10_000))
+        page = max(1, int(page))
+        where, params = where_sql(start, end, filters)
+        params.update(limit=limit, offset=(page - 1) * limit)
+        rows = self.query(SELECT_PAGE.format(where=where), params)
+        return [row_to_event(r) for r in rows]
+
+    def count(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        filters: EventFilter | None = None,
+    ) -> int:
+        where, params = where_sql(start, end, filters)
+        return int(self.query(COUNT.format(where=where), params)[0][0])
+
+    def _delete(self, where: str, params: dict[str, Any]) -> int:
+        n = int(self.query(COUNT.format(where=where), params)[0][0])
+        if n:
+            self.client.execute(delete_sql(where), params)
+            self._wait_for_mutations()
+        return n
+
+    def _wait_for_mutations(self) -> None:
+        """Block until this table has no unfinished mutation (ours included)."""
+        deadline = time.monotonic() + MUTATION_TIMEOUT_S
+        delay = 0.01
+        while True:
+            pending = self.query(
+                "SELECT count() FROM system.mutations "
+                "WHERE database = %(db)s AND table = 'events' AND is_done = 0",
+                {"db": self.database},
+            )[0][0]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"ClickHouse mutation on events not done in {MUTATION_TIMEOUT_S}s")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def purge(self, before: datetime, site: str | None = None) -> int:
+        where, params = where_sql(None, before, EventFilter(site=site))
+        return self._delete(where, params)
+
+    def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
+        where, params = where_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
+        return self._delete(where, params)
+
+    def is_writable(self) -> bool:
+        try:
+            self.client.execute("SELECT 1")
+        except (ClickHouseError, OSError, EOFError):
+            return False
+        return True
+
+    def close(self) -> None:
+        with self._lock:
+            clients, self._all = self._all, []
+        for client in clients:
+            try:
+                client.disconnect()
+            except (ClickHouseError, OSError, EOFError):
+                pass
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"ClickHouseStore({self.url!r})"
+
+
+def days_ago(days: int) -> datetime:
+    """UTC now minus `days` (for retention purges)."""
+    return datetime.now(timezone.utc) - timedelta(days=days)

@@ -1,0 +1,276 @@
+"""PostgreSQL store: for when one SQLite file is not enough.
+
+A batch goes over the wire once, with COPY, into a per-connection temporary
+staging table, and moves into `events` with `INSERT ... SELECT ... ON CONFLICT
+(id) DO NOTHING`. COPY is the fastest way into PostgreSQL; the staging step is
+what makes it idempotent (COPY itself cannot skip duplicates), and the
+INSERT's row count is exactly the number of new events. Everything runs in
+one transaction per batch, so a failed batch leaves nothing behind and the
+delivery worker can retry it.
+
+Connections come from a psycopg-pool pool (one per process: the pool is
+rebuilt after a fork). Two footfall-only URL parameters are read and removed
+before the URL reaches libpq:
+
+- `schema=NAME`: keep footfall's tables in that schema (created if missing;
+  `search_path` is set on every pooled connection). Tests use one per test.
+- `pool_size=N`: the most connections this process opens (default 10).
+
+    postgresql://user:pass@host:5432/db?schema=analytics&pool_size=4
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from footfall.errors import ConfigurationError
+from footfall.event import Event
+from footfall.stores.base import EventFilter, Store
+from footfall.stores.migrate import load_migrations
+from footfall.stores.rows import COLUMNS, encode_json, row_encoder, row_to_event, to_micros
+
+__all__ = ["PostgresStore", "split_url"]
+
+DEFAULT_POOL_SIZE = 10
+CONNECT_TIMEOUT_S = 10.0
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+_COLS = ", ".join(COLUMNS)
+_STAGE = "footfall_stage"
+_CREATE_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
+    "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_COPY = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
+_MOVE = (
+    f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGE} "  # noqa: S608 - fixed names
+    "ON CONFLICT (id) DO NOTHING"
+)
+_SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
+# Strings stay strings; JSON goes as text (the server parses it into jsonb);
+# is_bot is the 0/1 smallint the schema uses on every store.
+_encode = row_encoder(ts=to_micros, json=encode_json, boolean=int)
+_MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
+
+T = TypeVar("T")
+
+
+def split_url(url: str) -> tuple[str, str | None, int]:
+    """`(libpq URL, schema, pool size)`: footfall's own parameters removed."""
+    parts = urlsplit(url)
+    if parts.scheme == "postgres":
+        parts = parts._replace(scheme="postgresql")
+    schema: str | None = None
+    pool_size = DEFAULT_POOL_SIZE
+    kept: list[tuple[str, str]] = []
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key == "schema":
+            if not _IDENT.match(value):
+                raise ConfigurationError(f"schema must match {_IDENT.pattern}, not {value!r}")
+            schema = value
+        elif key == "pool_size":
+            try:
+                pool_size = max(1, int(value))
+            except ValueError:
+                raise ConfigurationError(f"pool_size must be an integer, not {value!r}") from None
+        else:
+            kept.append((key, value))
+    return urlunsplit(parts._replace(query=urlencode(kept))), schema, pool_size
+
+
+def _filters_sql(
+    start: datetime | None, end: datetime | None, filters: EventFilter | None
+) -> tuple[sql.Composable, list[Any]]:
+    clauses: list[sql.Composable] = []
+    params: list[Any] = []
+    if start is not None:
+        clauses.append(sql.SQL("ts >= %s"))
+        params.append(to_micros(start))
+    if end is not None:
+        clauses.append(sql.SQL("ts < %s"))
+        params.append(to_micros(end))
+    for column, value in (filters or EventFilter()).items():
+        # column names come from EventFilter's fields, never from input
+        clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+        params.append(value)
+    if not clauses:
+        return sql.SQL(""), params
+    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+
+class PostgresStore(Store):
+    """Events in PostgreSQL (psycopg 3, pooled connections, COPY for writes)."""
+
+    dialect: ClassVar[str] = "postgres"
+
+    def __init__(self, url: str, *, pool_size: int | None = None) -> None:
+        self.url = url
+        self.conninfo, self.schema, size = split_url(url)
+        self.pool_size = pool_size or size
+        self._lock = threading.Lock()
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+        self._pid = os.getpid()
+
+    # -- connections --------------------------------------------------------
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        if self.schema:
+            conn.execute(
+                sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema))
+            )
+            conn.commit()
+
+    @property
+    def pool(self) -> ConnectionPool[psycopg.Connection[Any]]:
+        """This process's pool (a forked child builds its own)."""
+        if self._pid != os.getpid():
+            self._pool, self._pid = None, os.getpid()
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._ensure_schema()
+                    self._pool = ConnectionPool(
+                        self.conninfo,
+                        min_size=1,
+                        max_size=self.pool_size,
+                        configure=self._configure,
+                        timeout=CONNECT_TIMEOUT_S,
+                        open=True,
+                        name="footfall",
+                    )
+                pool = self._pool
+        return pool
+
+    def _ensure_schema(self) -> None:
+        if not self.schema:
+            return
+        with psycopg.connect(self.conninfo, autocommit=True, connect_timeout=10) as conn:
+            conn.execute(
+                sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+            )
+
+    @contextmanager
+    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection in a transaction: committed on success, else rolled back."""
+        with self.pool.connection() as conn:
+            yield conn
+
+    def _run(self, fn: Callable[[psycopg.Cursor[Any]], T]) -> T:
+        with self.transaction() as conn, conn.cursor() as cur:
+            return fn(cur)
+
+    def query(self, query: str | sql.Composable, params: Sequence[Any] = ()) -> list[Any]:
+        """Run a read query (`%s` placeholders, parameters bound) and fetch all rows."""
+        return self._run(lambda cur: cur.execute(query, params).fetchall())  # type: ignore[arg-type]
+
+    # -- contract -----------------------------------------------------------
+    def migrate(self) -> list[str]:
+        migrations = load_migrations(self.dialect)
+
+        def apply(cur: psycopg.Cursor[Any]) -> list[str]:
+            # One migrator at a time per database; others wait, then find nothing to do.
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS footfall_migrations ("
+                "version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)"
+            )
+            done = {r[0] for r in cur.execute("SELECT version FROM footfall_migrations")}
+            applied: list[str] = []
+            for m in migrations:
+                if m.version in done:
+                    continue
+                for stmt in m.statements:
+                    cur.execute(stmt)  # type: ignore[arg-type]  # shipped files, not input
+                cur.execute(
+                    "INSERT INTO footfall_migrations (version, name, applied_at) "
+                    "VALUES (%s, %s, extract(epoch from now())::bigint)",
+                    (m.version, m.name),
+                )
+                applied.append(f"{m.version:04d}_{m.name}")
+            return applied
+
+        return self._run(apply)
+
+    def write(self, events: Sequence[Event]) -> int:
+        if not events:
+            return 0
+        rows = [_encode(e) for e in events]
+
+        def insert(cur: psycopg.Cursor[Any]) -> int:
+            cur.execute(_CREATE_STAGE)
+            with cur.copy(_COPY) as copy:
+                write_row = copy.write_row
+                for row in rows:
+                    write_row(row)
+            cur.execute(_MOVE)
+            inserted = cur.rowcount
+            self._after_insert(cur, events, inserted)
+            return inserted
+
+        return self._run(insert)
+
+    def _after_insert(self, cur: psycopg.Cursor[Any], events: Sequence[Event], n: int) -> None:
+        """Extension point for summaries maintained in the same transaction."""
+
+    def get_usage(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+        page: int = 1,
+        filters: EventFilter | None = None,
+    ) -> list[Event]:
+        limit = max(1, min(int(limit), 10_000))
+        page = max(1, int(page))
+        where, params = _filters_sql(start, end, filters)
+        query = (
+            sql.SQL(_SELECT) + where + sql.SQL(" ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s")
+        )
+        rows = self.query(query, [*params, limit, (page - 1) * limit])
+        return [row_to_event(r) for r in rows]
+
+    def count(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        filters: EventFilter | None = None,
+    ) -> int:
+        where, params = _filters_sql(start, end, filters)
+        return int(self.query(sql.SQL("SELECT count(*) FROM events") + where, params)[0][0])
+
+    def _delete(self, where: sql.Composable, params: list[Any]) -> int:
+        query = sql.SQL("DELETE FROM events") + where
+        return self._run(lambda cur: cur.execute(query, params).rowcount)
+
+    def purge(self, before: datetime, site: str | None = None) -> int:
+        where, params = _filters_sql(None, before, EventFilter(site=site))
+        return self._delete(where, params)
+
+    def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
+        where, params = _filters_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
+        return self._delete(where, params)
+
+    def is_writable(self) -> bool:
+        try:
+            return bool(self.query("SELECT NOT pg_is_in_recovery()")[0][0])
+        except (psycopg.Error, OSError):
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pid == os.getpid():
+            pool.close()
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self.url!r})"

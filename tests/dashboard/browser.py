@@ -1,0 +1,80 @@
+"""Debian's chromium driven by Playwright, with console and dialog watchers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from services import unavailable
+
+CHROMIUM = os.environ.get("FOOTFALL_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@dataclass
+class Watch:
+    """What a page did that it should not: dialogs, console errors, CSP reports."""
+
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def attach(self, page: Any) -> None:
+        def on_dialog(dialog: Any) -> None:
+            self.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        def on_console(msg: Any) -> None:
+            if msg.type == "error":
+                self.errors.append(msg.text)
+
+        page.on("dialog", on_dialog)
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        unavailable(f"chromium not found at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright is not installed (pip install -e '.[dev]')")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def log_in(page: Any, base: str, user: str, password: str) -> None:
+    page.goto(base + "/login")
+    page.fill("input[name=name]", user)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_url(base + "/")
+
+
+def wait_loaded(page: Any) -> None:
+    """Until every visible panel has finished loading (rows or a message)."""
+    page.wait_for_function(
+        """() => Array.from(document.querySelectorAll('.panel:not(.hidden) .status'))
+                 .every(s => s.textContent !== 'Loading…')
+           && document.querySelector('#topline .stat [data-value]').textContent !== '–'""",
+        timeout=30_000,
+    )

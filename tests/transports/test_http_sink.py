@@ -1,0 +1,211 @@
+"""HttpSink against a real HTTP server: statuses, Retry-After, spool and replay."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from footfall.delivery.http_sink import HttpSink, HttpSinkError, retry_after
+from footfall.delivery.spool import Spool
+from footfall.stores.base import Store
+from footfall.tracker import Tracker
+from transports.helpers import make_events, wait_for
+from transports.http_app import Collector, Running, free_port, serve
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture
+def collector(sqlite_store: Store) -> Collector:
+    return Collector(sqlite_store, TOKEN)
+
+
+@pytest.fixture
+def server(collector: Collector) -> Iterator[Running]:
+    running = serve(collector, free_port())
+    yield running
+    running.stop()
+
+
+def ids(store: Store) -> list[str]:
+    return sorted(e.id for e in store.get_usage(limit=10_000))
+
+
+def test_batches_arrive_gzipped_with_the_token(
+    server: Running, collector: Collector, sqlite_store: Store
+) -> None:
+    events = make_events(1_200, ts=make_events(1)[0].ts)
+    sink = HttpSink(server.url, TOKEN, max_events=500)
+    sink.write(events)
+    sink.close()
+    assert ids(sqlite_store) == sorted(e.id for e in events)
+    assert [r["encoding"] for r in collector.requests] == ["gzip"] * 3  # 500 + 500 + 200
+    stored = sqlite_store.get_usage(limit=1)[0]
+    assert stored.ts == events[0].ts and stored.visitor_id.startswith("v")
+
+
+def test_compress_false_sends_plain_json(server: Running, collector: Collector) -> None:
+    HttpSink(server.url, TOKEN, compress=False).write(make_events(2))
+    assert collector.requests[0]["encoding"] is None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504, 429, 408])
+def test_retryable_statuses_are_retried(
+    server: Running, collector: Collector, sqlite_store: Store, status: int
+) -> None:
+    collector.script = [(status, {}), (status, {})]
+    HttpSink(server.url, TOKEN, retries=3).write(make_events(5))
+    assert len(collector.requests) == 3 and sqlite_store.count() == 5
+
+
+def test_retry_after_is_honoured(server: Running, collector: Collector) -> None:
+    collector.script = [(429, {"Retry-After": "1"})]
+    HttpSink(server.url, TOKEN, retries=2).write(make_events(1))
+    first, second = collector.requests
+    assert second["at"] - first["at"] >= 0.9
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+def test_other_4xx_are_not_retried(
+    server: Running, collector: Collector, tmp_path: Path, status: int
+) -> None:
+    collector.script = [(status, {})]
+    sink = HttpSink(server.url, TOKEN, retries=3, spool=tmp_path / "spool")
+    with pytest.raises(HttpSinkError) as info:
+        sink.write(make_events(3))
+    assert info.value.retryable is False and info.value.status == status
+    assert len(collector.requests) == 1
+    assert not sink.spool  # refused data is not spooled
+    sink.close()
+
+
+def test_a_wrong_token_is_refused_without_retry(server: Running, collector: Collector) -> None:
+    with pytest.raises(HttpSinkError) as info:
+        HttpSink(server.url, "wrong", retries=3).write(make_events(1))
+    assert info.value.status == 401 and len(collector.requests) == 1
+
+
+def test_without_spool_a_down_collector_raises_retryable(tmp_path: Path) -> None:
+    sink = HttpSink(f"http://127.0.0.1:{free_port()}", TOKEN, retries=1)
+    with pytest.raises(HttpSinkError) as info:
+        sink.write(make_events(1))
+    assert info.value.retryable is True
+
+
+def test_retry_after_parsing() -> None:
+    assert retry_after("7") == 7.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_spool_keeps_order_and_replays_when_the_collector_returns(
+    collector: Collector, sqlite_store: Store, tmp_path: Path
+) -> None:
+    port = free_port()
+    sink = HttpSink(
+        f"http://127.0.0.1:{port}",
+        TOKEN,
+        spool=tmp_path / "spool",
+        retries=0,
+        replay_max_interval=0.3,
+    )
+    batches = [make_events(10) for _ in range(5)]
+    for batch in batches:
+        sink.write(batch)  # nobody listens: all spooled
+    assert len(sink.spool or []) == 5 and sqlite_store.count() == 0
+    running = serve(collector, port)
+    try:
+        wait_for(lambda: sqlite_store.count() == 50, what="spool replay")
+        wait_for(lambda: not sink.spool, what="spool emptied")
+        # Replayed oldest first: each request's events are the next batch.
+        stored = {e.id: e for e in sqlite_store.get_usage(limit=100)}
+        assert set(stored) == {e.id for b in batches for e in b}
+        assert len(collector.requests) == 5
+    finally:
+        sink.close()
+        running.stop()
+
+
+def test_spool_survives_a_restart_of_the_sender(
+    collector: Collector, sqlite_store: Store, tmp_path: Path
+) -> None:
+    port = free_port()
+    first = HttpSink(f"http://127.0.0.1:{port}", TOKEN, spool=tmp_path / "spool", retries=0)
+    events = make_events(20)
+    first.write(events)
+    first.close(timeout=0.5)  # the app exits with the batch on disk
+    running = serve(collector, port)
+    try:
+        second = HttpSink(f"http://127.0.0.1:{port}", TOKEN, spool=tmp_path / "spool")
+        wait_for(lambda: sqlite_store.count() == 20, what="replay after restart")
+        second.close()
+    finally:
+        running.stop()
+    assert ids(sqlite_store) == sorted(e.id for e in events)
+
+
+def test_a_spooled_batch_refused_for_good_is_set_aside(
+    server: Running, collector: Collector, sqlite_store: Store, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path / "spool")
+    spool.append(b"this is not json")
+    sink = HttpSink(server.url, TOKEN, spool=tmp_path / "spool", compress=False)
+    wait_for(lambda: not sink.spool, what="bad batch set aside")
+    sink.write(make_events(3))
+    sink.close()
+    assert sqlite_store.count() == 3
+    [reason] = (tmp_path / "spool" / "rejected").glob("*.reason")
+    assert "400" in reason.read_text()
+
+
+def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
+    sink = HttpSink(
+        f"http://127.0.0.1:{free_port()}",
+        TOKEN,
+        spool=tmp_path / "s",
+        spool_max_bytes=2_000,
+        retries=0,
+    )
+    for _ in range(10):
+        sink.write(make_events(10))
+    assert sink.dropped > 0 and sink.spooled > 0
+    assert (sink.spool.size_bytes if sink.spool else 0) <= 2_000
+    sink.close(timeout=0.1)
+
+
+@pytest.mark.slow
+def test_collector_down_for_ten_seconds_loses_nothing(
+    collector: Collector, sqlite_store: Store, tmp_path: Path
+) -> None:
+    port = free_port()
+    sink = HttpSink(
+        f"http://127.0.0.1:{port}", TOKEN, spool=tmp_path / "spool", replay_max_interval=1.0
+    )
+    tracker = Tracker([sink], flush_interval=0.05)
+    sent = []
+    running = serve(collector, port)
+    for i in range(50):
+        sent.append(tracker.emit("pageview", site="a.example", path=f"/before/{i}"))
+    assert tracker.flush(10)
+    assert sqlite_store.count() == 50
+    running.stop()  # the collector goes down ...
+    down_until = time.monotonic() + 10
+    while time.monotonic() < down_until:  # ... while the app keeps tracking
+        sent.append(tracker.emit("pageview", site="a.example", path="/during"))
+        time.sleep(0.02)
+    assert tracker.flush(10)
+    assert sink.spooled > 0
+    running = serve(collector, port)  # ... and comes back
+    try:
+        for i in range(50):
+            sent.append(tracker.emit("pageview", site="a.example", path=f"/after/{i}"))
+        wait_for(lambda: sqlite_store.count() == len(sent), what="every event after recovery")
+        tracker.close()
+        assert ids(sqlite_store) == sorted(e.id for e in sent)
+        assert not sink.spool
+        assert tracker.stats().failed == 0
+    finally:
+        running.stop()
