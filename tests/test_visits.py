@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -108,7 +111,9 @@ def test_plugins_see_is_new_started_and_last_seen(store: Any, plugin: Recorder) 
     procs = chain(state_for(store))
     run_chain(procs, [ev(0, path="/a"), ev(5, path="/b")])
     run_chain(procs, [ev(20, path="/c"), ev(60, path="/d")])
-    (pa, a), (pb, b), (pc, c), (pd, d) = plugin.seen
+    paths = [p for p, _ in plugin.seen]
+    a, b, c, d = (v for _, v in plugin.seen)
+    assert paths == ["/a", "/b", "/c", "/d"]
     assert (a.is_new, b.is_new, c.is_new, d.is_new) == (True, False, False, True)
     assert a.key == b.key == c.key != d.key
     assert c.started == T0 and c.last_seen == T0 + timedelta(minutes=20)
@@ -131,6 +136,13 @@ def test_given_visit_id_is_kept_and_is_new_follows_it(store: Any, plugin: Record
     out += run_chain(procs, [ev(2, visit_id="cookie-b")])
     assert [e.visit_id for e in out] == ["cookie-a", "cookie-a", "cookie-b"]
     assert [v.is_new for _, v in plugin.seen] == [True, False, True]
+
+
+def test_visit_id_without_visitor_id_is_tracked(store: Any, plugin: Recorder) -> None:
+    procs = chain(state_for(store))
+    run_chain(procs, [ev(0, visitor="", visit_id="c1"), ev(1, visitor="", visit_id="c1")])
+    run_chain(procs, [ev(2, visitor="", visit_id="c1")])
+    assert [v.is_new for _, v in plugin.seen] == [True, False, False]
 
 
 def test_a_raising_plugin_never_breaks_tracking(store: Any, plugin: Recorder) -> None:
@@ -302,3 +314,29 @@ def test_two_real_processes_share_salts_and_visits(db_url: str) -> None:
     assert len(results) == 6
     assert len(visitors) == 1 and "" not in visitors  # the same salt in both processes
     assert len(visits) == 1  # 20-minute gaps across both processes: one visit
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_while_a_lock_is_held_does_not_deadlock_the_child() -> None:
+    state = MemoryState()
+    visits = VisitsProcessor(state)
+    with visits._lock, state._lock:  # as if the worker were mid-batch at fork time
+        pid = os.fork()
+        if pid == 0:  # child: must be able to take both locks
+            code = 1
+            try:
+                event = ev(0)
+                visits.process_batch([event])
+                code = 0 if event.visit_id else 2
+            finally:
+                os._exit(code)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        time.sleep(0.02)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail("the forked child deadlocked on a lock held at fork time")

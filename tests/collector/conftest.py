@@ -35,7 +35,7 @@ class Env:
 
     def flush(self) -> None:
         assert self.state.tracker.flush(10)
-        assert self.collector.failed.flush(10)
+        assert self.collector.flush(10)
 
     def stored(self, site: str | None = None, name: str | None = None) -> list:
         self.flush()
@@ -43,9 +43,7 @@ class Env:
 
 
 @pytest.fixture
-def make_env(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Env]]:
+def make_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Env]]:
     made: list[Env] = []
 
     def make(**env: str) -> Env:

@@ -13,7 +13,15 @@ AFTER = {"name": "signup", "url": "https://example.com/after", "site": "example.
 
 def _batch(env, bad, *, ctype="application/json", headers=None):
     """Send [good, bad, good]; return the response and the stored urls."""
-    body = b'{"events": [' + json.dumps(GOOD).encode() + b"," + bad + b"," + json.dumps(AFTER).encode() + b"]}"
+    body = (
+        b'{"events": ['
+        + json.dumps(GOOD).encode()
+        + b","
+        + bad
+        + b","
+        + json.dumps(AFTER).encode()
+        + b"]}"
+    )
     r = env.client.post(
         "/api/event", content=body, headers={"content-type": ctype, **(headers or {})}
     )
@@ -61,27 +69,53 @@ def test_site_domain_is_normalised(env):
 
 
 BAD_EVENTS = [
-    pytest.param(b'{"n": 123, "u": "https://example.com/x", "d": "example.com"}', "name", id="wrong-type-name"),
+    pytest.param(
+        b'{"n": 123, "u": "https://example.com/x", "d": "example.com"}',
+        "name",
+        id="wrong-type-name",
+    ),
     pytest.param(b'{"u": 5, "d": "example.com"}', "url", id="wrong-type-url"),
     pytest.param(b'{"p": [1, 2], "d": "example.com"}', "props", id="props-not-object"),
     pytest.param(b'{"p": "{not json", "d": "example.com"}', "props", id="props-bad-json-string"),
     pytest.param(b'["just a string"]', "event", id="event-not-object"),
     pytest.param(b'{"u": "javascript:alert(1)", "d": "example.com"}', "url", id="javascript-url"),
-    pytest.param(b'{"u": "JavaScript:alert(1)", "d": "example.com"}', "url", id="javascript-url-case"),
+    pytest.param(
+        b'{"u": "JavaScript:alert(1)", "d": "example.com"}', "url", id="javascript-url-case"
+    ),
     pytest.param(b'{"u": "data:text/html,<b>x</b>", "d": "example.com"}', "url", id="data-url"),
-    pytest.param(b'{"u": "https://example.com/", "r": "javascript:x()", "d": "example.com"}', "referrer", id="javascript-referrer"),
+    pytest.param(
+        b'{"u": "https://example.com/", "r": "javascript:x()", "d": "example.com"}',
+        "referrer",
+        id="javascript-referrer",
+    ),
     pytest.param(b'{"u": "ftp://example.com/", "d": "example.com"}', "url", id="non-http-url"),
     pytest.param(b'{"n": "a\\u0000b", "d": "example.com"}', "name", id="nul-in-name"),
-    pytest.param(b'{"p": {"k": "v\\u0000"}, "d": "example.com"}', "props.k", id="nul-in-prop-value"),
+    pytest.param(
+        b'{"p": {"k": "v\\u0000"}, "d": "example.com"}', "props.k", id="nul-in-prop-value"
+    ),
     pytest.param(b'{"p": {"k\\u0000": "v"}, "d": "example.com"}', "props", id="nul-in-prop-key"),
     pytest.param(b'{"n": "' + b"x" * 300 + b'", "d": "example.com"}', "name", id="name-too-long"),
-    pytest.param(b'{"u": "https://example.com/' + b"x" * 5000 + b'", "d": "example.com"}', "url", id="url-too-long"),
-    pytest.param(b'{"p": {' + b",".join(b'"k%d": 1' % i for i in range(60)) + b'}, "d": "example.com"}', "props", id="too-many-props"),
-    pytest.param(b'{"p": {"a": ' + b'{"b": ' * 10 + b"1" + b"}" * 10 + b'}, "d": "example.com"}', "props", id="props-too-deep"),
+    pytest.param(
+        b'{"u": "https://example.com/' + b"x" * 5000 + b'", "d": "example.com"}',
+        "url",
+        id="url-too-long",
+    ),
+    pytest.param(
+        b'{"p": {' + b",".join(b'"k%d": 1' % i for i in range(60)) + b'}, "d": "example.com"}',
+        "props",
+        id="too-many-props",
+    ),
+    pytest.param(
+        b'{"p": {"a": ' + b'{"b": ' * 10 + b"1" + b"}" * 10 + b'}, "d": "example.com"}',
+        "props",
+        id="props-too-deep",
+    ),
     pytest.param(b'{"d": "unknown.example"}', "site", id="unknown-site"),
     pytest.param(b'{"u": "https://example.com/"}', "site", id="missing-site"),
     pytest.param(b'{"ts": "2020-01-01T00:00:00Z", "d": "example.com"}', "ts", id="anonymous-ts"),
-    pytest.param(b'{"visitor_id": "v1", "d": "example.com"}', "visitor_id", id="anonymous-visitor-id"),
+    pytest.param(
+        b'{"visitor_id": "v1", "d": "example.com"}', "visitor_id", id="anonymous-visitor-id"
+    ),
     pytest.param(b'{"ip": "1.2.3.4", "d": "example.com"}', "ip", id="anonymous-ip"),
     pytest.param(b'{"bogus": 1, "d": "example.com"}', "bogus", id="unknown-field"),
 ]
@@ -156,7 +190,9 @@ def test_oversize_chunked_body_refused_while_streaming(env):
 
 
 def test_wrong_content_type(env):
-    r = env.client.post("/api/event", content=b"<xml/>", headers={"content-type": "application/xml"})
+    r = env.client.post(
+        "/api/event", content=b"<xml/>", headers={"content-type": "application/xml"}
+    )
     assert r.status_code == 415 and r.json()["error"]
 
 
@@ -171,14 +207,16 @@ def test_never_a_500_on_garbage(env):
     import random
 
     rng = random.Random(7)
-    samples = [json.dumps(GOOD).encode()]
+    samples = [json.dumps(GOOD).encode(), json.dumps({"events": [GOOD, AFTER]}).encode()]
     alphabet = b'{}[]":,0123456789.eE-+ntrufalsu\\\x00\xff abc'
     for _ in range(150):
-        base = bytearray(rng.choice(samples + [json.dumps({"events": [GOOD, AFTER]}).encode()]))
+        base = bytearray(rng.choice(samples))
         for _ in range(rng.randint(1, 6)):
             pos = rng.randrange(len(base))
             base[pos] = rng.choice(alphabet)
-        r = env.client.post("/api/event", content=bytes(base), headers={"content-type": "text/plain"})
+        r = env.client.post(
+            "/api/event", content=bytes(base), headers={"content-type": "text/plain"}
+        )
         assert r.status_code < 500, (bytes(base), r.text)
 
 
@@ -205,3 +243,37 @@ def test_errors_also_carry_cors_headers(env):
 def test_health_still_reports(env):
     r = env.client.get("/health")
     assert r.status_code == 200 and "queue_depth" in r.json()
+
+
+
+def test_gzip_bodies_are_decoded_and_bounded(env):
+    import gzip
+
+    body = json.dumps({"events": [GOOD, AFTER]}).encode()
+    ok = env.client.post(
+        "/api/event",
+        content=gzip.compress(body),
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert ok.status_code == 202, ok.text
+    assert sorted(e.url for e in env.stored()) == [AFTER["url"], GOOD["u"]]
+    bomb = gzip.compress(b" " * (3 * 1024 * 1024))  # ~3 KB on the wire, 3 MB inflated
+    too_big = env.client.post(
+        "/api/event",
+        content=bomb,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert too_big.status_code == 413
+    assert "decompressed" in too_big.text
+    broken = env.client.post(
+        "/api/event",
+        content=b"not gzip at all",
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
+    assert broken.status_code == 400
+    other = env.client.post(
+        "/api/event",
+        content=body,
+        headers={"content-type": "application/json", "content-encoding": "br"},
+    )
+    assert other.status_code == 415

@@ -105,6 +105,10 @@ def _page(script_src: str, path: str) -> bytes:
         attrs += " data-allow-localhost"
     if path.startswith("/dnt"):
         attrs += " data-respect-dnt"
+    if path.startswith("/hash"):
+        attrs += " data-hash"
+    if path.startswith("/manual"):
+        attrs += " data-manual"
     body = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Test shop {html.escape(path)}</title>
 <script>
@@ -282,4 +286,45 @@ def test_real_browser_respects_localhost_and_privacy_settings(
     ]
     assert any("localhost" in w for w in warnings)
     assert any("Do-Not-Track" in w for w in warnings)
+    context.close()
+
+
+@pytest.mark.browser
+def test_real_browser_hash_routes_and_fetch_fallback(
+    browser: Any, server: LiveServer, site_server: str
+) -> None:
+    """With data-hash, #/routes are page views; without sendBeacon, fetch delivers;
+    with data-manual, only the page's own calls count."""
+    context = browser.new_context(user_agent=USER_AGENT)
+    context.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'sendBeacon', {value: undefined})"
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    posts: list[str] = []
+    page.on("request", lambda r: posts.append(r.resource_type) if r.method == "POST" else None)
+    app = f"{site_server}/hash/app"
+    page.goto(app)
+    server.wait_for(lambda evs: len(evs) >= 2, site=SITE)
+    page.evaluate("location.hash = '#/inbox'")
+    found = server.wait_for(lambda evs: len(evs) >= 3, site=SITE)
+    assert [(e.name, e.url) for e in found] == [
+        ("pageview", app),
+        ("Early", app),
+        ("pageview", f"{app}#/inbox"),
+    ]
+    assert found[2].path == "/hash/app"
+    assert posts and set(posts) == {"fetch"}  # no beacon was available
+
+    # data-manual: no automatic page view (the queued call still goes); the page sends its own.
+    manual = f"{site_server}/manual/step-1"
+    page.goto(manual)
+    found = server.wait_for(lambda evs: len(evs) >= 4, site=SITE)
+    page.evaluate("history.pushState({}, '', '/manual/step-2')")
+    page.evaluate("footfall('pageview', {u: location.origin + '/manual/virtual'})")
+    found = server.wait_for(lambda evs: len(evs) >= 5, site=SITE)
+    assert [(e.name, e.url) for e in found[3:]] == [
+        ("Early", manual),
+        ("pageview", f"{site_server}/manual/virtual"),
+    ]
     context.close()

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from footfall.collector.limits import Deduper, RateLimiter, client_ip
+from footfall.collector.limits import Deduper, RateLimiter, client_ip, rate_key
 from footfall.collector.routes import GIF
 
 
 def test_pixel_stores_a_pageview(env):
     r = env.client.get(
         "/api/event.gif",
-        params={"site": "example.com", "url": "https://example.com/np", "ref": "https://a.example/"},
+        params={
+            "site": "example.com",
+            "url": "https://example.com/np",
+            "ref": "https://a.example/",
+        },
     )
     assert r.status_code == 200
     assert r.headers["content-type"] == "image/gif" and r.content == GIF
@@ -38,6 +42,10 @@ def test_pixel_bad_input_is_4xx(env):
         r = env.client.get("/api/event.gif", params=params)
         assert r.status_code == status, (params, r.text)
         assert r.json()
+    r = env.client.get("/api/event.gif?site=example.com&url=https://example.com/%FF%FE")
+    assert r.status_code == 400 and "UTF-8" in r.json()["error"]
+    r = env.client.get("/api/event.gif?site=example.com&title=" + "x" * 20_000)
+    assert r.status_code == 400 and "too long" in r.json()["error"]
     assert env.stored() == []
 
 
@@ -112,3 +120,23 @@ def test_client_ip():
     assert client_ip("10.0.0.1", "9.9.9.9, 1.1.1.1, 10.0.0.2", 2) == "1.1.1.1"
     assert client_ip("10.0.0.1", "1.1.1.1", 3) == "1.1.1.1"
     assert client_ip("10.0.0.1", None, 1) == "10.0.0.1"
+
+
+def test_rate_key_groups_ipv6_by_64():
+    assert rate_key("203.0.113.9") == "203.0.113.9"
+    assert rate_key("2001:db8:1:2:aaaa::1") == rate_key("2001:db8:1:2:bbbb::2") == "2001:db8:1:2::"
+    assert rate_key("2001:db8:1:3::1") != rate_key("2001:db8:1:2::1")
+    assert rate_key("not:an:ip") == "not:an:ip"
+
+
+def test_anonymous_batches_cost_a_token_per_event(make_env):
+    env = make_env(FOOTFALL_RATE_LIMIT="1/5")
+    ok = {"n": "pageview", "d": "example.com", "u": "https://example.com/"}
+    r = env.client.post("/api/event", json=[ok] * 4)
+    assert r.status_code == 202 and r.json()["accepted"] == 4
+    r = env.client.post("/api/event", json=[ok] * 4)
+    assert r.status_code == 429
+    r = env.client.post(
+        "/api/event", json=[ok] * 50, headers={"authorization": f"Bearer {env.token}"}
+    )
+    assert r.status_code == 202

@@ -72,7 +72,9 @@ def test_invalid_event_kept_as_failed_then_retried(make_env, tmp_path):
     env = make_env(FOOTFALL_RATE_LIMIT="off", FOOTFALL_SCHEMAS=str(schemas))
     r = env.client.post(
         "/api/event",
-        json={"events": [_sd({"sku": "ok"}), _sd({"sku": 42}), {"n": "pageview", "d": "example.com"}]},
+        json={
+            "events": [_sd({"sku": "ok"}), _sd({"sku": 42}), {"n": "pageview", "d": "example.com"}]
+        },
     )
     assert r.status_code == 202
     body = r.json()
@@ -113,10 +115,14 @@ def test_strict_unknown_schema_is_failed_and_retry_after_adding_it(make_env, tmp
     assert r.status_code == 202 and r.json()["failed"] == 1
     assert env.stored() == []
     url = env.state.db_url
-    out = CliRunner().invoke(main, ["failed", "retry", "--db", url, "--schemas", str(schemas), "--strict"])
+    out = CliRunner().invoke(
+        main, ["failed", "retry", "--db", url, "--schemas", str(schemas), "--strict"]
+    )
     assert "still failing 1" in out.output
     _write_schema(schemas)
-    out = CliRunner().invoke(main, ["failed", "retry", "--db", url, "--schemas", str(schemas), "--strict"])
+    out = CliRunner().invoke(
+        main, ["failed", "retry", "--db", url, "--schemas", str(schemas), "--strict"]
+    )
     assert "recovered 1" in out.output
     assert len(env.stored()) == 1
 

@@ -200,12 +200,14 @@ def test_preflight(http):
     assert "sp-anonymous" in r.headers["access-control-allow-headers"].lower()
 
 
-def test_get_pixel_is_a_gif_never_cached(http):
+def test_get_pixel_is_a_gif_never_cached(server, http):
     for path in ("/i", "/ice.png"):
-        r = http.get(path, params=_pv("/gif"))
+        r = http.get(path, params=_pv(path))
         assert r.status_code == 200
         assert r.headers["content-type"] == "image/gif" and r.content.startswith(b"GIF89a")
         assert "no-store" in r.headers["cache-control"]
+    assert http.head("/i", params=_pv("/head")).status_code == 200  # a HEAD is no event
+    assert sorted(e.path for e in server.events()) == ["/i", "/ice.png"]
 
 
 @pytest.mark.parametrize(
@@ -304,6 +306,7 @@ def test_identity_rules():
     assert e.visitor_id == hashed_id(SITE, "d1") and e.visit_id == hashed_id(SITE, "s1")
     assert e.user_id == "u"
     assert hashed_id(SITE, "d1") != hashed_id("other.example", "d1")
+    assert hashed_id("Example.COM", "d1") == hashed_id(SITE, "d1")
     assert event_from_params({**_pv("/"), "tnuid": "n1"}, now=NOW).visitor_id == hashed_id(
         SITE, "n1"
     )
@@ -367,4 +370,17 @@ def test_query_string_round_trip_of_the_get_pixel(server, http):
     [e] = server.events()
     assert e.url == "https://example.com/q?a=1&b=2" and e.path == "/q"
     assert e.title == "Ünïcode" and e.referrer == "https://t.co/x"
+    assert e.context["contexts"] == ctx["data"]
+
+
+def test_post_may_carry_ue_and_contexts_as_json_values(server, http):
+    """Some trackers put the JSON itself in the POST body rather than a JSON string."""
+    ctx = {
+        "schema": CONTEXTS,
+        "data": [{"schema": "iglu:com.acme/ab/jsonschema/1-0-0", "data": {}}],
+    }
+    r = _post(http, [{**BASE, "e": "ue", "ue_pr": _ue({"sku": "J"}), "co": ctx, "dtm": 1}])
+    assert r.status_code == 200, r.text
+    [e] = server.events()
+    assert e.name == "viewed_product" and e.props == {"sku": "J"}
     assert e.context["contexts"] == ctx["data"]

@@ -16,9 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-
-snowplow_tracker = pytest.importorskip("snowplow_tracker")
-from snowplow_tracker import (  # noqa: E402
+from snowplow_tracker import (
     Emitter,
     PageView,
     SelfDescribing,
@@ -28,9 +26,9 @@ from snowplow_tracker import (  # noqa: E402
     Tracker,
 )
 
-from footfall.collector.snowplow_protocol import hashed_id  # noqa: E402
+from footfall.collector.snowplow_protocol import hashed_id
 
-from .live_server import SITE, LiveServer, start_server  # noqa: E402
+from .live_server import SITE, LiveServer, start_server
 
 logging.getLogger("snowplow_tracker.emitters").setLevel(logging.WARNING)
 

@@ -88,9 +88,7 @@ def test_revoked_token_refused_after_cache_refresh(env):
     [tok] = [t for t in meta.list_tokens() if t.name == "backend"]
     assert meta.revoke_token(tok.id)
     env.collector.directory.invalidate()
-    r = env.client.post(
-        "/api/event", json={"n": "x", "d": "example.com"}, headers=_auth(env.token)
-    )
+    r = env.client.post("/api/event", json={"n": "x", "d": "example.com"}, headers=_auth(env.token))
     assert r.status_code == 401
 
 
@@ -137,7 +135,9 @@ def test_meta_contract(tmp_path):
     assert meta.active_tokens() == {} and meta.list_tokens()[0].revoked
     from footfall.event import utcnow
 
-    row = FailedEvent(0, utcnow(), "bad", '{"x": 1}', site="a.example", schema="iglu:a/b/jsonschema/1-0-0")
+    row = FailedEvent(
+        0, utcnow(), "bad", '{"x": 1}', site="a.example", schema="iglu:a/b/jsonschema/1-0-0"
+    )
     assert meta.add_failed([row, row]) == 2
     failed = meta.list_failed()
     assert [f.id for f in failed] == [1, 2] and failed[0].payload == '{"x": 1}'
@@ -185,3 +185,27 @@ def test_demo_sites_registered(tmp_path):
     assert set(sites) == {"demo.footfall.dev", "shop.example.com", "api.example.com"}
     assert sites["demo.footfall.dev"].public and not sites["api.example.com"].public
     store.close()
+
+
+def test_store_without_meta_support_still_serves_but_refuses_events(tmp_path):
+    import pytest
+
+    from footfall.collector.ingest import Collector, Rejected
+    from footfall.event import Event
+    from footfall.server.state import ServerState
+    from footfall.stores.sqlite import SQLiteStore
+    from footfall.tracker import Tracker
+
+    class NoMetaStore(SQLiteStore):  # a backend that has not implemented Meta yet
+        dialect = "nometa"
+
+    store = NoMetaStore(tmp_path / "n.db")
+    state = ServerState(store=store, tracker=Tracker([]), db_url="nometa://")
+    collector = Collector(state)
+    result = collector.ingest([Event(name="x", site="a.example")], token=None, ip="", user_agent="")
+    assert result.status() == 501 and "sites" in result.errors[0].reason
+    with pytest.raises(Rejected) as exc:
+        collector.authenticate("Bearer ff_x")
+    assert exc.value.status == 501
+    assert collector.store_failed("{}", "why") is False
+    state.close()

@@ -22,7 +22,13 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The committed screenshots are refreshed with FOOTFALL_SCREENSHOTS=1; other
+# runs still take them (so a page that cannot render fails) into a temp folder.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def screenshot_dir(tmp: Path) -> Path:
+    return DOCS_SCREENSHOTS if os.environ.get("FOOTFALL_SCREENSHOTS") == "1" else tmp
 
 
 @dataclass
@@ -72,9 +78,20 @@ def log_in(page: Any, base: str, user: str, password: str) -> None:
 
 def wait_loaded(page: Any) -> None:
     """Until every visible panel has finished loading (rows or a message)."""
-    page.wait_for_function(
-        """() => Array.from(document.querySelectorAll('.panel:not(.hidden) .status'))
-                 .every(s => s.textContent !== 'Loading…')
-           && document.querySelector('#topline .stat [data-value]').textContent !== '–'""",
-        timeout=30_000,
-    )
+    try:
+        page.wait_for_function(LOADED_JS, timeout=90_000)
+    except Exception as exc:
+        state = page.evaluate(
+            """() => ({url: location.href,
+                 panels: Array.from(document.querySelectorAll('.panel')).map(
+                   p => p.id + (p.classList.contains('hidden') ? ' (hidden)' : '') + ': '
+                        + p.querySelector('.status').textContent),
+                 topline: Array.from(document.querySelectorAll('#topline [data-value]'))
+                   .map(v => v.textContent)})"""
+        )
+        raise AssertionError(f"dashboard did not finish loading: {state}") from exc
+
+
+LOADED_JS = """() => Array.from(document.querySelectorAll('.panel:not(.hidden) .status'))
+                 .every(s => s.textContent !== 'Loading\u2026')
+           && document.querySelector('#topline .stat [data-value]').textContent !== '\u2013'"""

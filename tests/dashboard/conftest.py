@@ -60,7 +60,7 @@ def start_server(db_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """30 days of demo data, one user, demo.footfall.dev public (as `make run`)."""
+    """60 days of demo data (so the previous period has data too), one user, demo.footfall.dev public (as `make run`)."""
     from footfall import connect
     from footfall.dashboard.auth import Users
     from footfall.demo import generate_into
@@ -68,7 +68,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     path: Path = tmp_path_factory.mktemp("dash") / "footfall.db"
     url = f"sqlite:///{path}"
     store = connect(url)
-    generate_into(store, days=30, seed=7, progress=False)
+    generate_into(store, days=60, seed=7, progress=False)
     Users(store).add("alice", PASSWORD)
     store.close()
     return url

@@ -18,7 +18,9 @@ def csrf_from(html: str) -> str:
 
 def login(client: httpx.Client, user: str, password: str) -> httpx.Response:
     token = csrf_from(client.get("/login").text)
-    return client.post("/login", data={"csrf": token, "name": user, "password": password, "next": "/"})
+    return client.post(
+        "/login", data={"csrf": token, "name": user, "password": password, "next": "/"}
+    )
 
 
 class ScriptAudit(HTMLParser):

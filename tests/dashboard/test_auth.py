@@ -52,7 +52,7 @@ def test_deleting_a_user_ends_sessions(users: Users) -> None:
 
 
 def test_first_run_link_once(db_url: str) -> None:
-    message = first_run_message(db_url, "0.0.0.0", 8000)  # noqa: S104
+    message = first_run_message(db_url, "0.0.0.0", 8000)
     assert message and "http://127.0.0.1:8000/setup?token=" in message
     token = message.split("token=")[1].split()[0]
     users = Users(connect(db_url))
@@ -73,7 +73,9 @@ def test_cli_users_add_from_stdin(db_url: str) -> None:
     listed = runner.invoke(main, ["users", "list", "--db", db_url])
     assert listed.output.split() == ["carol"]
     changed = runner.invoke(
-        main, ["users", "passwd", "carol", "--db", db_url, "--password-stdin"], input="new-password\n"
+        main,
+        ["users", "passwd", "carol", "--db", db_url, "--password-stdin"],
+        input="new-password\n",
     )
     assert changed.exit_code == 0, changed.output
     assert Users(connect(db_url)).verify("carol", "new-password")

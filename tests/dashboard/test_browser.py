@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .browser import SCREENSHOTS, Watch, chromium, log_in, wait_loaded
+from .browser import Watch, chromium, log_in, screenshot_dir, wait_loaded
 from .conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,36 +27,44 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)
     yield page
     context.close()
 
 
-def _shot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+@pytest.fixture
+def shot(tmp_path: Path) -> Callable[[Any, str], None]:
+    folder = screenshot_dir(tmp_path)
+
+    def take(page: Any, name: str) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return take
 
 
-def test_log_in_filter_period_funnel_and_csv(page: Any, live: LiveServer) -> None:
+def test_log_in_filter_period_funnel_and_csv(
+    page: Any, live: LiveServer, shot: Callable[[Any, str], None]
+) -> None:
     watch = Watch()
     watch.attach(page)
     base = live.url
     page.goto(base + "/login")
-    _shot(page, "login")
+    shot(page, "login")
     log_in(page, base, live.user, live.password)
     page.wait_for_selector("text=shop.example.com")
     page.wait_for_function(
         "() => document.querySelector('[data-site-visitors]').textContent.includes('visitors')"
     )
-    _shot(page, "sites")
+    shot(page, "sites")
 
     page.click("a.site-link:text('demo.footfall.dev')")
     page.wait_for_url(re.compile(r"/demo\.footfall\.dev$"))
     wait_loaded(page)
     page.wait_for_selector("#chart .uplot")
     visitors_30d = page.text_content("#topline [data-metric=visitors] [data-value]")
-    assert visitors_30d and visitors_30d != "–"
-    _shot(page, "dashboard")
+    assert visitors_30d and visitors_30d != "\u2013"
+    shot(page, "dashboard")
 
     # period picker
     page.click("a.period[data-period='7d']")
@@ -73,7 +82,7 @@ def test_log_in_filter_period_funnel_and_csv(page: Any, live: LiveServer) -> Non
     assert chip.count() == 1 and "/pricing" in chip.inner_text()
     top_pages = page.locator("#panel-pages tbody tr td.label").all_inner_texts()
     assert top_pages == ["/pricing"]
-    _shot(page, "dashboard-filtered")
+    shot(page, "dashboard-filtered")
     page.click(".chip-remove")
     page.wait_for_url(re.compile(r"/demo\.footfall\.dev\?period=7d$"))
     wait_loaded(page)
@@ -83,7 +92,9 @@ def test_log_in_filter_period_funnel_and_csv(page: Any, live: LiveServer) -> Non
     # comparison with the previous period draws a second series
     page.click("#compare-toggle")
     page.wait_for_url(re.compile(r"compare=previous_period"))
-    page.wait_for_function("() => document.querySelectorAll('#chart .u-legend .u-series').length >= 3")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#chart .u-legend .u-series').length >= 3"
+    )
 
     # every panel's CSV export
     with page.expect_download() as info:
@@ -104,7 +115,7 @@ def test_log_in_filter_period_funnel_and_csv(page: Any, live: LiveServer) -> Non
         for t in page.locator("#funnel-result tbody tr td:nth-child(2)").all_inner_texts()
     ]
     assert counts[0] >= counts[1] >= counts[2] > 0
-    _shot(page, "funnel")
+    shot(page, "funnel")
     with page.expect_download() as info:
         page.click("#funnel-csv")
     funnel_rows = list(csv.reader(io.StringIO(info.value.path().read_text())))
@@ -115,9 +126,9 @@ def test_log_in_filter_period_funnel_and_csv(page: Any, live: LiveServer) -> Non
     page.wait_for_selector("#panel-status:not(.hidden) tbody tr")
     page.wait_for_selector("#panel-slowest tbody tr")
     wait_loaded(page)
-    _shot(page, "server-requests")
+    shot(page, "server-requests")
 
     page.goto(base + "/failed")
-    _shot(page, "failed-events")
+    shot(page, "failed-events")
     assert watch.dialogs == []
     assert [e for e in watch.errors if "Content Security Policy" in e] == []

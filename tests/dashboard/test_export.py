@@ -23,10 +23,12 @@ def _read(text: str) -> list[list[str]]:
 
 
 def test_breakdown_csv() -> None:
-    body = {"results": [{"page": "=HYPERLINK(\"http://x\")", "visitors": 3}, {"page": "/", "visitors": 2}]}
+    body = {
+        "results": [{"page": '=HYPERLINK("http://x")', "visitors": 3}, {"page": "/", "visitors": 2}]
+    }
     rows = _read(to_csv("breakdown", body))
     assert rows[0] == ["page", "visitors"]
-    assert rows[1] == ["'=HYPERLINK(\"http://x\")", "3"]
+    assert rows[1] == ['\'=HYPERLINK("http://x")', "3"]
     assert rows[2] == ["/", "2"]
 
 

@@ -114,7 +114,9 @@ def test_spoofed_forwarded_for_cannot_set_the_ip() -> None:
         FootfallMiddleware(app, tracker, trusted_proxies=1), client=("10.0.0.1", 1)
     )
     direct.get("/", headers={"X-Forwarded-For": "6.6.6.6"})
-    proxied.get("/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.5", "Forwarded": "for=6.6.6.6"})
+    proxied.get(
+        "/", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.5", "Forwarded": "for=6.6.6.6"}
+    )
     tracker.flush(10)
     assert [e.ip for e in sink.events] == ["198.51.100.1", "203.0.113.5"]
     tracker.close()

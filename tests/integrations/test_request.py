@@ -111,7 +111,14 @@ class TestCookie:
         assert all(valid_key(k) for k in keys)
 
     def test_forged_values_are_not_keys(self) -> None:
-        for value in (None, "", "short", "x" * 65, "a b c d e f g h i j", "<script>alert(1)</script>"):
+        for value in (
+            None,
+            "",
+            "short",
+            "x" * 65,
+            "a b c d e f g h i j",
+            "<script>alert(1)</script>",
+        ):
             assert not valid_key(value)
 
     def test_read_cookie(self) -> None:

@@ -59,16 +59,18 @@ def test_events_reach_the_store(make: Any, db_url: str) -> None:
 
 
 def test_spoofed_forwarded_for_cannot_set_the_ip(make: Any) -> None:
+    import wsgi_app
+
     from footfall.delivery.sinks import CaptureSink
     from footfall.integrations.wsgi import FootfallMiddleware
     from footfall.tracker import Tracker
 
-    import wsgi_app
-
     sink = CaptureSink()
     tracker = Tracker([sink])
     direct = werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello, tracker))
-    behind_proxy = werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello, tracker, trusted_proxies=1))
+    behind_proxy = werkzeug_test.Client(
+        FootfallMiddleware(wsgi_app.hello, tracker, trusted_proxies=1)
+    )
     spoof = {"X-Forwarded-For": "6.6.6.6", "Forwarded": "for=6.6.6.6"}
     direct.get("/", headers=spoof, environ_base={"REMOTE_ADDR": "198.51.100.1"})
     # Behind one proxy, the client's own header value is left of what the proxy appended.
@@ -162,9 +164,94 @@ def test_remote_user_is_the_user_id(make: Any, db_url: str) -> None:
 
 
 def test_global_tracker_is_used_without_sinks(footfall_capture: Any, examples_path: Path) -> None:
-    from footfall.integrations.wsgi import FootfallMiddleware
-
     import wsgi_app
+
+    from footfall.integrations.wsgi import FootfallMiddleware
 
     werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello)).get("/")
     assert footfall_capture.names() == ["pageview"]
+
+
+def test_inline_visit_plugin_sees_the_wsgi_environ(make: Any) -> None:
+    from footfall.integrations.visits import disable_visit_plugin, enable_visit_plugin
+
+    seen: list[tuple[bool, str, str]] = []
+
+    class Inline:
+        inline = True
+
+        def record_request(self, visit: Any, request: Any) -> None:
+            seen.append((visit.is_new, visit.key, request["PATH_INFO"]))
+
+    plugin = Inline()
+    enable_visit_plugin(plugin)
+    try:
+        _app, client = make(cookie=True)
+        client.get("/")
+        client.get("/api/ping")
+    finally:
+        disable_visit_plugin(plugin)
+    assert [(new, path) for new, _, path in seen] == [(True, "/"), (False, "/api/ping")]
+    assert seen[0][1] == seen[1][1]  # same visit
+
+
+def test_site_comes_from_option_then_tracker_then_host(examples_path: Path) -> None:
+    import wsgi_app
+
+    from footfall.delivery.sinks import CaptureSink
+    from footfall.integrations.wsgi import FootfallMiddleware
+    from footfall.tracker import Tracker
+
+    sink = CaptureSink()
+    named = Tracker([sink], site="tracker.example")
+    werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello, named)).get("/")
+    werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello, named, site="option.example")).get("/")
+    named.flush(10)
+    plain = Tracker([sink])
+    werkzeug_test.Client(FootfallMiddleware(wsgi_app.hello, plain)).get(
+        "/", base_url="http://shop.example:8080"
+    )
+    plain.flush(10)
+    assert [e.site for e in sink.events] == ["tracker.example", "option.example", "shop.example"]
+    named.close()
+    plain.close()
+
+
+def test_file_wrapper_is_passed_through(tmp_path: Path) -> None:
+    import io
+
+    from footfall.delivery.sinks import CaptureSink
+    from footfall.integrations.wsgi import FootfallMiddleware
+    from footfall.tracker import Tracker
+
+    class FileWrapper:
+        def __init__(self, f: Any, size: int = 8192) -> None:
+            self.f = f
+
+        def __iter__(self) -> Iterator[bytes]:
+            yield self.f.read()
+
+        def close(self) -> None:
+            self.f.close()
+
+    def app(environ: Any, start_response: Any) -> Any:
+        start_response("200 OK", [("Content-Type", "application/pdf"), ("Content-Length", "4")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(b"%PDF"))
+
+    sink = CaptureSink()
+    tracker = Tracker([sink])
+    mw = FootfallMiddleware(app, tracker)
+    captured: list[Any] = []
+    env = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/report",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "80",
+        "wsgi.url_scheme": "http",
+        "wsgi.file_wrapper": FileWrapper,
+    }
+    result = mw(env, lambda status, headers, exc_info=None: captured.append(status))
+    assert isinstance(result, FileWrapper)  # untouched: the server may sendfile it
+    tracker.flush(10)
+    assert [(e.path, e.bytes, e.name) for e in sink.events] == [("/report", 4, "request")]
+    tracker.close()

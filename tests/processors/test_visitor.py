@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +35,7 @@ def visitor(proc: VisitorIdProcessor, clock: Clock, **fields: str) -> str:
 
 
 @pytest.fixture
-def store(db_path: Path):  # noqa: ANN201 - a SQLiteStore
+def store(db_path: Path) -> Iterator[Any]:
     s = connect(f"sqlite:///{db_path}")
     yield s
     s.close()

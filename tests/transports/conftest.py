@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from services import REDIS_URL, need_port
+from services import POSTGRES_URL, REDIS_URL, need_port
 from transports.helpers import WorkerProcess
 
 
@@ -44,8 +44,9 @@ def start_worker(
 ) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
 
-    def start(consumer: str, *extra: str) -> WorkerProcess:
-        args = ["--redis", redis_url, "--stream", stream, "--db", db_url, "--consumer", consumer]
+    def start(consumer: str, *extra: str, db: str | None = None) -> WorkerProcess:
+        args = ["--redis", redis_url, "--stream", stream, "--db", db or db_url]
+        args += ["--consumer", consumer]
         worker = WorkerProcess([*args, *extra], tmp_path / f"worker-{consumer}.log")
         started.append(worker)
         return worker
@@ -53,3 +54,24 @@ def start_worker(
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL store URL in a schema of its own, dropped afterwards."""
+    parts = urlsplit(POSTGRES_URL)
+    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
+    psycopg = pytest.importorskip("psycopg")
+    schema = f"ff_transports_{uuid.uuid4().hex[:10]}"
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{sep}schema={schema}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store_url(request: pytest.FixtureRequest, db_url: str) -> str:
+    """A store URL per backend the worker is tested against (SQLite file, PostgreSQL schema)."""
+    if request.param == "sqlite":
+        return db_url
+    return str(request.getfixturevalue("pg_url"))

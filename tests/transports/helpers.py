@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,3 +75,47 @@ def pending_of(client: Any, stream: str, consumer: str, group: str = "footfall")
     except Exception:  # group not created yet
         return 0
     return len(rows)
+
+
+class Serve:
+    """`footfall serve` on a fixed port, which can be stopped and started again."""
+
+    def __init__(self, db_url: str, port: int, log: Path, *extra: str) -> None:
+        self.db_url, self.port, self.log, self.extra = db_url, port, log, extra
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [
+            sys.executable,
+            "-c",
+            "from footfall.cli import main; main()",
+            "serve",
+            "--db",
+            self.db_url,
+            "--port",
+            str(self.port),
+            *self.extra,
+        ]
+        with self.log.open("ab") as fh:
+            self.proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        wait_for(self._healthy, what=f"footfall serve up:\n{self.log.read_text()}")
+
+    def _healthy(self) -> bool:
+        assert self.proc is not None
+        if self.proc.poll() is not None:
+            pytest.fail(f"footfall serve exited:\n{self.log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=1) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # flushes its queue to the store
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

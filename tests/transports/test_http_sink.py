@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +10,6 @@ import pytest
 from footfall.delivery.http_sink import HttpSink, HttpSinkError, retry_after
 from footfall.delivery.spool import Spool
 from footfall.stores.base import Store
-from footfall.tracker import Tracker
 from transports.helpers import make_events, wait_for
 from transports.http_app import Collector, Running, free_port, serve
 
@@ -68,7 +66,7 @@ def test_retry_after_is_honoured(server: Running, collector: Collector) -> None:
     assert second["at"] - first["at"] >= 0.9
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 413, 422])
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_other_4xx_are_not_retried(
     server: Running, collector: Collector, tmp_path: Path, status: int
 ) -> None:
@@ -80,6 +78,27 @@ def test_other_4xx_are_not_retried(
     assert len(collector.requests) == 1
     assert not sink.spool  # refused data is not spooled
     sink.close()
+
+
+def test_413_splits_the_batch_and_a_single_event_is_refused(
+    server: Running, collector: Collector, sqlite_store: Store
+) -> None:
+    collector.script = [(413, {})]
+    HttpSink(server.url, TOKEN).write(make_events(4))
+    assert len(collector.requests) == 3 and sqlite_store.count() == 4  # 4 -> 2 + 2
+    collector.script = [(413, {})]
+    with pytest.raises(HttpSinkError) as info:
+        HttpSink(server.url, TOKEN).write(make_events(1))
+    assert info.value.status == 413 and info.value.retryable is False
+
+
+def test_bodies_over_the_limit_are_split_before_sending(
+    server: Running, collector: Collector, sqlite_store: Store
+) -> None:
+    events = make_events(8, props={"blob": "x" * 400})
+    HttpSink(server.url, TOKEN, compress=False, max_body_bytes=1_000).write(events)
+    assert len(collector.requests) == 8  # one ~600-byte event per request
+    assert ids(sqlite_store) == sorted(e.id for e in events)
 
 
 def test_a_wrong_token_is_refused_without_retry(server: Running, collector: Collector) -> None:
@@ -174,38 +193,3 @@ def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
     assert sink.dropped > 0 and sink.spooled > 0
     assert (sink.spool.size_bytes if sink.spool else 0) <= 2_000
     sink.close(timeout=0.1)
-
-
-@pytest.mark.slow
-def test_collector_down_for_ten_seconds_loses_nothing(
-    collector: Collector, sqlite_store: Store, tmp_path: Path
-) -> None:
-    port = free_port()
-    sink = HttpSink(
-        f"http://127.0.0.1:{port}", TOKEN, spool=tmp_path / "spool", replay_max_interval=1.0
-    )
-    tracker = Tracker([sink], flush_interval=0.05)
-    sent = []
-    running = serve(collector, port)
-    for i in range(50):
-        sent.append(tracker.emit("pageview", site="a.example", path=f"/before/{i}"))
-    assert tracker.flush(10)
-    assert sqlite_store.count() == 50
-    running.stop()  # the collector goes down ...
-    down_until = time.monotonic() + 10
-    while time.monotonic() < down_until:  # ... while the app keeps tracking
-        sent.append(tracker.emit("pageview", site="a.example", path="/during"))
-        time.sleep(0.02)
-    assert tracker.flush(10)
-    assert sink.spooled > 0
-    running = serve(collector, port)  # ... and comes back
-    try:
-        for i in range(50):
-            sent.append(tracker.emit("pageview", site="a.example", path=f"/after/{i}"))
-        wait_for(lambda: sqlite_store.count() == len(sent), what="every event after recovery")
-        tracker.close()
-        assert ids(sqlite_store) == sorted(e.id for e in sent)
-        assert not sink.spool
-        assert tracker.stats().failed == 0
-    finally:
-        running.stop()

@@ -46,8 +46,9 @@ def test_maxlen_caps_the_stream(redis_url: str, redis_client: Any, stream: str) 
 
 
 def test_tracker_to_redis_to_store(
-    redis_url: str, redis_client: Any, stream: str, sqlite_store: Store
+    redis_url: str, redis_client: Any, stream: str, any_store_url: str
 ) -> None:
+    sqlite_store = connect(any_store_url)  # SQLite or PostgreSQL
     tracker = Tracker([RedisSink(redis_url, stream=stream)], flush_interval=0.05)
     sent = [tracker.emit("signup", {"plan": "pro"}, site="s.example") for _ in range(25)]
     tracker.close()
@@ -57,6 +58,7 @@ def test_tracker_to_redis_to_store(
     stored = sqlite_store.get_usage(limit=1)[0]
     assert stored.props == {"plan": "pro"} and stored.site == "s.example"
     assert redis_client.xlen(stream) == 0  # acked entries are deleted
+    sqlite_store.close()
 
 
 def test_keep_acked_leaves_entries_for_other_groups(
@@ -70,8 +72,9 @@ def test_keep_acked_leaves_entries_for_other_groups(
 
 
 def test_a_redelivered_batch_is_stored_once(
-    redis_url: str, redis_client: Any, stream: str, sqlite_store: Store
+    redis_url: str, redis_client: Any, stream: str, any_store_url: str
 ) -> None:
+    sqlite_store = connect(any_store_url)
     batch = make_events(10)
     sink = RedisSink(redis_url, stream=stream)
     sink.write(batch)
@@ -79,6 +82,7 @@ def test_a_redelivered_batch_is_stored_once(
     stats = worker(redis_client, sqlite_store, stream).run(burst=True)
     assert (stats.events, stats.stored) == (20, 10)
     assert stored_ids(sqlite_store) == {e.id for e in batch}
+    sqlite_store.close()
 
 
 @pytest.mark.parametrize(
@@ -97,10 +101,11 @@ def test_poison_entries_are_dead_lettered_and_do_not_block(
     redis_url: str,
     redis_client: Any,
     stream: str,
-    sqlite_store: Store,
+    any_store_url: str,
     fields: dict[bytes, Any],
     reason: str,
 ) -> None:
+    sqlite_store = connect(any_store_url)
     sink = RedisSink(redis_url, stream=stream)
     before, after = make_events(5), make_events(5)
     sink.write(before)
@@ -113,6 +118,7 @@ def test_poison_entries_are_dead_lettered_and_do_not_block(
     assert reason in dead[b"reason"].decode()
     assert dead[b"stream"].decode() == stream
     assert redis_client.xpending(stream, "footfall")["pending"] == 0
+    sqlite_store.close()
 
 
 def test_a_dead_consumers_entries_are_claimed(
@@ -180,3 +186,64 @@ def test_several_workers_share_a_group(
     assert a.stats.entries >= 2 and b.stats.entries >= 2
     assert a.stats.events + b.stats.events == 100
     assert stored_ids(sqlite_store) == {e.id for e in sent}
+
+
+def test_silent_consumers_holding_nothing_are_forgotten(
+    redis_url: str, redis_client: Any, stream: str, sqlite_store: Store
+) -> None:
+    RedisSink(redis_url, stream=stream).write(make_events(2))
+    w = worker(redis_client, sqlite_store, stream, forget_idle_ms=0)
+    w.ensure_group()
+    redis_client.xreadgroup("footfall", "ghost", {stream: "0"}, count=1)  # reads nothing
+    redis_client.xreadgroup("footfall", "holder", {stream: ">"}, count=1)  # holds one entry
+    assert w.forget_consumers() == ["ghost"]
+    names = {c["name"] for c in redis_client.xinfo_consumers(stream, "footfall")}
+    assert names == {b"holder"}
+
+
+def test_a_failing_store_is_retried_and_nothing_is_acked_unstored(
+    redis_url: str, redis_client: Any, stream: str, db_path: Any, sqlite_store: Store
+) -> None:
+    import sqlite3
+    import threading
+
+    from transports.helpers import wait_for
+
+    batch = make_events(30)
+    w = worker(redis_client, sqlite_store, stream)
+    w.ensure_group()
+    side = sqlite3.connect(db_path, isolation_level=None)
+    side.execute("ALTER TABLE events RENAME TO events_away")  # writes now fail: no such table
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    try:
+        RedisSink(redis_url, stream=stream).write(batch)
+        wait_for(lambda: w.stats.store_errors >= 2, what="failed store writes")
+        assert redis_client.xpending(stream, "footfall")["pending"] == 1  # held, not acked
+        assert w.stats.dead == 0  # an unavailable store is not the batch's fault
+        side.execute("ALTER TABLE events_away RENAME TO events")
+        wait_for(lambda: w.stats.events == 30, what="the retried write")
+    finally:
+        w.stop()
+        thread.join(10)
+        side.close()
+    assert stored_ids(sqlite_store) == {e.id for e in batch}
+    assert redis_client.xpending(stream, "footfall")["pending"] == 0
+
+
+def test_a_worker_waits_for_redis_instead_of_crashing(sqlite_store: Store) -> None:
+    import threading
+
+    from footfall.delivery.redis_sink import redis_client
+    from transports.http_app import free_port
+
+    client = redis_client(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.2)
+    w = worker(client, sqlite_store, "nowhere")
+    thread = threading.Thread(target=w.run, daemon=True)
+    thread.start()
+    thread.join(1.0)
+    assert thread.is_alive()  # still retrying, not dead with a ConnectionError
+    w.stop()
+    thread.join(10)
+    assert not thread.is_alive()
+    client.close()

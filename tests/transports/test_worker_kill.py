@@ -166,3 +166,37 @@ def test_two_worker_processes_share_one_stream(
     assert sa["events"] > 0 and sb["events"] > 0
     assert sa["events"] + sb["events"] == len(sent)
     assert sorted(all_ids(store)) == sorted(e.id for e in sent)
+
+
+def test_sigkill_mid_transaction_on_postgresql(
+    redis_url: str,
+    redis_client: Any,
+    stream: str,
+    pg_url: str,
+    start_worker: Callable[..., WorkerProcess],
+) -> None:
+    """The same takeover, with the worker killed inside an open PostgreSQL transaction."""
+    import psycopg
+
+    store = connect(pg_url)
+    schema = pg_url.rsplit("schema=", 1)[1]
+    a = start_worker("A", "--batch", "5", "--claim-idle-ms", "600000", db=pg_url)
+    ready(redis_client, stream, "A")
+    locker = psycopg.connect(pg_url.split("?")[0])
+    try:
+        # Readers pass, writers wait: A's INSERT blocks inside its transaction.
+        locker.execute(f"LOCK TABLE {schema}.events IN EXCLUSIVE MODE")
+        sent = produce(redis_url, stream, batches=20, size=50)
+        held = wait_for(lambda: pending_of(redis_client, stream, "A"), what="worker A mid-batch")
+        a.signal(signal.SIGKILL)
+        assert a.wait() == -signal.SIGKILL
+    finally:
+        locker.rollback()
+        locker.close()
+    b = start_worker("B", "--claim-idle-ms", "300", "--claim-interval", "0.2", "--burst", db=pg_url)
+    assert b.wait() == 0, b.output()
+    ids = all_ids(store)
+    assert len(ids) == len(sent) and set(ids) == {e.id for e in sent}
+    assert summary(b)["claimed"] == held
+    assert redis_client.xpending(stream, "footfall")["pending"] == 0
+    store.close()

@@ -29,7 +29,7 @@ ROOT_URLCONF = "demo_site.urls"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_DB", str(BASE_DIR / "db.sqlite3")),
+        "NAME": os.environ.get("DJANGO_DB", str(BASE_DIR / "django.db")),  # *.db is git-ignored
     }
 }
 

@@ -49,8 +49,22 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
 @click.option("--workers", default=1, show_default=True, type=int, help="Server processes.")
 @click.option("--schemas", type=click.Path(file_okay=False), help="Folder of JSON schemas.")
 @click.option("--log-level", default="warning", show_default=True)
+@click.option(
+    "--redis",
+    "redis_sink",
+    help="Append accepted events to this Redis Stream instead of the store "
+    "(`footfall worker` stores them).",
+)
+@click.option("--stream", default="footfall", show_default=True, help="Stream for --redis.")
 def serve(
-    db_url: str, host: str, port: int, workers: int, schemas: str | None, log_level: str
+    db_url: str,
+    host: str,
+    port: int,
+    workers: int,
+    schemas: str | None,
+    log_level: str,
+    redis_sink: str | None = None,
+    stream: str = "footfall",
 ) -> None:
     """Serve the collector, the stats API and the dashboard."""
     import os
@@ -58,6 +72,9 @@ def serve(
     import uvicorn
 
     os.environ["FOOTFALL_DB"] = db_url
+    if redis_sink:
+        os.environ["FOOTFALL_REDIS_SINK"] = redis_sink
+        os.environ["FOOTFALL_STREAM"] = stream
     if schemas:
         os.environ["FOOTFALL_SCHEMAS"] = schemas
     connect(db_url).close()  # migrate once, before workers race to do it

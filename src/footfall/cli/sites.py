@@ -7,6 +7,7 @@ import click
 from footfall.cli.options import db_option
 from footfall.errors import ValidationError
 from footfall.stores import connect
+from footfall.stores.meta import normalize_domain
 
 
 @click.group()
@@ -31,6 +32,7 @@ def add(db_url: str, domain: str, tz: str, public: bool, if_missing: bool) -> No
         raise click.BadParameter(exc.reason, param_hint=exc.field) from None
     finally:
         store.close()
+    domain = normalize_domain(domain)
     if created:
         click.echo(f"added site {domain}")
     elif if_missing:

@@ -9,10 +9,12 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
     `None` when no `Authorization` header was sent; the `Token` for a valid
     `Bearer <secret>`; raises `Rejected(401, reason)` for a bad or revoked one.
 
-`Collector.check_rate(ip: str, token: Token | None) -> None`
+`Collector.check_rate(ip: str, token: Token | None, cost: float = 1.0) -> None`
     Raises `Rejected(429, reason, retry_after=seconds)` when `ip` exceeded the
     per-IP token bucket. Requests with a valid token are never limited.
-    Call once per HTTP request, before parsing the body.
+    Call once per HTTP request, before parsing the body; `/api/event` charges
+    an anonymous batch's further events (`cost=n-1`) once it has parsed it.
+    IPv6 addresses share a bucket per /64 (one host usually holds a /64).
 
 `Collector.ingest(events, *, token, ip, user_agent, payloads=None, prevalidated=False)
 -> IngestResult`
@@ -46,6 +48,7 @@ against the registry without ingesting anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,13 +56,17 @@ from typing import Any
 from footfall.collector.config import CollectorConfig
 from footfall.collector.directory import Directory
 from footfall.collector.failed import FailedWriter
-from footfall.collector.limits import Deduper, RateLimiter
+from footfall.collector.limits import Deduper, RateLimiter, rate_key
 from footfall.collector.schemas import SchemaRegistry
 from footfall.errors import ValidationError
 from footfall.event import Event, validate
-from footfall.stores.meta import Token, open_meta
+from footfall.stores.meta import Meta, Token, open_meta
 
 __all__ = ["Collector", "EventError", "IngestResult", "Rejected", "collector_for"]
+
+log = logging.getLogger("footfall.collector")
+
+NO_META = "this store does not support sites and tokens yet; events cannot be accepted"
 
 _EXTRAS_KEY = "collector"
 
@@ -123,18 +130,26 @@ class Collector:
     def __init__(self, state: Any, config: CollectorConfig | None = None) -> None:
         self.state = state
         self.config = config or CollectorConfig.from_env(schemas_dir=state.schemas_dir)
-        self.meta = open_meta(state.store)
-        self.directory = Directory(self.meta, self.config.site_cache_seconds)
+        try:
+            meta: Meta | None = open_meta(state.store)
+        except NotImplementedError as exc:
+            # The server still starts (stats, dashboard); ingestion says why it cannot work.
+            log.error("footfall: collector disabled: %s", exc)
+            meta = None
+        self.meta = meta
+        self.directory = Directory(meta, self.config.site_cache_seconds) if meta else None
         self.limiter = RateLimiter(self.config.rate, self.config.burst)
         self.deduper = Deduper(self.config.dedupe_seconds)
         self.schemas = SchemaRegistry(self.config.schemas_dir, strict=self.config.strict_schemas)
-        self.failed = FailedWriter(self.meta)
+        self.failed = FailedWriter(meta) if meta else None
         self.tracker = state.tracker
 
     # -- per request --------------------------------------------------------
     def authenticate(self, authorization: str | None) -> Token | None:
         if authorization is None:
             return None
+        if self.directory is None:
+            raise Rejected(501, NO_META)
         scheme, _, secret = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             raise Rejected(401, "Authorization must be 'Bearer <API token>'")
@@ -143,15 +158,17 @@ class Collector:
             raise Rejected(401, "unknown or revoked API token")
         return token
 
-    def check_rate(self, ip: str, token: Token | None) -> None:
-        if token is not None:
+    def check_rate(self, ip: str, token: Token | None, cost: float = 1.0) -> None:
+        if token is not None or cost <= 0:
             return
-        wait = self.limiter.take(ip)
+        wait = self.limiter.take(rate_key(ip), cost)
         if wait > 0:
             raise Rejected(429, "too many requests from this address", retry_after=wait)
 
     # -- per event ----------------------------------------------------------
     def _check_site(self, event: Event, token: Token | None) -> EventError | None:
+        if self.directory is None:
+            return EventError(-1, "site", NO_META, 501)
         if not event.site:
             if token is not None and token.site:
                 event.site = token.site
@@ -224,12 +241,20 @@ class Collector:
         source: str = "",
         schema: str = "",
     ) -> bool:
+        if self.failed is None:
+            log.warning("footfall: failed event dropped (no failed-events table): %s", reason)
+            return False
         return self.failed.add(
             payload, reason, event=event, site=site, source=source, schema=schema
         )
 
+    def flush(self, timeout: float | None = 5.0) -> bool:
+        """Wait until queued failed events are written (tests, shutdown)."""
+        return self.failed.flush(timeout) if self.failed is not None else True
+
     def close(self) -> None:
-        self.failed.close()
+        if self.failed is not None:
+            self.failed.close()
 
 
 def collector_for(state: Any) -> Collector:

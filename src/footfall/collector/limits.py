@@ -8,10 +8,11 @@ is the usual trade for not putting a shared store on the hot path.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import time
 from collections.abc import Callable
 
-__all__ = ["Deduper", "RateLimiter", "client_ip"]
+__all__ = ["Deduper", "RateLimiter", "client_ip", "rate_key"]
 
 MAX_TRACKED = 100_000  # keys kept before old ones are pruned (memory bound)
 
@@ -95,3 +96,18 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int)
             ip = hops[-trusted_proxies] if len(hops) >= trusted_proxies else hops[0]
             return ip[:100]
     return peer or ""
+
+
+def rate_key(ip: str) -> str:
+    """The rate-limit bucket of an address: itself for IPv4, its /64 for IPv6.
+
+    One IPv6 host typically has a whole /64 to pick addresses from, so a
+    bucket per address would be no limit at all.
+    """
+    if ":" not in ip:
+        return ip
+    try:
+        net = ipaddress.IPv6Network(f"{ip.split('%', 1)[0]}/64", strict=False)
+    except ValueError:
+        return ip
+    return str(net.network_address)

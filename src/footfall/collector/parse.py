@@ -124,8 +124,12 @@ def _nul_in_keys(value: Any, depth: int = 0) -> bool:
     return False
 
 
-def build_fields(raw: Any, *, trusted: bool, source: str) -> dict[str, Any]:
-    """Map one raw event object to checked `Event` keyword fields, or raise ValidationError."""
+def build_fields(raw: Any, *, trusted: bool, source: str, nul_keys: bool = True) -> dict[str, Any]:
+    """Map one raw event object to checked `Event` keyword fields, or raise ValidationError.
+
+    `nul_keys=False` skips looking for NUL characters in prop keys; the caller
+    may pass it when the body has no `\\u0000` escape (orjson refuses raw NULs).
+    """
     if not isinstance(raw, dict):
         raise ValidationError("event", "must be an object")
     allowed = TRUSTED_FIELDS if trusted else ANONYMOUS_FIELDS
@@ -156,7 +160,7 @@ def build_fields(raw: Any, *, trusted: bool, source: str) -> dict[str, Any]:
         if not 0 <= screen < 100_000:
             raise ValidationError("screen", "is not a screen width")
         fields["screen"] = str(screen)
-    for key in ("props", "context"):
+    for key in ("props", "context") if nul_keys else ():
         if key in fields and _nul_in_keys(fields[key]):
             raise ValidationError(key, "contains a NUL character in a key")
     _check_url("url", fields.get("url"), http_only=True)
@@ -169,5 +173,5 @@ def build_fields(raw: Any, *, trusted: bool, source: str) -> dict[str, Any]:
     return fields
 
 
-def build_event(raw: Any, *, trusted: bool, source: str) -> Event:
-    return Event(**build_fields(raw, trusted=trusted, source=source))
+def build_event(raw: Any, *, trusted: bool, source: str, nul_keys: bool = True) -> Event:
+    return Event(**build_fields(raw, trusted=trusted, source=source, nul_keys=nul_keys))

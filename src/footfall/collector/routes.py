@@ -8,6 +8,8 @@ store is written by the tracker's background worker.
 
 from __future__ import annotations
 
+import zlib
+
 import base64
 import gzip
 import hashlib
@@ -15,13 +17,15 @@ import importlib
 import logging
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
-from footfall.collector.ingest import Collector, EventError, IngestResult, Rejected, collector_for
+from footfall.collector.ingest import Collector, EventError, Rejected, collector_for
 from footfall.collector.limits import client_ip
 from footfall.collector.parse import build_event, decode_body, events_of
 from footfall.errors import ValidationError
@@ -88,6 +92,29 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo `Content-Encoding: gzip` (HttpSink sends it), bounding the *decoded* size.
+
+    The limit applies after decompression, so a small gzip bomb is refused
+    (413) before it can grow past `limit` bytes in memory.
+    """
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "x-gzip"):
+        raise Rejected(415, f"Content-Encoding {encoding[:40]!r} is not supported (use gzip)")
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error:
+        raise Rejected(400, "body is not valid gzip") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise Rejected(413, f"decompressed body larger than {limit} bytes")
+    if not inflater.eof:
+        raise Rejected(400, "gzip body is truncated")
+    return out
+
+
 async def post_event(request: Request) -> Response:
     collector = collector_for(request.app.state.footfall)
     try:
@@ -98,10 +125,14 @@ async def post_event(request: Request) -> Response:
         if ctype not in JSON_TYPES:
             raise Rejected(415, "send JSON as application/json or text/plain")
         body = await read_body(request, collector.config.max_body_bytes)
+        body = decode_content(
+            body, request.headers.get("content-encoding", ""), collector.config.max_body_bytes
+        )
         try:
             raws = events_of(decode_body(body), collector.config.max_events)
         except ValidationError as exc:
             raise Rejected(400, f"{exc.field} {exc.reason}") from None
+        collector.check_rate(ip, token, cost=len(raws) - 1)  # anonymous: a token per event
     except Rejected as exc:
         return _refusal(exc)
     trusted = token is not None
@@ -109,9 +140,10 @@ async def post_event(request: Request) -> Response:
     events: list[Event] = []
     index: list[int] = []
     errors: list[EventError] = []
+    nul_keys = b"\\u0000" in body
     for i, raw in enumerate(raws):
         try:
-            events.append(build_event(raw, trusted=trusted, source=source))
+            events.append(build_event(raw, trusted=trusted, source=source, nul_keys=nul_keys))
             index.append(i)
         except ValidationError as exc:
             errors.append(EventError(i, exc.field, exc.reason))
@@ -136,56 +168,95 @@ async def options_event(request: Request) -> Response:
     return Response(status_code=204, headers=CORS_HEADERS)
 
 
-def _query_event(request: Request) -> dict[str, Any]:
-    q = request.query_params
+_QUERY_NAMES = {
+    "site": "site",
+    "d": "site",
+    "domain": "site",
+    "url": "url",
+    "u": "url",
+    "ref": "referrer",
+    "r": "referrer",
+    "name": "name",
+    "n": "name",
+    "title": "title",
+    "w": "screen",
+}
+
+
+def _query_event(query: bytes, page: str | None) -> dict[str, Any]:
+    """Event fields from a pixel's query string; `page` (Referer) is the default url."""
+    if len(query) > 4 * MAX_QUERY_FIELD:
+        raise ValidationError("query", "query string too long")
     raw: dict[str, Any] = {}
-    for key, name in (
-        ("site", "site"),
-        ("d", "site"),
-        ("domain", "site"),
-        ("url", "url"),
-        ("u", "url"),
-        ("ref", "referrer"),
-        ("r", "referrer"),
-        ("name", "name"),
-        ("n", "name"),
-        ("title", "title"),
-        ("w", "screen"),
-    ):
-        value = q.get(key)
-        if value is not None:
+    try:
+        pairs = parse_qsl(query.decode("latin-1"), encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise ValidationError("query", "is not valid UTF-8") from None
+    for key, value in pairs:
+        name = _QUERY_NAMES.get(key)
+        if name is not None:
             if len(value) > MAX_QUERY_FIELD:
                 raise ValidationError(name, f"longer than {MAX_QUERY_FIELD} characters")
             raw[name] = value
-    if "url" not in raw:
-        page = request.headers.get("referer")  # the page embedding the pixel
-        if page and page.lower().startswith(("http://", "https://")):
-            raw["url"] = page[:MAX_QUERY_FIELD]
+    if "url" not in raw and page and page[:8].lower().startswith(("http://", "https://")):
+        raw["url"] = page[:MAX_QUERY_FIELD]  # the page embedding the pixel
     return raw
 
 
-async def pixel(request: Request) -> Response:
-    collector = collector_for(request.app.state.footfall)
-    result: IngestResult | None = None
-    try:
-        ip = client_address(request, collector)
-        collector.check_rate(ip, None)
-        event = build_event(_query_event(request), trusted=False, source="browser")
-        result = collector.ingest(
-            [event],
-            token=None,
-            ip=ip,
-            user_agent=request.headers.get("user-agent", "")[:1000],
-            prevalidated=True,
+_GIF_RAW_HEADERS = [
+    (b"content-type", b"image/gif"),
+    (b"content-length", str(len(GIF)).encode()),
+    *((k.lower().encode(), v.encode()) for k, v in GIF_HEADERS.items()),
+]
+
+
+class _Pixel:
+    """`GET /api/event.gif` as a bare ASGI endpoint.
+
+    The pixel is the one-event-per-request path, so it skips Starlette's
+    Request/Response objects: headers are read straight from the scope and
+    the GIF answer is pre-built.
+    """
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        collector = collector_for(self.state)
+        headers: dict[bytes, bytes] = dict(scope["headers"])
+        client = scope.get("client")
+        forwarded = headers.get(b"x-forwarded-for")
+        ip = client_ip(
+            client[0] if client else "",
+            forwarded.decode("latin-1") if forwarded else None,
+            collector.config.trusted_proxies,
         )
-    except Rejected as exc:
-        return _refusal(exc)
-    except ValidationError as exc:
-        return _json({"error": f"{exc.field} {exc.reason}"}, 400)
-    status = result.status()
-    if status >= 400:
-        return _json(result.as_dict(), status)
-    return Response(GIF, status_code=200, media_type="image/gif", headers=GIF_HEADERS)
+        try:
+            collector.check_rate(ip, None)
+            referer = headers.get(b"referer")
+            page = referer.decode("latin-1") if referer else None
+            event = build_event(
+                _query_event(scope["query_string"], page), trusted=False, source="browser"
+            )
+            result = collector.ingest(
+                [event],
+                token=None,
+                ip=ip,
+                user_agent=headers.get(b"user-agent", b"")[:1000].decode("latin-1"),
+                prevalidated=True,
+            )
+        except Rejected as exc:
+            await _refusal(exc)(scope, receive, send)
+            return
+        except ValidationError as exc:
+            await _json({"error": f"{exc.field} {exc.reason}"}, 400)(scope, receive, send)
+            return
+        status = result.status()
+        if status >= 400:
+            await _json(result.as_dict(), status)(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": _GIF_RAW_HEADERS})
+        await send({"type": "http.response.body", "body": GIF})
 
 
 class _Script:
@@ -254,7 +325,7 @@ def routes(state: Any) -> list[BaseRoute]:
     return [
         Route("/api/event", post_event, methods=["POST"]),
         Route("/api/event", options_event, methods=["OPTIONS"]),
-        Route("/api/event.gif", pixel, methods=["GET"]),
+        Route("/api/event.gif", _Pixel(state), methods=["GET"]),
         _script_route(),
         *_snowplow_routes(state),
     ]

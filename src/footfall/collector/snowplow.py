@@ -119,6 +119,7 @@ def _ingest(
         ip=ip,
         user_agent=request.headers.get("user-agent", "")[:1000],
         payloads=[raws[i] for i in index],
+        prevalidated=True,  # checked field by field in event_from_params
     )
     for e in result.errors:
         if not e.kept:  # kept = stored as a failed event; retried with `footfall failed retry`
@@ -138,6 +139,9 @@ def routes(state: Any) -> list[BaseRoute]:
     """Snowplow's collector paths, served by the collector of `state`."""
 
     async def get_event(request: Request) -> Response:
+        gif = Response(GIF, 200, {**GIF_HEADERS, **_cors(request)}, media_type="image/gif")
+        if request.method == "HEAD":
+            return gif  # uptime checks and link previewers: not an event
         collector = collector_for(state)
         try:
             ip = client_address(request, collector)
@@ -147,7 +151,7 @@ def routes(state: Any) -> list[BaseRoute]:
         status, report = _ingest(request, collector, [dict(request.query_params)], None, ip)
         if status != 200:
             return _answer(request, report, status)
-        return Response(GIF, 200, {**GIF_HEADERS, **_cors(request)}, media_type="image/gif")
+        return gif
 
     async def post_events(request: Request) -> Response:
         collector = collector_for(state)

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import math
 import re
@@ -46,7 +47,9 @@ from typing import Any
 import orjson
 
 from footfall.collector.schemas import parse_iglu
-from footfall.event import Event, new_id
+from footfall.errors import ValidationError
+from footfall.event import Event, check_fields, new_id
+from footfall.stores.meta import normalize_domain
 
 __all__ = [
     "MAX_AGE",
@@ -65,6 +68,19 @@ PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot"})
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
+_JSON_PARAMS = frozenset({"ue_pr", "ue_px", "co", "cx"})
+# Event fields copied as text from the parameter of the same meaning.
+_TEXT_FIELDS = (
+    ("url", "url"),
+    ("title", "page"),
+    ("referrer", "refr"),
+    ("user_id", "uid"),
+    ("ip", "ip"),
+    ("user_agent", "ua"),
+    ("language", "lang"),
+    ("screen", "res"),
+    ("timezone", "tz"),
+)
 # Structured-event and e-commerce parameters -> prop names.
 _SE_PROPS = {"se_ca": "category", "se_la": "label", "se_pr": "property"}
 _PP_PROPS = {"pp_mix": "min_x", "pp_max": "max_x", "pp_miy": "min_y", "pp_may": "max_y"}
@@ -103,26 +119,48 @@ class SnowplowError(ValueError):
         self.status = status
 
 
+@functools.lru_cache(maxsize=1024)
+def _normal_site(site: str) -> str:
+    return normalize_domain(site)
+
+
 def hashed_id(site: str, value: str) -> str:
-    """A per-site pseudonym for a tracker-supplied id (domain user id, session id)."""
-    digest = hashlib.blake2b(f"{site}\x1f{value}".encode("utf-8", "replace"), digest_size=8)
+    """A per-site pseudonym for a tracker-supplied id (domain user id, session id).
+
+    The site is normalised as the collector normalises it, so `aid=Example.com`
+    and `aid=example.com` give one visitor.
+    """
+    key = f"{_normal_site(site)}\x1f{value}"
+    digest = hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=8)
     return digest.hexdigest()
 
 
-def _text(params: Mapping[str, Any], key: str) -> str:
-    """A parameter as text; POST trackers send strings, some send numbers."""
-    value = params.get(key)
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        if len(value) > MAX_PARAM:
-            raise SnowplowError(key, f"longer than {MAX_PARAM} characters")
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    raise SnowplowError(key, "must be a string")
+def _split(params: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """The parameters as text, and the ones that are JSON objects or lists.
+
+    One pass over the map: every later look-up is a plain `dict.get`, which
+    matters at some 20 look-ups per event. POST trackers send strings; some
+    send numbers or booleans (turned into text), or the JSON of ue_pr/co as
+    such rather than as a string (kept aside).
+    """
+    texts: dict[str, str] = {}
+    objects: dict[str, Any] = {}
+    for key, value in params.items():
+        if value.__class__ is str:
+            if len(value) > MAX_PARAM:
+                raise SnowplowError(key, f"longer than {MAX_PARAM} characters")
+            texts[key] = value
+        elif value is None:
+            continue
+        elif isinstance(value, bool):
+            texts[key] = "true" if value else "false"
+        elif isinstance(value, int | float):
+            texts[key] = str(value)
+        elif key in _JSON_PARAMS and isinstance(value, dict | list):
+            objects[key] = value
+        else:
+            raise SnowplowError(str(key)[:50], "must be a string")
+    return texts, objects
 
 
 def _number(key: str, text: str) -> float | int:
@@ -153,21 +191,20 @@ def _json(key: str, data: str | bytes) -> Any:
         raise SnowplowError(key, "is not valid JSON") from None
 
 
-def _json_param(params: Mapping[str, Any], plain: str, encoded: str) -> Any:
-    """The JSON value of `plain` (e.g. ue_pr) or of base64 `encoded` (ue_px); None if absent."""
-    value = params.get(plain)
-    if isinstance(value, dict | list):
-        return value  # a POST body may carry the JSON itself rather than a string
-    text = _text(params, plain)
-    if text:
-        return _json(plain, text)
-    value = params.get(encoded)
-    if isinstance(value, dict | list):
-        return value
-    text = _text(params, encoded)
-    if text:
-        return _b64_json(encoded, text)
-    return None
+def _json_param(
+    texts: dict[str, str], objects: dict[str, Any], plain: str, encoded: str
+) -> tuple[str, Any]:
+    """(parameter used, its JSON value) for `plain` (e.g. ue_pr) or base64 `encoded` (ue_px).
+
+    The value is None when neither is present.
+    """
+    for key in (plain, encoded):
+        if key in objects:
+            return key, objects[key]  # a POST body may carry the JSON itself, not a string
+        text = texts.get(key)
+        if text:
+            return key, _json(key, text) if key == plain else _b64_json(key, text)
+    return plain, None
 
 
 def _self_describing(key: str, value: Any) -> tuple[str, Any]:
@@ -205,52 +242,62 @@ def _contexts(key: str, envelope: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _timestamp(params: Mapping[str, Any], now: datetime) -> datetime:
+def _millis(texts: dict[str, str], key: str) -> int | None:
+    text = texts.get(key)
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 15:
+        raise SnowplowError(key, "must be milliseconds since the epoch")
+    return int(text)
+
+
+def _timestamp(texts: dict[str, str], now: datetime) -> datetime:
     """The event's time: ttm as given, else dtm corrected for the device clock by stm."""
-
-    def millis(key: str) -> int | None:
-        text = _text(params, key)
-        if not text:
-            return None
-        if not text.isdigit() or len(text) > 15:
-            raise SnowplowError(key, "must be milliseconds since the epoch")
-        return int(text)
-
-    ttm, dtm, stm = millis("ttm"), millis("dtm"), millis("stm")
-    candidates = []
+    ttm = _millis(texts, "ttm")
     if ttm is not None:
-        candidates.append(_EPOCH + timedelta(milliseconds=ttm))
+        ts = _EPOCH + timedelta(milliseconds=ttm)
+        if now - MAX_AGE <= ts <= now + MAX_SKEW:
+            return ts
+    dtm = _millis(texts, "dtm")
+    stm = _millis(texts, "stm")
     if dtm is not None:
         if stm is not None and stm >= dtm:
             # Snowplow's derived_tstamp: how long the tracker held the event,
             # measured on the device's own clock, subtracted from our clock.
-            candidates.append(now - timedelta(milliseconds=stm - dtm))
+            ts = now - timedelta(milliseconds=stm - dtm)
         else:
-            candidates.append(_EPOCH + timedelta(milliseconds=dtm))
-    for ts in candidates:
+            ts = _EPOCH + timedelta(milliseconds=dtm)
         if now - MAX_AGE <= ts <= now + MAX_SKEW:
             return ts
     return now
 
 
-def _props(params: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, Any]:
+def _props(texts: dict[str, str], names: Mapping[str, str]) -> dict[str, Any]:
     props: dict[str, Any] = {}
     for key, prop in names.items():
-        text = _text(params, key)
+        text = texts.get(key)
         if text:
             props[prop] = _number(key, text) if key in _NUMERIC else text
     return props
 
 
 def event_from_params(params: Mapping[str, Any], *, now: datetime) -> Event:
-    """One Snowplow event as footfall's `Event` (not yet validated or site-checked)."""
+    """One Snowplow event as footfall's `Event`, within the event limits.
+
+    Only the site is left to check (by `Collector.ingest`, against the registered sites).
+    """
     if not isinstance(params, Mapping):
         raise SnowplowError("event", "must be a JSON object of tracker parameters")
-    for key, what in (("e", "event type"), ("p", "platform"), ("tv", "tracker version")):
-        if not _text(params, key):
+    texts, objects = _split(params)
+    get = texts.get
+    kind, platform, version = get("e", ""), get("p", ""), get("tv", "")
+    for key, value, what in (
+        ("e", kind, "event type"),
+        ("p", platform, "platform"),
+        ("tv", version, "tracker version"),
+    ):
+        if not value:
             raise SnowplowError(key, f"is required (the {what})")
-    kind = _text(params, "e")
-    platform = _text(params, "p")
     if platform not in PLATFORMS:
         raise SnowplowError("p", f"must be one of {', '.join(sorted(PLATFORMS))}")
 
@@ -259,62 +306,66 @@ def event_from_params(params: Mapping[str, Any], *, now: datetime) -> Event:
     if kind == "pv":
         name = "pageview"
     elif kind == "se":
-        name = _text(params, "se_ac")
+        name = get("se_ac", "")
         if not name:
             raise SnowplowError("se_ac", "is required for a structured event (the action)")
-        props = _props(params, _SE_PROPS)
-        value = _text(params, "se_va")
+        props = _props(texts, _SE_PROPS)
+        value = get("se_va", "")
         if value:
             props["value"] = _number("se_va", value)
     elif kind == "ue":
-        envelope = _json_param(params, "ue_pr", "ue_px")
+        key, envelope = _json_param(texts, objects, "ue_pr", "ue_px")
         if envelope is None:
             raise SnowplowError("ue_pr", "is required for a self-describing event (or ue_px)")
-        name, schema, props = _unstruct("ue_px" if "ue_px" in params else "ue_pr", envelope)
+        name, schema, props = _unstruct(key, envelope)
     elif kind == "pp":
-        name, props = "page_ping", _props(params, _PP_PROPS)
+        name, props = "page_ping", _props(texts, _PP_PROPS)
     elif kind == "tr":
-        name, props = "transaction", _props(params, _TR_PROPS)
+        name, props = "transaction", _props(texts, _TR_PROPS)
     elif kind == "ti":
-        name, props = "transaction_item", _props(params, _TI_PROPS)
+        name, props = "transaction_item", _props(texts, _TI_PROPS)
     else:
         raise SnowplowError("e", f"unsupported event type {kind[:20]!r}", 422)
 
     context: dict[str, Any] = {}
-    contexts = _json_param(params, "co", "cx")
+    key, contexts = _json_param(texts, objects, "co", "cx")
     if contexts is not None:
-        context["contexts"] = _contexts("cx" if "cx" in params else "co", contexts)
-    tracker = {"version": _text(params, "tv")}
-    if namespace := _text(params, "tna"):
+        context["contexts"] = _contexts(key, contexts)
+    tracker = {"version": version}
+    if namespace := get("tna", ""):
         tracker["namespace"] = namespace
     context["tracker"] = tracker
 
-    site = _text(params, "aid")
-    visitor = _text(params, "duid") or _text(params, "nuid") or _text(params, "tnuid")
-    session = _text(params, "sid")
-    eid = _text(params, "eid")
-    return Event(
-        name=name,
-        id=eid if _UUID.match(eid) else new_id(),
-        ts=_timestamp(params, now),
-        site=site,
-        source="snowplow",
-        url=_text(params, "url"),
-        title=_text(params, "page"),
-        referrer=_text(params, "refr"),
-        user_id=_text(params, "uid"),
-        visitor_id=hashed_id(site, visitor) if visitor else "",
-        visit_id=hashed_id(site, session) if session else "",
-        ip=_text(params, "ip"),
-        user_agent=_text(params, "ua"),
-        language=_text(params, "lang"),
-        screen=_text(params, "res"),
-        timezone=_text(params, "tz"),
-        platform=platform,
-        props=props,
-        context=context,
-        schema=schema,
-    )
+    site = get("aid", "")
+    visitor = get("duid", "") or get("nuid", "") or get("tnuid", "")
+    session = get("sid", "")
+    eid = get("eid", "")
+    fields: dict[str, Any] = {
+        "name": name,
+        "id": eid if _UUID.match(eid) else new_id(),
+        "ts": _timestamp(texts, now),
+        "site": site,
+        "source": "snowplow",
+        "platform": platform,
+        "props": props,
+        "context": context,
+    }
+    for key, param in _TEXT_FIELDS:
+        text = get(param)
+        if text:
+            fields[key] = text
+    if schema:
+        fields["schema"] = schema
+    if visitor:
+        fields["visitor_id"] = hashed_id(site, visitor)
+    if session:
+        fields["visit_id"] = hashed_id(site, session)
+    try:
+        # Only the fields present are checked (cheaper than validating a whole Event).
+        check_fields(fields)
+    except ValidationError as exc:
+        raise SnowplowError(exc.field, exc.reason) from None
+    return Event(**fields)
 
 
 def decode_envelope(body: bytes, max_events: int) -> list[Any]:

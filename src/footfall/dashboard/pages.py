@@ -59,6 +59,9 @@ class Pages:
         visible = await anyio.to_thread.run_sync(self.sites.visible, user)
         if not user and not visible:
             return _to_login(request)
+        if not user and len(visible) == 1:
+            # One public site (as after `make run`): open its dashboard at once.
+            return RedirectResponse("/" + quote(visible[0].domain, safe=""), status_code=303)
         return render(request, "sites.html", sites=visible)
 
     async def dashboard(self, request: Request) -> Response:

@@ -15,14 +15,15 @@ __all__ = ["PANELS", "SERVER_PANELS", "Panel", "Tab", "props_panel"]
 @dataclass(frozen=True)
 class Tab:
     label: str
-    property: str
+    prop: str
     metrics: str = "visitors"
     sort: str = ""  # a metric to sort by in the browser (default: the API's order)
+    skip: str = ""  # comma-separated values not to list (pageviews are not custom events)
 
     @property
     def key(self) -> str:
         """The breakdown row's key: the property's last part."""
-        return self.property.rsplit(":", 1)[1]
+        return self.prop.rsplit(":", 1)[1]
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,11 @@ PANELS = (
             Tab("Devices", "visit:device"),
         ),
     ),
-    Panel("events", "Custom events", (Tab("Events", "event:name", "visitors,events"),)),
+    Panel(
+        "events",
+        "Custom events",
+        (Tab("Events", "event:name", "visitors,events", skip="pageview,request"),),
+    ),
 )
 
 # Shown when the site has server-side requests (the page asks the API first).

@@ -8,6 +8,7 @@ the first path segments those use, so a site can never shadow `/api/*`,
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib import resources
 
 from starlette.middleware import Middleware
@@ -32,12 +33,17 @@ RESERVED = frozenset(
 )
 
 
-def _site_route(handler: object) -> object:
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _site_route(handler: Handler) -> Handler:
+    """Refuse reserved first segments, so a site never answers for another part."""
+
     async def guarded(request: Request) -> Response:
         site = request.path_params["site"]
         if site in RESERVED or len(site) > 253:
             return Response("Not Found", status_code=404, media_type="text/plain")
-        return await handler(request)  # type: ignore[operator, no-any-return]
+        return await handler(request)
 
     return guarded
 
@@ -65,9 +71,9 @@ def routes(state: ServerState) -> list[BaseRoute]:
         Route("/logout", login.logout, methods=["POST"]),
         Route("/setup", login.setup, methods=["GET", "POST"]),
         Route("/failed", pages.failed, methods=["GET"]),
-        Route("/{site}/funnel", _site_route(pages.funnel), methods=["GET"]),  # type: ignore[arg-type]
-        Route("/{site}/export.csv", _site_route(pages.export), methods=["GET"]),  # type: ignore[arg-type]
-        Route("/{site}", _site_route(pages.dashboard), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/{site}/funnel", _site_route(pages.funnel), methods=["GET"]),
+        Route("/{site}/export.csv", _site_route(pages.export), methods=["GET"]),
+        Route("/{site}", _site_route(pages.dashboard), methods=["GET"]),
     ]
 
 

@@ -45,6 +45,9 @@ SESSION_COOKIE = "footfall_session"
 CSRF_COOKIE = "footfall_csrf"
 CACHE_SECONDS = 30.0  # how long a worker trusts a session lookup before asking again
 CACHE_MAX = 10_000
+# The collector's hot paths and static files never need to know who is logged in.
+NO_SESSION_PREFIXES = ("/api/event", "/js/", "/static/", "/com.snowplowanalytics.snowplow/")
+NO_SESSION_PATHS = frozenset({"/health", "/i"})
 
 # No inline script or style anywhere: every script is a file under /static.
 CSP = (
@@ -159,7 +162,9 @@ class SessionMiddleware:
             state: dict[str, Any] = scope.setdefault("state", {})
             state["footfall_user"] = None
             state["footfall_sessions"] = self
-            token = _cookie(scope, SESSION_COOKIE)
+            path = scope.get("path", "")
+            skip = path in NO_SESSION_PATHS or path.startswith(NO_SESSION_PREFIXES)
+            token = "" if skip else _cookie(scope, SESSION_COOKIE)
             if token:
                 state["footfall_user"] = await self._user(token)
         await self.app(scope, receive, send)
@@ -171,7 +176,7 @@ def _cookie(scope: Scope, name: str) -> str:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # noqa: BLE001, S112 - a malformed cookie header is no session
+            except Exception:  # noqa: S112 - a malformed cookie header is no session
                 continue
             if name in jar:
                 return jar[name].value

@@ -16,7 +16,7 @@ from typing import Any
 
 from footfall.stores.base import Store
 
-__all__ = ["SiteInfo", "SiteDirectory"]
+__all__ = ["SiteDirectory", "SiteInfo"]
 
 CACHE_SECONDS = 10.0
 PROP_SAMPLE_ROWS = 2_000  # prop keys are read from the latest N events of a name
@@ -55,7 +55,7 @@ class SiteDirectory:
             return None
         try:
             return open_meta(self.store)
-        except (NotImplementedError, Exception):  # noqa: BLE001 - no sites table: events only
+        except (NotImplementedError, Exception):
             return None
 
     def _load(self) -> dict[str, SiteInfo]:
@@ -64,8 +64,10 @@ class SiteDirectory:
         if meta is not None:
             try:
                 for site in meta.list_sites():
-                    found[site.domain] = SiteInfo(site.domain, bool(site.public), site.timezone, True)
-            except Exception:  # noqa: BLE001, S110 - table missing on an old store
+                    found[site.domain] = SiteInfo(
+                        site.domain, bool(site.public), site.timezone, True
+                    )
+            except Exception:  # noqa: S110 - table missing on an old store
                 pass
         query = getattr(self.store, "query", None)
         if query is not None and self.store.dialect == "sqlite":
@@ -101,7 +103,7 @@ class SiteDirectory:
             return []
         try:
             rows: list[Any] = meta.list_failed(status=None, limit=limit, site=site or None)
-        except Exception:  # noqa: BLE001 - no failed_events table on this store
+        except Exception:
             return []
         return rows
 

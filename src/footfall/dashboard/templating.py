@@ -37,4 +37,5 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     html = _env.get_template(template).render(**context)
     response = HTMLResponse(html, status_code=status_code)
     set_csrf_cookie(request, response)
-    return harden(response)
+    harden(response)
+    return response

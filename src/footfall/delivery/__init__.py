@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from footfall.delivery.dispatch import Counters, Dispatcher
 from footfall.delivery.sinks import CaptureSink, JsonlSink, PrintSink, Sink, StoreSink
 from footfall.delivery.worker import BackgroundWorker
+
+if TYPE_CHECKING:  # type checkers see the classes; the runtime loads them on first use
+    from footfall.delivery.celery_sink import CelerySink
+    from footfall.delivery.http_sink import HttpSink
+    from footfall.delivery.redis_sink import RedisSink
 
 __all__ = [
     "BackgroundWorker",

@@ -3,7 +3,8 @@
 The body is `{"events": [...]}` as gzip'd JSON with a bearer token, so a
 token-authenticated sender may set `ts`, `visitor_id` and the other fields a
 browser may not. Chunks of at most `max_events` events keep each request
-under the collector's size limit.
+under the collector's size limit; a body over `max_body_bytes`, or one the
+collector answers 413, is split in halves (down to single events).
 
 Failure handling follows the status code:
 
@@ -35,6 +36,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -50,6 +52,7 @@ __all__ = ["HttpSink", "HttpSinkError"]
 DEFAULT_TIMEOUT = 10.0  # seconds per request
 DEFAULT_RETRIES = 3  # in-place attempts after the first
 DEFAULT_MAX_EVENTS = 500  # events per request
+DEFAULT_MAX_BODY = 1_000_000  # bytes per request: the collector's default limit
 BACKOFF_BASE = 0.25  # seconds, doubled per attempt
 MAX_INLINE_WAIT = 5.0  # longest single wait on the sending thread; longer -> spool
 REPLAY_MAX_INTERVAL = 30.0  # ceiling of the replay thread's backoff
@@ -75,6 +78,12 @@ def _endpoint(url: str) -> str:
         raise ValueError(f"HttpSink needs an http(s) URL, got {url!r}")
     path = parts.path if parts.path not in ("", "/") else "/api/event"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+
+def _halves(chunk: list[Event]) -> list[list[Event]]:
+    """Split for `deque.extendleft`, which reverses: the first half comes out first."""
+    mid = len(chunk) // 2
+    return [chunk[mid:], chunk[:mid]]
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -107,6 +116,7 @@ class HttpSink:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         max_events: int = DEFAULT_MAX_EVENTS,
+        max_body_bytes: int = DEFAULT_MAX_BODY,
         max_inline_wait: float = MAX_INLINE_WAIT,
         replay_max_interval: float = REPLAY_MAX_INTERVAL,
         compress: bool = True,
@@ -118,6 +128,7 @@ class HttpSink:
         self.timeout = timeout
         self.retries = retries
         self.max_events = max_events
+        self.max_body_bytes = max_body_bytes
         self.max_inline_wait = max_inline_wait
         self.replay_max_interval = replay_max_interval
         self.compress = compress  # off only for a proxy that cannot pass gzip bodies on
@@ -178,30 +189,40 @@ class HttpSink:
                 time.sleep(wait)
 
     def write(self, events: Sequence[Event]) -> None:
-        bodies = [
-            http_body(events[i : i + self.max_events], compress=self.compress)
-            for i in range(0, len(events), self.max_events)
-        ]
+        work = deque(
+            list(events[i : i + self.max_events]) for i in range(0, len(events), self.max_events)
+        )
         refused: list[HttpSinkError] = []
         with self._lock:
-            for i, body in enumerate(bodies):
-                if self.spool and (self.spool or time.monotonic() < self._next_try):
-                    self._to_spool(bodies[i:])  # queue behind what is already spooled
+            while work:
+                chunk = work.popleft()
+                body = http_body(chunk, compress=self.compress)
+                if len(body) > self.max_body_bytes and len(chunk) > 1:
+                    work.extendleft(_halves(chunk))  # big events: fewer per request
+                    continue
+                spooling = self.spool is not None and (
+                    bool(self.spool) or time.monotonic() < self._next_try
+                )
+                if spooling:  # queue behind what is already spooled
+                    self._to_spool([body, *(http_body(c, compress=self.compress) for c in work)])
                     break
                 try:
                     self._send(body)
                 except HttpSinkError as exc:
+                    if exc.status == 413 and len(chunk) > 1:
+                        work.extendleft(_halves(chunk))  # the collector's limit is lower
+                        continue
                     if not exc.retryable:
                         refused.append(exc)
                         continue
                     if self.spool is None:
                         raise
                     self._note_failure(exc)
-                    self._to_spool(bodies[i:])
+                    self._to_spool([body, *(http_body(c, compress=self.compress) for c in work)])
                     break
         if refused:
             raise HttpSinkError(
-                f"{len(refused)} of {len(bodies)} requests refused: {refused[0]}",
+                f"{len(refused)} requests refused: {refused[0]}",
                 status=refused[0].status,
                 retryable=False,
             )
@@ -242,8 +263,10 @@ class HttpSink:
                 return
             if time.monotonic() >= self._next_try:
                 self.replay()
-            if not self.spool:
-                return  # drained: the next spooled batch starts a new thread
+            with self._lock:  # writers spool under this lock: no batch slips past the exit
+                if not self.spool:
+                    self._thread = None
+                    return  # drained: the next spooled batch starts a new thread
 
     def replay(self, deadline: float | None = None) -> int:
         """Send spooled batches oldest first until one fails; return how many were sent."""
@@ -279,8 +302,9 @@ class HttpSink:
         deadline = time.monotonic() + timeout
         self._closed.set()
         self._kick.set()
-        if self._thread is not None:
-            self._thread.join(max(0.0, deadline - time.monotonic()))
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self.spool and time.monotonic() >= self._next_try:
             self.replay(deadline)
         if self.spool:

@@ -51,6 +51,7 @@ DEFAULT_CLAIM_IDLE_MS = 60_000  # an entry pending this long belongs to a dead w
 DEFAULT_CLAIM_INTERVAL = 5.0  # seconds between XAUTOCLAIM sweeps
 DEFAULT_MAX_DELIVERIES = 10  # handed out this often unacked: poison
 DEAD_MAXLEN = 100_000  # entries kept in the dead-letter stream
+FORGET_IDLE_MS = 24 * 3_600_000  # a consumer silent this long, holding nothing, is gone
 BACKOFF_MAX = 30.0  # seconds between retries of a store or Redis that is down
 
 log = logging.getLogger("footfall.worker")
@@ -116,6 +117,7 @@ class StreamWorker:
         claim_interval: float = DEFAULT_CLAIM_INTERVAL,
         max_deliveries: int = DEFAULT_MAX_DELIVERIES,
         delete_acked: bool = True,
+        forget_idle_ms: int = FORGET_IDLE_MS,
     ) -> None:
         if batch < 1 or block_ms < 1 or claim_idle_ms < 0 or max_deliveries < 1:
             raise ValueError("batch, block_ms and max_deliveries must be positive")
@@ -133,6 +135,10 @@ class StreamWorker:
         # Deleting acked entries keeps Redis memory flat; turn it off when
         # another consumer group reads the same stream.
         self.delete_acked = delete_acked
+        # Default consumer names change with every restart (host-pid), so the
+        # group would list every worker that ever ran; silent, empty-handed
+        # ones are removed. A live worker reads every `block_ms`, never idles.
+        self.forget_idle_ms = forget_idle_ms
         self.stats = WorkerStats()
         self._stop = threading.Event()
 
@@ -159,39 +165,45 @@ class StreamWorker:
         """Consume until `stop()`; with `burst`, also return once nothing is left."""
         import redis
 
-        self.ensure_group()
         history = True  # our own pending entries first: we may be a restart
+        ready = False
         next_claim = 0.0
         failures = 0
         while not self._stop.is_set():
             try:
+                if not ready:  # Redis may come up after us
+                    self.ensure_group()
+                    ready = True
                 if time.monotonic() >= next_claim:
                     self.claim()
                     next_claim = time.monotonic() + self.claim_interval
-                entries = self._read("0" if history else ">")
+                if history:
+                    entries = self._read("0")
+                    if entries:
+                        self.handle(self._drop_overdelivered(entries))
+                    else:
+                        history = False
+                    failures = 0
+                    continue
+                entries = self._read(">")
                 failures = 0
+                if entries:
+                    self.handle(entries)
+                elif burst and self._idle():
+                    break
             except redis.ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
                 log.warning("footfall worker: group vanished (%s); recreating it", exc)
                 self.ensure_group()
-                continue
             except (redis.ConnectionError, redis.TimeoutError) as exc:
+                # Whatever was stored but not acknowledged is still pending for
+                # us: re-read it first (the store drops the duplicates).
+                history = True
                 failures += 1
                 delay = _backoff(failures)
                 log.warning("footfall worker: Redis unavailable (%s); retry in %.1fs", exc, delay)
                 self._stop.wait(delay)
-                continue
-            if history:
-                if entries:
-                    self.handle(self._drop_overdelivered(entries))
-                else:
-                    history = False
-                continue
-            if entries:
-                self.handle(entries)
-            elif burst and self._idle():
-                break
         return self.stats
 
     # -- reading --------------------------------------------------------------
@@ -236,15 +248,37 @@ class StreamWorker:
             if start in (b"0-0", "0-0") or self._stop.is_set():
                 break
         self.stats.claimed += claimed
+        self.forget_consumers()
         return claimed
+
+    def forget_consumers(self) -> list[str]:
+        """Delete consumers idle past `forget_idle_ms` that hold no pending entry."""
+        gone: list[str] = []
+        for info in self.client.xinfo_consumers(self.stream, self.group):
+            name = info["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            if name == self.consumer or int(info["pending"]) or info["idle"] < self.forget_idle_ms:
+                continue
+            # DELCONSUMER drops the consumer's pending entries too: re-check
+            # atomically that it still holds none (it may have come back).
+            if int(self.client.eval(_FORGET_SCRIPT, 1, self.stream, self.group, name)):
+                gone.append(name)
+        if gone:
+            log.info("footfall worker: forgot idle consumers %s", ", ".join(gone))
+        return gone
 
     def _drop_overdelivered(self, entries: list[Entry]) -> list[Entry]:
         """Dead-letter entries handed out too often (they keep killing workers)."""
         if not entries:
             return entries
-        ids = [e[0] for e in entries]
+        ids = sorted((e[0] for e in entries), key=_id_key)  # "5-10" sorts after "5-9"
         pending: Any = self.client.xpending_range(
-            self.stream, self.group, min=min(ids), max=max(ids), count=len(ids) * 2 + 10
+            self.stream,
+            self.group,
+            min=ids[0],
+            max=ids[-1],
+            count=len(ids) * 2 + 10,  # our other pending entries may lie in between
+            consumername=self.consumer,
         )
         counts = {p["message_id"]: int(p["times_delivered"]) for p in pending}
         keep: list[Entry] = []
@@ -333,6 +367,15 @@ class StreamWorker:
         self.stats.dead += 1
 
 
+# Delete a consumer only if it still has nothing pending (atomic in Redis).
+_FORGET_SCRIPT = """
+local n = redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2])
+if #n > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
 def _entries(reply: Any) -> list[Entry]:
     """XREADGROUP's reply (RESP2 list or RESP3 dict) as a flat list of entries."""
     if not reply:
@@ -358,6 +401,11 @@ def _decode(fields: dict[bytes, bytes]) -> list[Event]:
     except UnicodeDecodeError:
         raise BatchDecodeError("entry's `fmt` is not ASCII") from None
     return decode_batch(payload, name)
+
+
+def _id_key(entry_id: bytes) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition(b"-")
+    return int(ms), int(seq or 0)
 
 
 def _backoff(attempt: int) -> float:

@@ -28,6 +28,7 @@ from footfall.integrations.request import (
     classify,
     client_ip,
     cookie_header,
+    deliver,
     is_opted_out,
     last_hop,
     new_visit_key,
@@ -240,7 +241,7 @@ class FootfallMiddleware:
             status = 500 if failed else state.status
             size = state.length if state.length >= 0 and not failed else state.sent
             event = pending.event(status, state.content_type, size, self.options.classify)
-            self.get_tracker().send(event)
+            deliver(self.get_tracker(), event, self.options)
             run_inline(pending, scope)
         except Exception:
             log.exception("footfall: could not record a request")

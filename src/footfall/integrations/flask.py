@@ -34,13 +34,13 @@ from typing import Any, TypeVar
 
 from footfall.errors import ConfigurationError
 from footfall.integrations import not_installed, tracker_source, visits
-from footfall.integrations.request import Options, Pending, run_inline
+from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
 from footfall.processors import Processor
 from footfall.tracker import Tracker
 
 try:
-    from flask import Blueprint, Flask, Response, g, request
+    from flask import Blueprint, Flask, Response, g, got_request_exception, request
 except ImportError as exc:  # pragma: no cover - exercised only without flask
     raise not_installed("Flask", "flask", exc) from exc
 
@@ -163,7 +163,8 @@ class TrackUsage:
             raise TypeError(f"processor options need a storage: {sorted(opts)}")
         app.before_request(self.before_request)
         app.after_request(self.after_request)
-        app.teardown_request(self.teardown_request)
+        # Only on an unhandled exception, so the common request pays nothing.
+        got_request_exception.connect(self._on_exception, app, weak=False)
         app.extensions["footfall"] = self
 
     @property
@@ -192,44 +193,59 @@ class TrackUsage:
         self._exclude_blueprints.add(blueprint.name)
         return blueprint
 
-    def _in_scope(self) -> bool:
+    def _in_scope(self, req: Any) -> bool:
         app = self.app
-        view = app.view_functions.get(request.endpoint or "") if app is not None else None
-        blueprints = request.blueprints if request.blueprint else ()
+        rule = req.url_rule
+        endpoint = rule.endpoint if rule is not None else None
+        view = app.view_functions.get(endpoint) if app is not None and endpoint else None
         if self._type == "include":
-            return view in self._include_views or any(
-                b in self._include_blueprints for b in blueprints
+            if view in self._include_views:
+                return True
+            return bool(self._include_blueprints) and self._in_blueprints(
+                req, self._include_blueprints
             )
         if self._type == "exclude":
-            return view not in self._exclude_views and not any(
-                b in self._exclude_blueprints for b in blueprints
+            if view in self._exclude_views:
+                return False
+            return not (
+                self._exclude_blueprints and self._in_blueprints(req, self._exclude_blueprints)
             )
         raise NotImplementedError("You must set include or exclude type.")
 
+    @staticmethod
+    def _in_blueprints(req: Any, names: set[str]) -> bool:
+        return bool(req.blueprint) and any(b in names for b in req.blueprints)
+
     # -- hooks ----------------------------------------------------------------
+    # Werkzeug's context-local proxies cost a look-up per attribute access, so
+    # each hook resolves `request` and `g` once and works on the real objects.
     def before_request(self) -> None:
         """Read the request's headers; the view may fill `g.track_var`."""
-        if not hasattr(g, "track_var"):
-            g.track_var = {}
-        if not self._in_scope():
+        ctx_g = g._get_current_object()
+        if "track_var" not in ctx_g.__dict__:
+            ctx_g.track_var = {}
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if not self._in_scope(req):
             return
-        pending = from_environ(request.environ, self.options)
+        pending = from_environ(req.environ, self.options)
         if pending is not None:
-            setattr(g, _PENDING, pending)
+            req.environ[_PENDING] = pending
 
     def after_request(self, response: Response) -> Response:
         """Enqueue the event, or arrange for it when a streamed body ends."""
-        pending: Pending | None = g.pop(_PENDING, None)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        pending: Pending | None = req.environ.pop(_PENDING, None)
         if pending is None:
             return response
         if pending.set_cookie:
             response.headers.add("Set-Cookie", pending.set_cookie)
-        self._fill(pending)
+        self._fill(pending, req)
         status = response.status_code
-        content_type = (response.mimetype or "").lower()
+        content_type = response.headers.get("Content-Type", "").lower()
         if not response.is_streamed or response.direct_passthrough:
-            length = response.content_length
-            self._send(pending, status, content_type, length if length is not None else 0)
+            length = response.headers.get("Content-Length")
+            size = int(length) if length and length.isdigit() else 0
+            self._send(pending, status, content_type, size)
             return response
 
         def _done(sent: int, failed: bool) -> None:
@@ -238,34 +254,50 @@ class TrackUsage:
         response.response = _Body(response.response, _done)
         return response
 
-    def teardown_request(self, exc: BaseException | None = None) -> None:
-        """An unhandled exception skipped `after_request`: record it as a 500."""
-        pending: Pending | None = g.pop(_PENDING, None)
+    def _on_exception(self, sender: Flask, exception: BaseException, **extra: Any) -> None:
+        """An unhandled exception: record a 500 now if Flask will re-raise it.
+
+        When Flask propagates (testing, debug, `PROPAGATE_EXCEPTIONS`) no
+        response is made and `after_request` never runs; otherwise Flask
+        builds a 500 response and `after_request` records that.
+        """
+        propagate = sender.config.get("PROPAGATE_EXCEPTIONS")
+        if propagate is None:
+            propagate = sender.testing or sender.debug
+        if not propagate:
+            return
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        pending: Pending | None = req.environ.pop(_PENDING, None)
         if pending is not None:
-            self._fill(pending)
+            self._fill(pending, req)
             self._send(pending, 500, "", 0)
 
     # -- helpers --------------------------------------------------------------
-    def _fill(self, pending: Pending) -> None:
+    def _fill(self, pending: Pending, req: Any) -> None:
         """Props (track_var, blueprint, view args) and user, while `g` is alive."""
         try:
-            props: dict[str, Any] = dict(getattr(g, "track_var", None) or {})
-            if request.blueprint:
-                props.setdefault("blueprint", request.blueprint)
-            if request.endpoint:
-                props.setdefault("endpoint", request.endpoint)
-            if request.view_args:
-                props.setdefault("view_args", dict(request.view_args))
+            track_var = _track_var()
+            props: dict[str, Any] = dict(track_var) if track_var else {}
+            rule = req.url_rule
+            if rule is not None:
+                endpoint = rule.endpoint
+                props.setdefault("endpoint", endpoint)
+                if "." in endpoint:
+                    props.setdefault("blueprint", req.blueprint)
+            if req.view_args:
+                props.setdefault("view_args", dict(req.view_args))
             pending.props = props or None
-            user = self._user_id()
+            # Endpoint and blueprint names are short identifiers from code: no check needed.
+            pending.props_safe = not track_var and not req.view_args
+            user = self._user_id(req)
             if user:
                 pending.user_id = str(user)
         except Exception:
             log.exception("footfall: could not read props or user of a request")
         if visits.visit_plugins():
-            run_inline(pending, request._get_current_object())  # type: ignore[attr-defined]
+            run_inline(pending, req)
 
-    def _user_id(self) -> str | None:
+    def _user_id(self, req: Any) -> str | None:
         if self.get_user_id is not None:
             return self.get_user_id()
         # Flask-Login's user, only when the view already loaded it (no extra query).
@@ -273,9 +305,9 @@ class TrackUsage:
             user = g.get("_login_user")
             if user is not None and getattr(user, "is_authenticated", False):
                 return str(user.get_id())
-        environ = request.environ
+        environ = req.environ
         if "HTTP_AUTHORIZATION" in environ:
-            auth = request.authorization
+            auth = req.authorization
             if auth is not None and auth.username:
                 return str(auth.username)
         user = environ.get("REMOTE_USER")
@@ -284,9 +316,14 @@ class TrackUsage:
     def _send(self, pending: Pending, status: int, content_type: str, size: int) -> None:
         try:
             event = pending.event(status, content_type, size, self.options.classify)
-            self.get_tracker().send(event)
+            deliver(self.get_tracker(), event, self.options)
         except Exception:
             log.exception("footfall: could not record a request")
+
+
+def _track_var() -> Any:
+    """`g.track_var` without a second proxy look-up per key."""
+    return g._get_current_object().__dict__.get("track_var")
 
 
 def _no_tracker() -> Tracker:

@@ -45,6 +45,7 @@ __all__ = [
     "client_ip",
     "clip",
     "cookie_header",
+    "deliver",
     "hostname",
     "is_opted_out",
     "last_hop",
@@ -336,6 +337,7 @@ class Pending:
         "method",
         "path",
         "props",
+        "props_safe",
         "referrer",
         "scheme",
         "set_cookie",
@@ -362,21 +364,35 @@ class Pending:
         site: str,
     ) -> None:
         self.start = perf_counter()
-        self.method = clip(method, 16)
+        # One scan for NULs over everything (PostgreSQL refuses them in text,
+        # which would fail a whole batch); then cheap slices, which return the
+        # string itself when it is already short enough.
+        if "\x00" in f"{method}{host}{path}{query}{referrer}{user_agent}{language}{site}":
+            method, host, path, query = (x.replace("\x00", "") for x in (method, host, path, query))
+            referrer, user_agent, language, site = (
+                x.replace("\x00", "") for x in (referrer, user_agent, language, site)
+            )
+        self.method = method[:16]
         self.scheme = scheme
-        self.host = clip(host, MAX_SHORT)
-        self.path = clip(path, MAX_SHORT)
+        self.host = host[:MAX_SHORT]
+        self.path = path[:MAX_SHORT]
         url = f"{scheme}://{host}{quote_path(path)}"
-        self.url = clip(f"{url}?{query}" if query else url, MAX_URL)
-        self.referrer = clip(referrer, MAX_REFERRER)
-        self.user_agent = clip(user_agent, MAX_URL)
-        self.language = clip(language, MAX_SHORT)
+        self.url = (f"{url}?{query}" if query else url)[:MAX_URL]
+        self.referrer = referrer[:MAX_REFERRER]
+        self.user_agent = user_agent[:MAX_URL]
+        self.language = language[:MAX_SHORT]
         self.ip = ip
-        self.site = clip(site, MAX_SHORT) if site else hostname(self.host)
+        if site:
+            self.site = site[:MAX_SHORT]
+        elif host.startswith("[") or host.count(":") > 1:
+            self.site = hostname(self.host)
+        else:
+            self.site = self.host.partition(":")[0]
         self.user_id = ""
         self.visitor_id = ""
         self.set_cookie = ""  # a Set-Cookie value to add to the response, if any
         self.props: dict[str, Any] | None = None
+        self.props_safe = False  # set by an integration that built props from safe values only
 
     def event(
         self,
@@ -407,8 +423,15 @@ class Pending:
             ip=self.ip,
             user_agent=self.user_agent,
             language=self.language,
-            props=safe_props(self.props) if self.props else {},
+            props=(self.props if self.props_safe else safe_props(self.props)) if self.props else {},
         )
+
+
+def deliver(tracker: Any, event: Event, options: Options) -> bool:
+    """Queue `event` on `tracker`; the tracker's `site` wins over the host name."""
+    if not options.site and tracker.site:
+        event.site = tracker.site
+    return bool(tracker.send(event))
 
 
 _inline_visits: Any = None  # a VisitTracker, made when the first inline plugin needs one

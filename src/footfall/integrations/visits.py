@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from footfall.event import new_id, utcnow
+from footfall.processors.state import renew_lock_after_fork
 
 __all__ = [
     "DEFAULT_VISIT_TIMEOUT",
@@ -142,6 +143,7 @@ class VisitTracker:
         self.max_size = max_size
         self._lock = threading.Lock()
         self._visits: OrderedDict[str, Visit] = OrderedDict()
+        renew_lock_after_fork(self)
 
     def touch(self, key: str, ts: datetime | None = None) -> Visit:
         """Record a request of visitor `key` at `ts` (now) and return its visit."""

@@ -31,6 +31,7 @@ from footfall.integrations.request import (
     classify,
     client_ip,
     cookie_header,
+    deliver,
     is_opted_out,
     last_hop,
     new_visit_key,
@@ -272,6 +273,11 @@ class FootfallMiddleware:
             # Already complete: record now and hand the body on untouched.
             _done(sum(len(c) for c in result), False)
             return result
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
+            # The server sends the file itself (sendfile); wrapping would stop that.
+            _done(max(response.length, 0), False)
+            return result
         return _Body(result, _done)
 
     def _record(
@@ -284,7 +290,7 @@ class FootfallMiddleware:
             if user:
                 pending.user_id = str(user)
             event = pending.event(status, content_type, size, self.options.classify)
-            self.get_tracker().send(event)
+            deliver(self.get_tracker(), event, self.options)
             run_inline(pending, environ)
         except Exception:
             # Tracking must never break a response that is already on its way.

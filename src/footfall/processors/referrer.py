@@ -90,6 +90,7 @@ def load_sources() -> tuple[dict[str, str], dict[str, str]]:
     return _sources
 
 
+@functools.lru_cache(maxsize=CACHE_SIZE)
 def _host_of(url: str) -> tuple[str, str]:
     """(lower-case host without "www." and port, path) of a URL."""
     try:

@@ -26,10 +26,12 @@ The contract, for implementers:
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -41,6 +43,7 @@ __all__ = [
     "VisitKey",
     "VisitState",
     "VisitTx",
+    "renew_lock_after_fork",
     "state_for",
 ]
 
@@ -88,6 +91,28 @@ class ProcessorState(Protocol):
 
     def visits(self) -> AbstractContextManager[VisitTx]:
         """One transaction that serialises visit-state writers."""
+
+
+# -- fork safety -------------------------------------------------------------
+_LOCKED: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def renew_lock_after_fork(obj: Any) -> None:
+    """Give `obj` a fresh `_lock` in a forked child.
+
+    A lock held by another thread at `fork` (a worker mid-batch when an app
+    server forks) would stay held forever in the child.
+    """
+    _LOCKED.add(obj)
+
+
+def _after_fork() -> None:
+    for obj in list(_LOCKED):
+        obj._lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 # -- SQLite ------------------------------------------------------------------
@@ -202,6 +227,7 @@ class MemoryState:
         self._lock = threading.Lock()
         self._salts: dict[str, bytes] = {}
         self._rows: dict[VisitKey, VisitState] = {}
+        renew_lock_after_fork(self)
 
     def salt(self, day: str) -> bytes:
         with self._lock:

@@ -7,6 +7,7 @@ come from anyone's query string.
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import parse_qsl, urlsplit
 
 from footfall.event import MAX_SHORT, Event
@@ -18,6 +19,26 @@ _UTM = frozenset(UTM_FIELDS)
 MAX_QUERY = 4_000  # characters of query string looked at
 
 
+CACHE_SIZE = 10_000  # distinct URLs remembered: a site has few pages and campaigns
+
+
+@functools.lru_cache(maxsize=CACHE_SIZE)
+def parse_url(url: str) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+    """(host, path, ((utm field, value), ...)) of a URL; empty parts if unparseable."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return "", "", ()
+    utm: list[tuple[str, str]] = []
+    if "utm_" in parts.query:
+        for key, value in parse_qsl(parts.query[:MAX_QUERY], keep_blank_values=False):
+            key = key.lower()
+            if key in _UTM and value.strip():
+                utm.append((key, value.strip()[:MAX_SHORT]))
+    return host[:MAX_SHORT], parts.path[:MAX_SHORT], tuple(utm)
+
+
 class UtmProcessor:
     """Fills utm_* (and host, path) from the URL; never overwrites a set field."""
 
@@ -25,21 +46,14 @@ class UtmProcessor:
         url = event.url
         if not url:
             return event
-        try:
-            parts = urlsplit(url)
-        except ValueError:
-            return event
-        if not event.host and parts.hostname:
-            event.host = parts.hostname[:MAX_SHORT]
-        if not event.path and parts.path:
-            event.path = parts.path[:MAX_SHORT]
-        query = parts.query
-        if "utm_" not in query:
-            return event
-        for key, value in parse_qsl(query[:MAX_QUERY], keep_blank_values=False):
-            key = key.lower()
-            if key in _UTM and value and not getattr(event, key):
-                setattr(event, key, value.strip()[:MAX_SHORT])
+        host, path, utm = parse_url(url)
+        if not event.host and host:
+            event.host = host
+        if not event.path and path:
+            event.path = path
+        for key, value in utm:
+            if not getattr(event, key):
+                setattr(event, key, value)
         return event
 
     def __repr__(self) -> str:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from footfall.event import Event, utcnow
-from footfall.processors.state import ProcessorState
+from footfall.processors.state import ProcessorState, renew_lock_after_fork
 
 __all__ = ["KEEP_SALT_DAYS", "VisitorIdProcessor"]
 
@@ -45,9 +45,10 @@ class VisitorIdProcessor:
     ) -> None:
         self.state = state
         self.clock = clock
-        self._salts: dict[str, bytes] = {}
-        self._today = ""
+        self._salts: dict[date, bytes] = {}
+        self._today: date | None = None
         self._lock = threading.Lock()
+        renew_lock_after_fork(self)
 
     def __call__(self, event: Event) -> Event:
         if event.visitor_id or not (event.ip or event.user_agent):
@@ -61,33 +62,33 @@ class VisitorIdProcessor:
 
     def _salt_for(self, day: date) -> bytes:
         today = self.clock().date()
-        if day > today or (today - day).days >= KEEP_SALT_DAYS:
+        if today != self._today:
+            with self._lock:
+                if today != self._today:
+                    self._rotate(today)
+        if day != today and (day > today or (today - day).days >= KEEP_SALT_DAYS):
             day = today
-        key = day.isoformat()
-        salt = self._salts.get(key)
-        if salt is not None and self._today == today.isoformat():
-            return salt
-        with self._lock:
-            if self._today != today.isoformat():
-                self._rotate(today)
-            salt = self._salts.get(key)
-            if salt is None:
-                salt = self.state.salt(key)
-                self._salts[key] = salt
-            return salt
+        salt = self._salts.get(day)
+        if salt is None:
+            with self._lock:
+                salt = self._salts.get(day)
+                if salt is None:
+                    salt = self.state.salt(day.isoformat())
+                    self._salts[day] = salt
+        return salt
 
     def _rotate(self, today: date) -> None:
         """A new day: forget and delete salts that are no longer kept."""
-        keep_from = (today - timedelta(days=KEEP_SALT_DAYS - 1)).isoformat()
+        keep_from = today - timedelta(days=KEEP_SALT_DAYS - 1)
         self._salts = {d: s for d, s in self._salts.items() if d >= keep_from}
         try:
-            removed = self.state.prune_salts(keep_from)
+            removed = self.state.prune_salts(keep_from.isoformat())
         except Exception:
             log.exception("footfall: deleting old visitor salts failed; retried tomorrow")
             removed = 0
         if removed:
             log.info("footfall: deleted %d old visitor salts", removed)
-        self._today = today.isoformat()
+        self._today = today
 
     def __repr__(self) -> str:
         return "VisitorIdProcessor()"

@@ -12,7 +12,8 @@ Late events (older than the stored visit) join that visit when they fall
 within it or `timeout` before it; older ones get a visit of their own and
 leave the stored state alone. An event that arrives with a `visit_id` (the
 cookie mode of the middlewares) keeps it; the state then only tells whether
-that visit is new. Events without a `visitor_id` get no visit.
+that visit is new (an event with a visit id but no visitor id is tracked
+under its visit id). Events with neither get no visit.
 """
 
 from __future__ import annotations
@@ -23,10 +24,22 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
 
 from footfall.event import Event, new_id
-from footfall.integrations.visits import DEFAULT_VISIT_TIMEOUT, Visit
-from footfall.processors.state import ProcessorState, VisitKey, VisitState, VisitTx
+from footfall.integrations.visits import (
+    DEFAULT_VISIT_TIMEOUT,
+    Visit,
+    run_plugins,
+    worker_plugins,
+)
+from footfall.processors.state import (
+    ProcessorState,
+    VisitKey,
+    VisitState,
+    VisitTx,
+    renew_lock_after_fork,
+)
 
 __all__ = ["VisitPluginsProcessor", "VisitsProcessor"]
 
@@ -38,9 +51,15 @@ PRUNE_MARGIN = timedelta(days=1)  # keep finished visits this long for late even
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
+_by_ts = attrgetter("ts")
+
+# Per event: (visit id, is new, visit start in UTC microseconds, event time).
+_Found = tuple[str, bool, int, datetime]
+
 
 def _micros(ts: datetime) -> int:
-    return (ts - _EPOCH) // timedelta(microseconds=1)
+    d = ts - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 def _from_micros(us: int) -> datetime:
@@ -48,7 +67,7 @@ def _from_micros(us: int) -> datetime:
 
 
 class VisitsProcessor:
-    """Sets `event.visit_id` and remembers each event's `Visit` for plugins."""
+    """Sets `event.visit_id`; `visit_of(event)` gives the last batch's `Visit`s."""
 
     def __init__(
         self,
@@ -65,9 +84,9 @@ class VisitsProcessor:
         self._cache: OrderedDict[VisitKey, VisitState] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        renew_lock_after_fork(self)
         self._next_prune = 0.0
-        # Visits of the last batch, by event id, for the plugin step after us.
-        self.last_visits: dict[str, Visit] = {}
+        self._found: dict[str, _Found] = {}  # the last batch's visits, by event id
 
     def __call__(self, event: Event) -> Event:
         self.process_batch([event])
@@ -75,39 +94,51 @@ class VisitsProcessor:
 
     def process_batch(self, events: list[Event]) -> list[Event]:
         groups: dict[VisitKey, list[Event]] = {}
-        for ev in sorted(events, key=lambda e: e.ts):
-            if ev.visitor_id:
-                groups.setdefault((ev.site, ev.visitor_id), []).append(ev)
-        visits: dict[str, Visit] = {}
+        for ev in sorted(events, key=_by_ts):
+            # A cookie-mode event may carry only its visit id: track that.
+            who = ev.visitor_id or (ev.visit_id and "visit:" + ev.visit_id)
+            if who:
+                key = (ev.site, who)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [ev]
+                else:
+                    group.append(ev)
+        found: dict[str, _Found] = {}
         if groups:
             with self._lock, self.state.visits() as tx:
-                self._settle(tx, groups, visits)
+                self._settle(tx, groups, found)
                 self._maybe_prune(tx, events)
-        self.last_visits = visits
+        self._found = found
         return events
+
+    def visit_of(self, event: Event) -> Visit | None:
+        """The `Visit` the last batch gave `event` (built on demand), if any."""
+        f = self._found.get(event.id)
+        return None if f is None else Visit(f[0], f[1], _from_micros(f[2]), f[3])
 
     # -- one transaction -----------------------------------------------------
     def _settle(
-        self, tx: VisitTx, groups: dict[VisitKey, list[Event]], visits: dict[str, Visit]
+        self, tx: VisitTx, groups: dict[VisitKey, list[Event]], found: dict[str, _Found]
     ) -> None:
         cache = self._cache
         unknown = [k for k in groups if k not in cache]
         loaded = tx.load(unknown) if unknown else {}
+        assign = self._assign
         for key, evs in groups.items():
-            if key in cache:
-                expected: VisitState | None = cache[key]
-                new, found = self._assign(expected, evs)
+            expected = cache.get(key)
+            if expected is not None:
+                new, walk = assign(expected, evs)
                 if not tx.replace(key, expected, new):
                     # Another process moved this visitor on: start from the truth.
-                    expected = tx.load([key]).get(key)
-                    new, found = self._assign(expected, evs)
+                    new, walk = assign(tx.load([key]).get(key), evs)
                     tx.store(key, new)
             else:
-                new, found = self._assign(loaded.get(key), evs)
+                new, walk = assign(loaded.get(key), evs)
                 tx.store(key, new)
-            for ev, visit in found:
-                ev.visit_id = visit.key
-                visits[ev.id] = visit
+            for ev, f in zip(evs, walk, strict=True):
+                ev.visit_id = f[0]
+                found[ev.id] = f
             cache[key] = new
             cache.move_to_end(key)
         while len(cache) > self._cache_size:
@@ -115,36 +146,36 @@ class VisitsProcessor:
 
     def _assign(
         self, current: VisitState | None, evs: Sequence[Event]
-    ) -> tuple[VisitState, list[tuple[Event, Visit]]]:
-        """Walk one visitor's events (sorted by time) from `current`."""
+    ) -> tuple[VisitState, list[_Found]]:
+        """Walk one visitor's events (sorted by time) on from `current`."""
         idle = self._idle
-        st = current
-        found: list[tuple[Event, Visit]] = []
+        # The state as three locals: no tuple built per event.
+        vid, started, last = current if current is not None else ("", 0, 0)
+        walk: list[_Found] = []
         for ev in evs:
-            t = _micros(ev.ts)
+            ts = ev.ts
+            d = ts - _EPOCH
+            t = (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
             if ev.visit_id:  # fixed by the caller (cookie mode)
-                if st is not None and st.visit_id == ev.visit_id:
-                    st = VisitState(st.visit_id, min(st.started, t), max(st.last_seen, t))
-                    found.append((ev, self._visit(st, False, t)))
+                if vid == ev.visit_id:
+                    started, last = min(started, t), max(last, t)
+                    walk.append((vid, False, started, ts))
                 else:
-                    st = VisitState(ev.visit_id, t, t)
-                    found.append((ev, self._visit(st, True, t)))
-            elif st is None or t - st.last_seen > idle:
-                st = VisitState(new_id(), t, t)
-                found.append((ev, self._visit(st, True, t)))
-            elif t < st.started - idle:
+                    vid, started, last = ev.visit_id, t, t
+                    walk.append((vid, True, t, ts))
+            elif not vid or t - last > idle:
+                vid, started, last = new_id(), t, t
+                walk.append((vid, True, t, ts))
+            elif t < started - idle:
                 # Much older than the stored visit: a visit of its own, state kept.
-                found.append((ev, Visit(new_id(), True, ev.ts, ev.ts)))
+                walk.append((new_id(), True, t, ts))
             else:
-                is_new = False
-                st = VisitState(st.visit_id, min(st.started, t), max(st.last_seen, t))
-                found.append((ev, self._visit(st, is_new, t)))
-        assert st is not None  # evs is never empty
-        return st, found
-
-    @staticmethod
-    def _visit(st: VisitState, is_new: bool, t: int) -> Visit:
-        return Visit(st.visit_id, is_new, _from_micros(st.started), _from_micros(t))
+                if t > last:
+                    last = t
+                elif t < started:
+                    started = t
+                walk.append((vid, False, started, ts))
+        return VisitState(vid, started, last), walk
 
     def _maybe_prune(self, tx: VisitTx, events: list[Event]) -> None:
         now = time.monotonic()
@@ -180,14 +211,14 @@ class VisitPluginsProcessor:
         return event
 
     def process_batch(self, events: list[Event]) -> list[Event]:
-        from footfall.integrations.visits import run_plugins, worker_plugins
-
         plugins = worker_plugins()
         if not plugins:
             return events
-        found = self.visits.last_visits
-        for ev in sorted(events, key=lambda e: e.ts):
-            visit = found.get(ev.id)
+        for ev in sorted(events, key=_by_ts):
+            visit = self.visits.visit_of(ev)
             if visit is not None:
                 run_plugins(plugins, visit, ev)
         return events
+
+    def __repr__(self) -> str:
+        return "VisitPluginsProcessor()"

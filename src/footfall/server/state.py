@@ -39,7 +39,7 @@ class ServerState:
             processors = list(default_processors(store))
         except ImportError:
             pass
-        tracker = Tracker([StoreSink(store)], processors, name="collector", source="browser")
+        tracker = Tracker([_sink(store)], processors, name="collector", source="browser")
         return cls(
             store=store,
             tracker=tracker,
@@ -50,3 +50,18 @@ class ServerState:
     def close(self) -> None:
         self.tracker.close()
         self.store.close()
+
+
+def _sink(store: Store) -> Any:
+    """Where accepted events go: the store, or a Redis Stream when `serve --redis` is set.
+
+    With `$FOOTFALL_REDIS_SINK` the collector only appends to the stream
+    (`$FOOTFALL_STREAM`, default "footfall") and `footfall worker` processes
+    write to the store, so collectors stay stateless and can scale out.
+    """
+    redis_url = os.environ.get("FOOTFALL_REDIS_SINK")
+    if not redis_url:
+        return StoreSink(store)
+    from footfall.delivery.redis_sink import RedisSink
+
+    return RedisSink(redis_url, stream=os.environ.get("FOOTFALL_STREAM") or "footfall")

@@ -19,6 +19,7 @@ import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -104,6 +105,7 @@ class Dialect:
     """Portable SQL pieces; subclasses override what their database spells differently."""
 
     name = "generic"
+    materialized = "MATERIALIZED "  # compute the visits CTE once, not per reference
 
     def placeholder(self, index: int) -> str:
         return "?"
@@ -113,7 +115,7 @@ class Dialect:
         if len(segments) == 1:
             return f"({column} + {params.add(segments[0][1])})"
         whens = []
-        for (_, offset), (until, _) in zip(segments, segments[1:]):
+        for (_, offset), (until, _) in pairwise(segments):
             whens.append(f"WHEN {column} < {params.add(until)} THEN {params.add(offset)}")
         return f"({column} + CASE {' '.join(whens)} ELSE {params.add(segments[-1][1])} END)"
 

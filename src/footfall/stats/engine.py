@@ -8,6 +8,7 @@ visit_duration whole numbers, views_per_visit two decimals, rates one.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,9 +16,17 @@ from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
 from footfall.stats.model import Query
 from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
-from footfall.stats.summary import summary_parts, why_not
+from footfall.stats.summary import site_complete, summary_parts, why_not
 
-__all__ = ["aggregate", "breakdown", "bucket_labels", "dialect_for", "finalize", "parts", "timeseries"]
+__all__ = [
+    "aggregate",
+    "breakdown",
+    "bucket_labels",
+    "dialect_for",
+    "finalize",
+    "parts",
+    "timeseries",
+]
 
 
 def dialect_for(store: Any) -> Dialect:
@@ -35,6 +44,8 @@ def raw_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]:
     d = dialect_for(store)
     if d.name == "sqlite":
         d.prepare(store.conn)
+        if q.engine != "raw" and site_complete(store, q.site):
+            q = replace(q, visits_table="stats_visits")
     out: dict[str, dict[str, Any]] = {}
     for kind, sql, params in compile_parts(q, d, group):
         names = EVENT_PARTS if kind == "event" else VISIT_PARTS
@@ -58,12 +69,15 @@ def parts(store: Any, q: Query, group: str) -> tuple[dict[str, dict[str, Any]], 
 def _round(x: float, digits: int = 0) -> float:
     """Half away from zero (what people expect; Python's round is half to even)."""
     scale = 10**digits
-    return math.floor(abs(x) * scale + 0.5) / scale * (1 if x >= 0 else -1)
+    return float(math.floor(abs(x) * scale + 0.5) / scale * (1 if x >= 0 else -1))
 
 
 def finalize(q: Query, p: dict[str, Any], conv: dict[str, Any] | None = None) -> dict[str, Any]:
     from_visits = plan(q).event_metrics_from_visits
-    get = lambda k: p.get(k) or 0  # noqa: E731
+
+    def get(key: str) -> Any:
+        return p.get(key) or 0
+
     visits = get("visits")
     out: dict[str, Any] = {}
     for m in q.metrics:

@@ -35,7 +35,9 @@ def parse_steps(steps: list[str]) -> list[Condition]:
         except StatsError as exc:
             raise StatsError("step", exc.message) from None
         if goal is not None or len(conditions) != 1:
-            raise StatsError("step", f"{text[:80]!r} must be one event:page or event:name condition")
+            raise StatsError(
+                "step", f"{text[:80]!r} must be one event:page or event:name condition"
+            )
         c = conditions[0]
         if c.prop.name not in ("event:page", "event:name") or c.op != "is":
             raise StatsError("step", f"{text[:80]!r}: steps use event:page== or event:name==")

@@ -64,6 +64,7 @@ class Query:
     include_bots: bool = False
     engine: str = "auto"  # "auto" (summaries when they can answer), "raw" or "summary"
     event_scope: bool = False  # count event metrics over events even for visit-only queries
+    visits_table: str = ""  # a maintained visits table to read instead of grouping events
 
     @property
     def zone(self) -> ZoneInfo:
@@ -79,7 +80,9 @@ class Query:
     def previous(self) -> Query:
         """The same query over the period just before (for `compare=previous_period`)."""
         days = (self.last - self.first).days + 1
-        return replace(self, first=self.first - timedelta(days=days), last=self.first - timedelta(days=1))
+        return replace(
+            self, first=self.first - timedelta(days=days), last=self.first - timedelta(days=1)
+        )
 
     def without_goal(self) -> Query:
         """The denominator of conversion_rate: same query, no goal, visitors over events."""
@@ -125,7 +128,9 @@ def resolve_period(
 ) -> tuple[date, date]:
     """The inclusive local days a Plausible period covers."""
     if period not in PERIODS:
-        raise StatsError("period", f"unknown period {period[:20]!r}; use one of {', '.join(PERIODS)}")
+        raise StatsError(
+            "period", f"unknown period {period[:20]!r}; use one of {', '.join(PERIODS)}"
+        )
     if period == "custom":
         if not date_param or "," not in date_param:
             raise StatsError("date", "period=custom needs date=YYYY-MM-DD,YYYY-MM-DD")
@@ -183,16 +188,22 @@ def build_query(
         raise StatsError("metrics", f"more than {MAX_METRICS} metrics")
     for name in names:
         if name not in METRICS:
-            raise StatsError("metrics", f"unknown metric {name[:40]!r}; use one of {', '.join(METRICS)}")
+            raise StatsError(
+                "metrics", f"unknown metric {name[:40]!r}; use one of {', '.join(METRICS)}"
+            )
     if len(set(names)) != len(names):
         raise StatsError("metrics", "a metric is listed twice")
     conditions, goal = parse_filters(filters)
     if "conversion_rate" in names and goal is None:
-        raise StatsError("metrics", "conversion_rate needs a goal filter (filters=event:goal==NAME)")
+        raise StatsError(
+            "metrics", "conversion_rate needs a goal filter (filters=event:goal==NAME)"
+        )
     prop = lookup(property) if property else None
     interval = interval or ("hour" if period == "day" else "date")
     if interval not in INTERVALS:
-        raise StatsError("interval", f"unknown interval {interval[:20]!r}; use one of {', '.join(INTERVALS)}")
+        raise StatsError(
+            "interval", f"unknown interval {interval[:20]!r}; use one of {', '.join(INTERVALS)}"
+        )
     if interval == "hour" and (last - first).days > 31:
         raise StatsError("interval", "interval=hour covers at most 31 days")
     return Query(

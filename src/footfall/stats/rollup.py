@@ -8,11 +8,14 @@ batch is never counted twice. It keeps two tables (migration 0010):
   earliest event, entry/exit = first/last page view by (ts, id)), so events
   arriving late or out of order, or a `rebuild` running beside live writes,
   end in the same state.
-- `stats_rollup`: counters plus an HLL visitor sketch per (dimension, local
-  time bucket, value), at grains `h` (site totals only), `d` and `m` in the
-  site's time zone. Event rows count events in their bucket; visit rows
-  count a whole visit in the bucket where it started. When a visit grows, its
-  old contribution is subtracted and the new one added (counters are exact);
+- `stats_rollup` (counters) and `stats_sketches` (an HLL of the visitors)
+  per (dimension, local time bucket, value), at grains `h` (site totals
+  only) and `d` in the site's time zone. Months are not stored: readers sum
+  day rows and union (and cache) a month's day sketches, which keeps the
+  write path at two upserts per touched row.
+  Event rows count events in their bucket; visit rows count a whole visit
+  in the bucket where it started. When a visit grows, its old contribution
+  is subtracted and the new one added (counters are exact);
   sketches only ever add, which is why `exit_page` rows keep no sketch.
 
 Unique visitors are estimated with Apache DataSketches HLL (lg_k=16, relative
@@ -81,8 +84,10 @@ _FIRST = 9  # ROW_COLS[9:] are the visit properties taken from a visit's first e
 VISIT_ATTRS = ("source", *ROW_COLS[_FIRST + 1 :])
 VISIT_DIMS = ("entry_page", "exit_page", *VISIT_ATTRS)
 EVENT_DIMS = ("page", "name", "hostname")
-FILTER_DIMS = ("country", "device", "browser", "os")  # two-dimensional keys start with these
-CROSS_DIMS = ("page", "entry_page", "exit_page", "source", "country", "device", "browser", "os")
+# Two-dimensional keys (filter by FILTER_DIMS, break down by CROSS_DIMS): each pair
+# costs write time, so only the dashboard's most used filters are materialised.
+FILTER_DIMS = ("country", "device")
+CROSS_DIMS = ("page", "source", "country", "device", "browser", "os")
 NO_SKETCH = ("exit_page",)  # values that change as a visit grows; sketches cannot forget
 _FILTER_IDX = tuple(ROW_COLS.index(f) for f in FILTER_DIMS)
 _VISIT_COLS = (
@@ -103,23 +108,20 @@ _VISIT_COLS = (
 _VISIT_KEYS: tuple[tuple[str, str, str], ...] = (
     ("visit", "", ""),
     *((d, "", d) for d in VISIT_DIMS),
-    *(
-        (f"{f}|{b}", f, b)
-        for f in FILTER_DIMS
-        for b in CROSS_DIMS
-        if b != f and b != "page"
-    ),
+    *((f"{f}|{b}", f, b) for f in FILTER_DIMS for b in CROSS_DIMS if b != f and b != "page"),
 )
 _SKETCHED = {k[0]: not any(k[0].endswith(n) for n in NO_SKETCH) for k in _VISIT_KEYS}
+_COUNTERS = ("visits", "bounces", "duration", "pageviews", "events", "requests", "bytes", "errors")
+_KEY = "site, dim, fvalue, grain, bucket, value"
 _ROLLUP_SQL = (
-    "INSERT OR REPLACE INTO stats_rollup (site, dim, fvalue, grain, bucket, value, visits,"
-    " bounces, duration, pageviews, events, requests, bytes, errors, visitors)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO stats_rollup ({_KEY}, {', '.join(_COUNTERS)})"  # noqa: S608 - fixed names
+    f" VALUES ({', '.join('?' * (6 + len(_COUNTERS)))}) ON CONFLICT ({_KEY}) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTERS)
 )
-_SELECT_ROLLUP = (
-    "SELECT visits, bounces, duration, pageviews, events, requests, bytes, errors, visitors"
-    " FROM stats_rollup WHERE site = ? AND dim = ? AND fvalue = ? AND grain = ? AND bucket = ?"
-    " AND value = ?"
+_SKETCH_SQL = (
+    f"INSERT INTO stats_sketches ({_KEY}, visitors)"  # noqa: S608 - fixed names
+    f" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({_KEY}) DO UPDATE"
+    " SET visitors = footfall_hll_merge(visitors, excluded.visitors)"
 )
 
 Acc = dict[tuple[str, str, str, int, str], list[Any]]
@@ -146,7 +148,7 @@ class Clock:
         return local // HOUR_US, local // DAY_US
 
 
-@lru_cache(maxsize=100_000)
+@lru_cache(maxsize=200_000)
 def month_of_day(day: int) -> int:
     d = date(1970, 1, 1) + timedelta(days=day)
     return d.year * 12 + d.month - 1
@@ -174,7 +176,10 @@ def _events(rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
             ("name", "", "d", day, name),
             ("hostname", "", "d", day, r[4]),
         ]
-        keys += [(f"{f}|page", r[i], "d", day, path) for f, i in zip(FILTER_DIMS, _FILTER_IDX)]
+        keys += [
+            (f"{f}|page", r[i], "d", day, path)
+            for f, i in zip(FILTER_DIMS, _FILTER_IDX, strict=True)
+        ]
         for key in keys:
             row = acc.get(key)
             if row is None:
@@ -195,10 +200,19 @@ def _merge_visit(old: dict[str, Any] | None, events: list[Sequence[Any]]) -> dic
         if v is None:
             v = dict(zip(VISIT_ATTRS, r[_FIRST:], strict=True))
             v.update(
-                visitor_id=r[7], start_ts=ts, start_id=eid, end_ts=ts, entry_ts=None,
-                entry_id=None, entry_page="", exit_ts=None, exit_id=None, exit_page="",
-                pageviews=0, events=0,
-            )  # fmt: skip
+                visitor_id=r[7],
+                start_ts=ts,
+                start_id=eid,
+                end_ts=ts,
+                entry_ts=None,
+                entry_id=None,
+                entry_page="",
+                exit_ts=None,
+                exit_id=None,
+                exit_page="",
+                pageviews=0,
+                events=0,
+            )
         elif (ts, eid) < (v["start_ts"], v["start_id"]):
             v.update(zip(VISIT_ATTRS, r[_FIRST:], strict=True))
             v.update(visitor_id=r[7], start_ts=ts, start_id=eid)
@@ -217,20 +231,30 @@ def _merge_visit(old: dict[str, Any] | None, events: list[Sequence[Any]]) -> dic
 def _contribute(v: dict[str, Any], sign: int, clock: Clock, acc: Acc, sketch: bool) -> None:
     hour, day = clock.local(v["start_ts"])
     pv, ev = v["pageviews"], v["events"]
-    bounce = 1 if pv == 1 and ev == 1 else 0
-    counts = (sign, sign * bounce, sign * (v["end_ts"] - v["start_ts"]), sign * pv, sign * ev)
+    bounce = sign if pv == 1 and ev == 1 else 0
+    dur = sign * (v["end_ts"] - v["start_ts"])
+    pv *= sign
+    ev *= sign
     visitor = v["visitor_id"] if sketch else ""
     keys = [(dim, v[f] if f else "", "d", day, v[b] if b else "") for dim, f, b in _VISIT_KEYS]
     keys.append(("visit", "", "h", hour, ""))
+    get = acc.get
     for key in keys:
-        row = _row(acc, key)
-        for i in range(5):
-            row[i] += counts[i]
+        row = get(key)
+        if row is None:
+            row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
+        row[0] += sign
+        row[1] += bounce
+        row[2] += dur
+        row[3] += pv
+        row[4] += ev
         if visitor and _SKETCHED[key[0]]:
             row[8].add(visitor)
 
 
-def _visits(conn: sqlite3.Connection, site: str, rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
+def _visits(
+    conn: sqlite3.Connection, site: str, rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc
+) -> None:
     grouped: dict[str, list[Sequence[Any]]] = {}
     for r in rows:
         if r[8]:
@@ -261,30 +285,28 @@ def _visits(conn: sqlite3.Connection, site: str, rows: Sequence[Sequence[Any]], 
     )
 
 
-def _roll_months(acc: Acc) -> None:
-    """Month rows are sums (and sketch unions) of the day rows of this batch."""
-    for (dim, fv, grain, bucket, value), row in list(acc.items()):
-        if grain != "d":
-            continue
-        month = _row(acc, (dim, fv, "m", month_of_day(bucket), value))
-        for i in range(8):
-            month[i] += row[i]
-        month[8] |= row[8]
+def hll_merge(old: bytes | None, new: bytes | None) -> bytes | None:
+    """SQLite function `footfall_hll_merge`: the union of two serialized sketches."""
+    if not old or not new:
+        return old or new
+    union = ds.hll_union(LG_K)
+    union.update(ds.hll_sketch.deserialize(old))
+    union.update(ds.hll_sketch.deserialize(new))
+    merged: bytes = union.get_result(HLL_TYPE).serialize_compact()
+    return merged
 
 
 def _flush(conn: sqlite3.Connection, site: str, acc: Acc) -> None:
+    conn.executemany(_ROLLUP_SQL, [(site, *key, *row[:8]) for key, row in acc.items()])
+    conn.create_function("footfall_hll_merge", 2, hll_merge, deterministic=True)
     out = []
     for key, row in acc.items():
-        old = conn.execute(_SELECT_ROLLUP, (site, *key)).fetchone()
-        blob = old[8] if old else None
         if row[8]:
-            sk = ds.hll_sketch.deserialize(blob) if blob else ds.hll_sketch(LG_K, HLL_TYPE)
+            sk = ds.hll_sketch(LG_K, HLL_TYPE)
             for visitor in row[8]:
                 sk.update(visitor)
-            blob = sk.serialize_compact()
-        counts = [a + b for a, b in zip(row[:8], old[:8])] if old else row[:8]
-        out.append((site, *key, *counts, blob))
-    conn.executemany(_ROLLUP_SQL, out)
+            out.append((site, *key, sk.serialize_compact()))
+    conn.executemany(_SKETCH_SQL, out)
 
 
 def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -295,7 +317,6 @@ def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequ
     acc: Acc = {}
     _events(rows, clock, acc)
     _visits(conn, site, rows, clock, acc)
-    _roll_months(acc)
     _flush(conn, site, acc)
 
 
@@ -345,11 +366,31 @@ def _site_tz(conn: sqlite3.Connection, site: str, batch_count: int) -> str:
 
 def event_row(e: Event) -> tuple[Any, ...]:
     return (
-        e.id, to_micros(e.ts), e.name, e.path, e.host, e.status, e.bytes, e.visitor_id,
-        e.visit_id, e.referrer_source, e.referrer, e.utm_medium, e.utm_source, e.utm_campaign,
-        e.utm_content, e.utm_term, e.device, e.browser, e.browser_version, e.os, e.os_version,
-        e.country, e.region, e.city,
-    )  # fmt: skip
+        e.id,
+        to_micros(e.ts),
+        e.name,
+        e.path,
+        e.host,
+        e.status,
+        e.bytes,
+        e.visitor_id,
+        e.visit_id,
+        e.referrer_source,
+        e.referrer,
+        e.utm_medium,
+        e.utm_source,
+        e.utm_campaign,
+        e.utm_content,
+        e.utm_term,
+        e.device,
+        e.browser,
+        e.browser_version,
+        e.os,
+        e.os_version,
+        e.country,
+        e.region,
+        e.city,
+    )
 
 
 def sqlite_write_hook(conn: sqlite3.Connection, events: Sequence[Event]) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - this module composes SQL from allow-listed names; values are bound (Params)
 """Compile a `Query` to SQL over the raw `events` table (the exact, always-correct path).
 
 Two relations are built as CTEs: `ev`, the site's events in the range (plus
@@ -28,7 +29,7 @@ from footfall.stats.model import Query
 from footfall.stats.properties import VISIT_SOURCE_COLUMNS, Property
 from footfall.stores.rows import to_micros
 
-__all__ = ["TAIL_US", "Plan", "compile_parts", "plan"]
+__all__ = ["TAIL_US", "Params", "Plan", "compile_parts", "cond_sql", "goal_sql", "plan"]
 
 TAIL_US = 86_400 * 1_000_000  # visits are assumed to last under a day
 _EV_COLUMNS = (
@@ -77,6 +78,12 @@ def plan(q: Query) -> Plan:
     return Plan(from_visits, need_event, visit_wanted, need_vis)
 
 
+def _uses_user_id(q: Query) -> bool:
+    return any(c.prop.name == "visit:user_id" for c in q.filters) or (
+        q.prop is not None and q.prop.name == "visit:user_id"
+    )
+
+
 def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
     start, end = q.utc_range()
     lo, hi = to_micros(start), to_micros(end)
@@ -88,6 +95,27 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
     )
     if not need_vis:
         return f"WITH {ev}"
+    if q.visits_table and not q.include_bots and not _uses_user_id(q):
+        # The visits maintained at write time (same definitions, whole visits).
+        cols = ", ".join(
+            (
+                "visit_id",
+                "start_ts",
+                "end_ts",
+                "pageviews",
+                "events",
+                "visitor_id",
+                "entry_page",
+                "exit_page",
+                *VISIT_SOURCE_COLUMNS,
+            )
+        )
+        vis = (
+            f"vis AS {d.materialized}(SELECT {cols.replace(', user_id', '')}, '' AS user_id"
+            f" FROM {q.visits_table} WHERE site = {p.add(q.site)}"
+            f" AND start_ts >= {p.add(wlo)} AND start_ts < {p.add(hi)})"
+        )
+        return f"WITH {ev}, {vis}"
     src = sorted(set(VISIT_SOURCE_COLUMNS.values()))
     pv_first = "CASE WHEN name = 'pageview' THEN 0 ELSE 1 END"
     vr = (
@@ -97,20 +125,20 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
         f" ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY {pv_first}, ts DESC, id DESC) AS pl"
         " FROM ev WHERE visit_id <> '')"
     )
-    cols = [
+    parts = [
         "COALESCE(MAX(CASE WHEN rn = 1 THEN visitor_id END), '') AS visitor_id",
         "COALESCE(MAX(CASE WHEN pf = 1 AND name = 'pageview' THEN path END), '') AS entry_page",
         "COALESCE(MAX(CASE WHEN pl = 1 AND name = 'pageview' THEN path END), '') AS exit_page",
     ]
     for col, source in VISIT_SOURCE_COLUMNS.items():
         if col == "user_id":
-            cols.append("MAX(user_id) AS user_id")  # any id seen in the visit
+            parts.append("MAX(user_id) AS user_id")  # any id seen in the visit
         else:
-            cols.append(f"COALESCE(MAX(CASE WHEN rn = 1 THEN {source} END), '') AS {col}")
+            parts.append(f"COALESCE(MAX(CASE WHEN rn = 1 THEN {source} END), '') AS {col}")
     vis = (
-        "vis AS (SELECT visit_id, MIN(ts) AS start_ts, MAX(ts) AS end_ts,"
+        f"vis AS {d.materialized}(SELECT visit_id, MIN(ts) AS start_ts, MAX(ts) AS end_ts,"
         " SUM(CASE WHEN name = 'pageview' THEN 1 ELSE 0 END) AS pageviews, COUNT(*) AS events, "
-        + ", ".join(cols)
+        + ", ".join(parts)
         + " FROM vr GROUP BY visit_id)"
     )
     return f"WITH {ev}, {vr}, {vis}"
@@ -189,7 +217,7 @@ def event_sql(q: Query, d: Dialect, group: str, need_vis: bool) -> tuple[str, li
         " SUM(CASE WHEN e.name = 'request' THEN 1 ELSE 0 END), SUM(e.bytes),"
         " SUM(CASE WHEN e.name = 'request' AND e.status >= 500 THEN 1 ELSE 0 END),"
         f" {p50}, {p95}"
-        f" FROM ev e{join} WHERE {' AND '.join(where)} GROUP BY {g}"
+        f" FROM ev e{join} WHERE {' AND '.join(where)} GROUP BY 1"
     )
     return sql, p.values
 
@@ -224,7 +252,7 @@ def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     if q.event_filters or q.goal is not None:
         ewhere = _event_conditions(q, d, p, lo, hi)
         where.append(f"v.visit_id IN (SELECT e.visit_id FROM ev e WHERE {' AND '.join(ewhere)})")
-    sql = f"{ctes} SELECT {g} AS g,{metrics} FROM vis v WHERE {' AND '.join(where)} GROUP BY {g}"
+    sql = f"{ctes} SELECT {g} AS g,{metrics} FROM vis v WHERE {' AND '.join(where)} GROUP BY 1"
     return sql, p.values
 
 

@@ -6,41 +6,49 @@ filter or a filter value list, wildcards, percentiles, bots, a site whose
 summaries are incomplete or bucketed in another time zone, a pair of
 dimensions that is not materialised. The engine then falls back to raw SQL.
 
-A period of whole local days is read as whole local months (`m` rows) plus
-the remaining days (`d` rows); hourly series read `h` rows (site totals).
+A period of whole local days is read from `d` rows (hourly series from `h`
+rows, site totals only); visitors are sketch unions (`sketches.py`), with
+whole months unioned once and cached.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
-
-import datasketches as ds
 
 from footfall.stats.model import Query
 from footfall.stats.rollup import (
     CROSS_DIMS,
-    EVENT_DIMS,
     FILTER_DIMS,
-    LG_K,
     NO_SKETCH,
     VISIT_DIMS,
-    month_of_day,
 )
+from footfall.stats.sketches import visitors_of
 from footfall.stats.sql import plan
 
 __all__ = ["summary_parts", "why_not"]
 
 _EPOCH = date(1970, 1, 1)
+ESTIMATE_CACHE_SIZE = 20_000
+_ESTIMATES: OrderedDict[tuple[Any, ...], int] = OrderedDict()
 _EVENT_PROP_DIMS = {"event:page": "page", "event:name": "name", "event:hostname": "hostname"}
 _EVENT_ROW_METRICS = {"visitors", "pageviews", "events"}
-_VISIT_ROW_METRICS = {"visitors", "pageviews", "events", "visits", "views_per_visit", "bounce_rate", "visit_duration"}
+_VISIT_ROW_METRICS = {
+    "visitors",
+    "pageviews",
+    "events",
+    "visits",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+}
 _TOTAL_METRICS = _VISIT_ROW_METRICS | {"requests", "bytes", "error_rate"}
-_COLS = "visits, bounces, duration, pageviews, events, requests, bytes, errors"
+_COLS = "r.visits, r.bounces, r.duration, r.pageviews, r.events, r.requests, r.bytes, r.errors"
 
 
-def _dim_of(q: Query) -> tuple[str, str, bool] | str:
-    """(dim, fvalue, visit_rows) for the query, or the reason it cannot be summarised."""
+def _dim_of(q: Query) -> tuple[str, str, bool, str | None] | str:
+    """(dim, fvalue, visit_rows, value) for the query, or why it cannot be summarised."""
     if q.goal is not None or q.event_filters:
         return "event filters and goals need raw events"
     if len(q.visit_filters) > 1:
@@ -54,9 +62,7 @@ def _dim_of(q: Query) -> tuple[str, str, bool] | str:
             return f"{f.prop.name} is not summarised"
     prop = q.prop
     if prop is None:
-        if f is None:
-            return ("", "", False)
-        return (f.prop.column, "", True) if f else ("", "", False)
+        return ("", "", False, None) if f is None else (f.prop.column, "", True, f.values[0])
     if prop.is_visit:
         b, visit_rows = prop.column, True
         if b not in VISIT_DIMS:
@@ -66,10 +72,12 @@ def _dim_of(q: Query) -> tuple[str, str, bool] | str:
             return f"{prop.name} is not summarised"
         b, visit_rows = _EVENT_PROP_DIMS[prop.name], False
     if f is None:
-        return (b, "", visit_rows)
+        return (b, "", visit_rows, None)
+    if prop.is_visit and b == f.prop.column:  # breakdown by the filtered property itself
+        return (b, "", True, f.values[0])
     if f.prop.column not in FILTER_DIMS or b not in CROSS_DIMS or b == f.prop.column:
         return f"{f.prop.name} with {prop.name} is not summarised"
-    return (f"{f.prop.column}|{b}", f.values[0], visit_rows)
+    return (f"{f.prop.column}|{b}", f.values[0], visit_rows, None)
 
 
 def why_not(q: Query) -> str | None:
@@ -79,7 +87,7 @@ def why_not(q: Query) -> str | None:
     found = _dim_of(q)
     if isinstance(found, str):
         return found
-    dim, _, visit_rows = found
+    dim, _, visit_rows, _ = found
     wanted = set(q.metrics)
     if dim == "":
         allowed = _TOTAL_METRICS
@@ -96,6 +104,15 @@ def why_not(q: Query) -> str | None:
     return None
 
 
+def site_complete(store: Any, site: str) -> bool:
+    """Whether the site's summaries (and `stats_visits`) cover all its events."""
+    try:
+        rows = store.query("SELECT complete FROM stats_sites WHERE site = ?", (site,))
+    except Exception:
+        return False
+    return bool(rows) and bool(rows[0][0])
+
+
 def _site_ready(store: Any, q: Query) -> bool:
     rows = store.query("SELECT tz, complete FROM stats_sites WHERE site = ?", (q.site,))
     return bool(rows) and rows[0][0] == q.tz and bool(rows[0][1])
@@ -105,36 +122,9 @@ def _day(d: date) -> int:
     return (d - _EPOCH).days
 
 
-def _pieces(q: Query, by_day: bool) -> tuple[list[int], list[tuple[int, int]]]:
-    """Whole months inside the range, and the remaining (first, last) day-number ranges."""
-    first, last = _day(q.first), _day(q.last)
-    if by_day:
-        return [], [(first, last)]
-    months: list[int] = []
-    ranges: list[tuple[int, int]] = []
-    d = first
-    while d <= last:
-        m = month_of_day(d)
-        start_of_month = d == 0 or month_of_day(d - 1) != m
-        end = d
-        while end + 1 <= last and month_of_day(end + 1) == m:
-            end += 1
-        end_of_month = month_of_day(end + 1) != m
-        if start_of_month and end_of_month:
-            months.append(m)
-        elif ranges and ranges[-1][1] == d - 1:
-            ranges[-1] = (ranges[-1][0], end)
-        else:
-            ranges.append((d, end))
-        d = end + 1
-    return months, ranges
-
-
 def _label(q: Query, grain: str, bucket: int) -> str:
     if grain == "h":
         return (datetime(1970, 1, 1) + timedelta(hours=bucket)).strftime("%Y-%m-%d %H:00:00")
-    if grain == "m":
-        return date(bucket // 12, bucket % 12 + 1, 1).isoformat()
     d = _EPOCH + timedelta(days=bucket)
     if q.interval == "week":
         return (d - timedelta(days=d.weekday())).isoformat()
@@ -143,38 +133,32 @@ def _label(q: Query, grain: str, bucket: int) -> str:
     return d.isoformat()
 
 
+def _range(q: Query, hourly: bool) -> tuple[str, int, int]:
+    if hourly:
+        return "h", _day(q.first) * 24, (_day(q.last) + 1) * 24 - 1
+    return "d", _day(q.first), _day(q.last)
+
+
 def _fetch(
-    store: Any, q: Query, dim: str, fvalue: str, group: str, values: list[str] | None
+    store: Any, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None
 ) -> list[tuple[Any, ...]]:
-    params: list[Any] = [q.site, dim, fvalue]
-    if group == "bucket" and q.interval == "hour":
-        lo = _day(q.first) * 24
-        hi = (_day(q.last) + 1) * 24
-        where = "grain = 'h' AND bucket >= ? AND bucket < ?"
-        params += [lo, hi]
-    else:
-        months, ranges = _pieces(q, by_day=group == "bucket" and q.interval != "month")
-        ors = []
-        if months:
-            ors.append(f"(grain = 'm' AND bucket IN ({','.join('?' * len(months))}))")
-            params += months
-        for a, b in ranges:
-            ors.append("(grain = 'd' AND bucket BETWEEN ? AND ?)")
-            params += [a, b]
-        where = "(" + " OR ".join(ors) + ")"
+    grain, lo, hi = _range(q, hourly)
+    params: list[Any] = [q.site, dim, fvalue, grain, lo, hi]
+    where = ""
     if values is not None:
-        where += f" AND value IN ({','.join('?' * len(values))})"
+        where = f" AND r.value IN ({','.join('?' * len(values))})"
         params += values
     sql = (
-        f"SELECT grain, bucket, value, {_COLS}, visitors FROM stats_rollup"  # noqa: S608
-        f" WHERE site = ? AND dim = ? AND fvalue = ? AND {where}"
+        f"SELECT r.grain, r.bucket, r.value, {_COLS} FROM stats_rollup r"  # noqa: S608
+        f" WHERE r.site = ? AND r.dim = ? AND r.fvalue = ? AND r.grain = ?"
+        f" AND r.bucket BETWEEN ? AND ?{where}"
     )
-    return store.query(sql, params)
+    rows: list[tuple[Any, ...]] = store.query(sql, params)
+    return rows
 
 
 def _candidates(store: Any, q: Query, dim: str, fvalue: str, visit_rows: bool) -> list[str]:
     """Values worth a sketch union: the top ones by an exact counter (breakdowns)."""
-    first = q.metrics[0]
     counter = {
         "pageviews": "pageviews",
         "events": "events",
@@ -182,21 +166,19 @@ def _candidates(store: Any, q: Query, dim: str, fvalue: str, visit_rows: bool) -
         "bounce_rate": "visits",
         "visit_duration": "visits",
         "views_per_visit": "visits",
-    }.get(first, "visits" if visit_rows else "events")
-    months, ranges = _pieces(q, by_day=False)
-    ors, params = [], [q.site, dim, fvalue]
-    if months:
-        ors.append(f"(grain = 'm' AND bucket IN ({','.join('?' * len(months))}))")
-        params += months
-    for a, b in ranges:
-        ors.append("(grain = 'd' AND bucket BETWEEN ? AND ?)")
-        params += [a, b]
-    keep = q.page * q.limit * 2 + 20
+    }.get(q.metrics[0], "visits" if visit_rows else "events")
     sql = (
         f"SELECT value FROM stats_rollup WHERE site = ? AND dim = ? AND fvalue = ?"  # noqa: S608
-        f" AND ({' OR '.join(ors)}) GROUP BY value ORDER BY SUM({counter}) DESC, value LIMIT ?"
+        " AND grain = 'd' AND bucket BETWEEN ? AND ?"
+        f" GROUP BY value ORDER BY SUM({counter}) DESC, value LIMIT ?"
     )
-    return [r[0] for r in store.query(sql, [*params, keep])]
+    keep = q.page * q.limit + 10
+    params = (q.site, dim, fvalue, _day(q.first), _day(q.last), keep)
+    return [r[0] for r in store.query(sql, params)]
+
+
+_EVENT_PARTS = ("pageviews", "events", "requests", "bytes", "errors")
+_VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events")
 
 
 def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
@@ -207,57 +189,58 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
         return None
     found = _dim_of(q)
     assert not isinstance(found, str)
-    dim, fvalue, visit_rows = found
-    if group == "prop" and q.prop is None:
+    dim, fvalue, visit_rows, only = found
+    if group == "prop" and (q.prop is None or dim == ""):
         return None
     values = _candidates(store, q, dim, fvalue, visit_rows) if group == "prop" else None
-    if dim == "":  # site totals: event rows "" and visit rows "visit"
-        sources = [("", False), ("visit", True)]
-    else:
-        sources = [(dim, visit_rows)]
-    if dim == "" and group == "prop":
-        return None
+    if only is not None:
+        values = [only]
+    hourly = group == "bucket" and q.interval == "hour"
+    sources = [("", False), ("visit", True)] if dim == "" else [(dim, visit_rows)]
+    want_visit = plan(q).need_visit_sql or dim != ""
+    want_sketch = "visitors" in q.metrics or "conversion_rate" in q.metrics
     acc: dict[str, dict[str, Any]] = {}
-    sketches: dict[tuple[str, bool], list[bytes]] = {}
-    wanted_visit = plan(q).need_visit_sql or dim != ""
     for source_dim, is_visit in sources:
-        if is_visit and source_dim == "visit" and not wanted_visit:
+        if source_dim == "visit" and not want_visit:
             continue
-        for row in _fetch(store, q, source_dim, fvalue, group, values):
+        rows = _fetch(store, q, source_dim, fvalue, hourly, values)
+        grouped: dict[str, list[tuple[Any, ...]]] = {}
+        names = _VISIT_PARTS if is_visit else _EVENT_PARTS
+        for row in rows:
             grain, bucket, value = row[0], row[1], row[2]
             key = "" if group == "total" else value if group == "prop" else _label(q, grain, bucket)
             parts = acc.setdefault(key, {})
-            visits, bounces, duration, pv, ev, req, nbytes, errs, blob = row[3:]
             if is_visit:
-                for name, v in (
-                    ("visits", visits),
-                    ("bounces", bounces),
-                    ("duration", duration),
-                    ("v_pageviews", pv),
-                    ("v_events", ev),
-                ):
-                    parts[name] = parts.get(name, 0) + v
+                counters = row[3:8]
             else:
-                for name, v in (
-                    ("pageviews", pv),
-                    ("events", ev),
-                    ("requests", req),
-                    ("bytes", nbytes),
-                    ("errors", errs),
-                ):
-                    parts[name] = parts.get(name, 0) + v
-            if blob is not None:
-                sketches.setdefault((key, is_visit), []).append(blob)
-    if "visitors" in q.metrics or "conversion_rate" in q.metrics:
-        for (key, is_visit), blobs in sketches.items():
-            acc[key]["v_visitors" if is_visit else "visitors"] = _estimate(blobs)
+                counters = (row[6], row[7], row[8], row[9], row[10])
+            for name, v in zip(names, counters, strict=True):
+                parts[name] = parts.get(name, 0) + v
+            grouped.setdefault(key, []).append(row)
+        if want_sketch and not source_dim.endswith(NO_SKETCH):
+            where = (getattr(store, "path", ""), q.site, source_dim, fvalue)
+            needed = {}
+            for key, rs in grouped.items():
+                version = (*where, key, tuple(rs))
+                estimate = _ESTIMATES.get(version)
+                if estimate is None:
+                    needed[key] = (version, rs)
+                else:
+                    acc[key]["v_visitors" if is_visit else "visitors"] = estimate
+            if needed:
+                estimates = visitors_of(
+                    store,
+                    q.site,
+                    source_dim,
+                    fvalue,
+                    "h" if hourly else "d",
+                    {k: rs for k, (_, rs) in needed.items()},
+                    _day(q.first),
+                    _day(q.last),
+                )
+                for key, (version, _) in needed.items():
+                    _ESTIMATES[version] = estimates[key]
+                    acc[key]["v_visitors" if is_visit else "visitors"] = estimates[key]
+                while len(_ESTIMATES) > ESTIMATE_CACHE_SIZE:
+                    _ESTIMATES.popitem(last=False)
     return acc
-
-
-def _estimate(blobs: list[bytes]) -> int:
-    if len(blobs) == 1:
-        return round(ds.hll_sketch.deserialize(blobs[0]).get_estimate())
-    union = ds.hll_union(LG_K)
-    for blob in blobs:
-        union.update(ds.hll_sketch.deserialize(blob))
-    return round(union.get_estimate())

@@ -20,6 +20,7 @@ __all__ = [
     "INSERT",
     "SELECT_PAGE",
     "delete_sql",
+    "insert_sql",
     "retention_ttl_sql",
     "where_sql",
 ]
@@ -59,6 +60,14 @@ def where_sql(
         clauses.append(f"{column} = %(f_{column})s")
         params[f"f_{column}"] = value
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def insert_sql(names: list[str]) -> str:
+    """INSERT naming only `names` (a subset of COLUMNS); the rest take defaults."""
+    unknown = set(names) - set(COLUMNS)
+    if unknown:
+        raise ValueError(f"not event columns: {sorted(unknown)}")
+    return f"INSERT INTO events ({', '.join(names)}) VALUES"
 
 
 def delete_sql(where: str) -> str:

@@ -11,6 +11,9 @@ the partition min/max prune everything else, and PREWHERE on ts reads the id
 column only where a timestamp could match). What it cannot close is two
 writers inserting the same event at the same instant; those two rows are
 identical, share a sort key, and the ReplacingMergeTree merge keeps one.
+Within one process writes are serialised, so only two processes delivering
+the same event in the same few milliseconds (a redelivery racing the
+original) can leave such a pair until the merge.
 
 Deletes are mutations (`ALTER TABLE ... DELETE`), which are asynchronous on
 every ClickHouse version; the store waits for its own mutation to finish so
@@ -28,8 +31,8 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from clickhouse_driver import Client
@@ -38,17 +41,21 @@ from clickhouse_driver.errors import Error as ClickHouseError
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.stores.base import EventFilter, Store
+from footfall.stores.ch_columns import columns
 from footfall.stores.ch_sql import (
     COUNT,
     EXISTING_IDS,
-    INSERT,
     SELECT_PAGE,
     delete_sql,
+    insert_sql,
     retention_ttl_sql,
     where_sql,
 )
 from footfall.stores.migrate import load_migrations
-from footfall.stores.rows import row_encoder, row_to_event, to_micros
+
+if TYPE_CHECKING:
+    from footfall.stats.dialect import Dialect
+from footfall.stores.rows import row_to_event, to_micros
 
 __all__ = ["ClickHouseStore", "split_url"]
 
@@ -57,7 +64,6 @@ log = logging.getLogger("footfall.stores")
 MUTATION_TIMEOUT_S = 120.0  # longest wait for our own ALTER ... DELETE
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TTL_SINCE = (19, 6)  # first ClickHouse release with table TTL
-_encode = row_encoder(ts=to_micros, boolean=int)
 
 
 def split_url(url: str) -> tuple[str, str, int | None]:
@@ -92,6 +98,7 @@ class ClickHouseStore(Store):
         self._local = threading.local()
         self._all: list[Client] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._pid = os.getpid()
         self._database_ready = False
         self._version: tuple[int, ...] | None = None
@@ -113,6 +120,7 @@ class ClickHouseStore(Store):
         """This thread's client (a forked child opens its own)."""
         if self._pid != os.getpid():
             self._local, self._all, self._pid = threading.local(), [], os.getpid()
+            self._lock, self._write_lock = threading.Lock(), threading.Lock()
         client: Client | None = getattr(self._local, "client", None)
         if client is None:
             self._ensure_database()
@@ -122,16 +130,37 @@ class ClickHouseStore(Store):
                 self._all.append(client)
         return client
 
-    def query(self, query: str, params: dict[str, Any] | None = None) -> list[Any]:
-        """Run a read query with `%(name)s` parameters (escaped by the driver)."""
+    def query(self, query: str, params: dict[str, Any] | Sequence[Any] | None = None) -> list[Any]:
+        """Run a read query with `%(name)s` parameters (escaped by the driver).
+
+        A sequence binds `%(p1)s`, `%(p2)s`, ... in order (the stats engine's
+        ClickHouse dialect writes those).
+        """
+        if params is not None and not isinstance(params, dict):
+            params = {f"p{i}": v for i, v in enumerate(params, start=1)}
         return list(self.client.execute(query, params or {}))
+
+    def stats_dialect(self) -> Dialect:
+        """The stats engine's ClickHouse SQL, on servers that can run it (>= 21.9)."""
+        from footfall.stats.dialect_clickhouse import MIN_VERSION, ClickHouseDialect
+        from footfall.stats.errors import StatsError
+
+        if self.server_version < MIN_VERSION:
+            have = ".".join(map(str, self.server_version))
+            need = ".".join(map(str, MIN_VERSION))
+            raise StatsError(
+                "site_id",
+                f"stats on ClickHouse need ClickHouse >= {need} (CTEs, window functions); "
+                f"this server is {have}",
+                501,
+            )
+        return ClickHouseDialect()
 
     @property
     def server_version(self) -> tuple[int, ...]:
         if self._version is None:
-            self.client.connection.force_connect()
-            info = self.client.connection.server_info
-            self._version = (info.version_major, info.version_minor)
+            text = str(self.client.execute("SELECT version()")[0][0])
+            self._version = tuple(int(p) for p in text.split(".")[:2] if p.isdigit())
         return self._version
 
     # -- contract -----------------------------------------------------------
@@ -177,7 +206,11 @@ class ClickHouseStore(Store):
             EXISTING_IDS,
             {"sites": tuple(sites), "lo": lo, "hi": hi},
             external_tables=[
-                {"name": "_batch", "structure": [("id", "String")], "data": [{"id": i} for i in ids]}
+                {
+                    "name": "_batch",
+                    "structure": [("id", "String")],
+                    "data": [{"id": i} for i in ids],
+                }
             ],
         )
         return {r[0] for r in rows}
@@ -188,15 +221,19 @@ class ClickHouseStore(Store):
         unique: dict[str, Event] = {}
         for e in events:
             unique.setdefault(e.id, e)
-        rows = [_encode(e) for e in unique.values()]
-        stamps = [r[1] for r in rows]
-        known = self._existing_ids({e.site for e in unique.values()}, min(stamps), max(stamps),
-                                   list(unique))
-        if known:
-            rows = [r for r in rows if r[0] not in known]
-        if rows:
-            self.client.execute(INSERT, list(zip(*rows)), columnar=True)
-        return len(rows)
+        batch = list(unique.values())
+        stamps = [to_micros(e.ts) for e in batch]
+        sites = {e.site for e in batch}
+        # Check-then-insert under a lock: threads of this process never race;
+        # other processes can only in the few ms between the two (see above).
+        with self._write_lock:
+            known = self._existing_ids(sites, min(stamps), max(stamps), list(unique))
+            if known:
+                batch = [e for e in batch if e.id not in known]
+            if batch:
+                names, values = columns(batch)
+                self.client.execute(insert_sql(names), values, columnar=True)
+        return len(batch)
 
     def get_usage(
         self,
@@ -242,7 +279,9 @@ class ClickHouseStore(Store):
             if not pending:
                 return
             if time.monotonic() > deadline:
-                raise TimeoutError(f"ClickHouse mutation on events not done in {MUTATION_TIMEOUT_S}s")
+                raise TimeoutError(
+                    f"ClickHouse mutation on events not done in {MUTATION_TIMEOUT_S}s"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
 
@@ -273,8 +312,3 @@ class ClickHouseStore(Store):
 
     def __repr__(self) -> str:
         return f"ClickHouseStore({self.url!r})"
-
-
-def days_ago(days: int) -> datetime:
-    """UTC now minus `days` (for retention purges)."""
-    return datetime.now(timezone.utc) - timedelta(days=days)

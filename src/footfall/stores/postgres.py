@@ -1,11 +1,13 @@
 """PostgreSQL store: for when one SQLite file is not enough.
 
-A batch goes over the wire once, with COPY, into a per-connection temporary
-staging table, and moves into `events` with `INSERT ... SELECT ... ON CONFLICT
-(id) DO NOTHING`. COPY is the fastest way into PostgreSQL; the staging step is
-what makes it idempotent (COPY itself cannot skip duplicates), and the
-INSERT's row count is exactly the number of new events. Everything runs in
-one transaction per batch, so a failed batch leaves nothing behind and the
+A batch goes in with COPY, the fastest way into PostgreSQL. COPY cannot skip
+duplicates, so it runs inside a savepoint straight into `events`: new events
+(the usual case) are done in one pass, and a batch holding an id already
+stored aborts at the unique index. Such a batch (a retry, or two workers
+racing) is then copied into a per-connection temporary staging table and
+moved with `INSERT ... SELECT ... ON CONFLICT (id) DO NOTHING`, whose row
+count is exactly the number of new events. Everything runs in one
+transaction per batch, so a failed batch leaves nothing behind and the
 delivery worker can retry it.
 
 Connections come from a psycopg-pool pool (one per process: the pool is
@@ -27,17 +29,22 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+if TYPE_CHECKING:
+    from footfall.stats.dialect import Dialect
+    from footfall.stores.pg_state import PostgresState
+
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.stores.base import EventFilter, Store
 from footfall.stores.migrate import load_migrations
+from footfall.stores.pg_types import NumberLoader
 from footfall.stores.rows import COLUMNS, encode_json, row_encoder, row_to_event, to_micros
 
 __all__ = ["PostgresStore", "split_url"]
@@ -52,6 +59,7 @@ _CREATE_STAGE = (
     "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 _COPY = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
+_COPY_DIRECT = f"COPY events ({_COLS}) FROM STDIN"
 _MOVE = (
     f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGE} "  # noqa: S608 - fixed names
     "ON CONFLICT (id) DO NOTHING"
@@ -123,6 +131,7 @@ class PostgresStore(Store):
 
     # -- connections --------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        conn.adapters.register_loader("numeric", NumberLoader)
         if self.schema:
             conn.execute(
                 sql.SQL("SET search_path TO {}, public").format(sql.Identifier(self.schema))
@@ -190,7 +199,7 @@ class PostgresStore(Store):
                 if m.version in done:
                     continue
                 for stmt in m.statements:
-                    cur.execute(stmt)  # type: ignore[arg-type]  # shipped files, not input
+                    cur.execute(stmt)  # shipped files, not input
                 cur.execute(
                     "INSERT INTO footfall_migrations (version, name, applied_at) "
                     "VALUES (%s, %s, extract(epoch from now())::bigint)",
@@ -204,16 +213,32 @@ class PostgresStore(Store):
     def write(self, events: Sequence[Event]) -> int:
         if not events:
             return 0
-        rows = [_encode(e) for e in events]
+        unique: dict[str, Event] = {}
+        for e in events:
+            unique.setdefault(e.id, e)
+        rows = [_encode(e) for e in unique.values()]
 
-        def insert(cur: psycopg.Cursor[Any]) -> int:
-            cur.execute(_CREATE_STAGE)
-            with cur.copy(_COPY) as copy:
+        def copy_rows(cur: psycopg.Cursor[Any], statement: str) -> None:
+            with cur.copy(statement) as copy:
                 write_row = copy.write_row
                 for row in rows:
                     write_row(row)
-            cur.execute(_MOVE)
-            inserted = cur.rowcount
+
+        def insert(cur: psycopg.Cursor[Any]) -> int:
+            try:
+                # Fast path: new events (the usual case) go straight in. A
+                # duplicate id aborts the COPY at the savepoint and nothing of
+                # it stays; then the staged, ON CONFLICT path sorts it out.
+                with cur.connection.transaction():
+                    copy_rows(cur, _COPY_DIRECT)
+                inserted = len(rows)
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+                # (a deadlock: two writers copying overlapping batches in
+                # different orders; the savepoint released our locks)
+                cur.execute(_CREATE_STAGE)
+                copy_rows(cur, _COPY)
+                cur.execute(_MOVE)
+                inserted = cur.rowcount
             self._after_insert(cur, events, inserted)
             return inserted
 
@@ -233,9 +258,7 @@ class PostgresStore(Store):
         limit = max(1, min(int(limit), 10_000))
         page = max(1, int(page))
         where, params = _filters_sql(start, end, filters)
-        query = (
-            sql.SQL(_SELECT) + where + sql.SQL(" ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s")
-        )
+        query = sql.SQL(_SELECT) + where + sql.SQL(" ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s")
         rows = self.query(query, [*params, limit, (page - 1) * limit])
         return [row_to_event(r) for r in rows]
 
@@ -259,6 +282,18 @@ class PostgresStore(Store):
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
         where, params = _filters_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
         return self._delete(where, params)
+
+    def processor_state(self) -> PostgresState:
+        """Visitor salts and visit state shared by every process (footfall.processors)."""
+        from footfall.stores.pg_state import PostgresState
+
+        return PostgresState(self)
+
+    def stats_dialect(self) -> Dialect:
+        """The stats engine's SQL pieces for PostgreSQL (footfall.stats.engine asks)."""
+        from footfall.stats.dialect_postgres import PostgresDialect
+
+        return PostgresDialect()
 
     def is_writable(self) -> bool:
         try:

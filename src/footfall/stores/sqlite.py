@@ -37,7 +37,6 @@ log = logging.getLogger("footfall.stores")
 T = TypeVar("T")
 
 
-
 @functools.lru_cache(maxsize=256)
 def _insert_sql(columns: tuple[str, ...]) -> str:
     """INSERT for the columns a batch uses (names come from EVENT_FIELDS only)."""

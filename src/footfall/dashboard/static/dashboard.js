@@ -24,8 +24,10 @@
       if (typeof entry.change === "number") {
         var good = metric === "bounce_rate" || metric === "error_rate" || metric.indexOf("duration_p") === 0
           ? entry.change < 0 : entry.change > 0;
+        /* rates change in percentage points, counts in percent (as the API computes them) */
+        var points = metric === "bounce_rate" || metric === "error_rate" || metric === "conversion_rate";
         change.textContent = (entry.change > 0 ? "↑ " : entry.change < 0 ? "↓ " : "") +
-          Math.abs(entry.change) + "%";
+          Math.abs(entry.change) + (points ? " pp" : "%");
         change.classList.add(entry.change === 0 ? "flat" : good ? "up" : "down");
         change.title = "Change against the previous period";
       } else {
@@ -42,10 +44,17 @@
       .then(function (body) { fillStats(section, (body && body.results) || {}); })
       .catch(function (e) { showError(section, e); });
     var server = document.getElementById("topline-server");
-    F.api("aggregate", Object.assign({}, base, { metrics: SERVER.join(","), compare: "previous_period" }))
+    /* Ask the cheap question first: percentiles cost a scan, so only sites
+     * that have server-side requests pay for them. */
+    F.api("aggregate", Object.assign({}, base, { metrics: "requests" }))
       .then(function (body) {
-        var results = (body && body.results) || {};
-        if (!results.requests || !F.num(results.requests.value)) { return; }
+        var r = body && body.results && body.results.requests;
+        if (!r || !F.num(r.value)) { return null; }
+        return F.api("aggregate", Object.assign({}, base, { metrics: SERVER.join(","), compare: "previous_period" }));
+      })
+      .then(function (body) {
+        if (!body) { return; }
+        var results = body.results || {};
         server.classList.remove("hidden");
         fillStats(server, results);
         document.querySelectorAll(".panel.server-only").forEach(function (p) {
@@ -92,6 +101,14 @@
     return { period: "custom", date: isoDay(start) + "," + isoDay(end) };
   }
 
+  /* Ticks no finer than the buckets: days for a daily series, months for monthly. */
+  function xAxis() {
+    var day = 86400;
+    if (interval === "date") { return { incrs: [day, 2 * day, 7 * day, 14 * day, 30 * day, 365 * day] }; }
+    if (interval === "month") { return { incrs: [30 * day, 60 * day, 90 * day, 365 * day] }; }
+    return {};
+  }
+
   function drawChart(xs, series, data) {
     var box = document.getElementById("chart");
     if (chart) { chart.destroy(); chart = null; }
@@ -100,7 +117,7 @@
       width: Math.max(300, box.clientWidth), height: 260,
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
       series: series,
-      axes: [{}, { values: function (u, vals) { return vals.map(function (v) { return F.fmt(chartMetric, v); }); } }],
+      axes: [xAxis(), { values: function (u, vals) { return vals.map(function (v) { return F.fmt(chartMetric, v); }); } }],
       scales: { x: { time: true } },
       legend: { live: true }
     };
@@ -174,6 +191,7 @@
 
   function loadPanel(section, tab) {
     var prop = tab.dataset.property, key = tab.dataset.key, sort = tab.dataset.sort;
+    var skip = tab.dataset.skip ? tab.dataset.skip.split(",") : [];
     var metrics = tab.dataset.metrics.split(",");
     var head = section.querySelector("thead tr"), body = section.querySelector("tbody");
     var statusLine = section.querySelector(".status");
@@ -183,10 +201,16 @@
     section.querySelector(".csv").setAttribute("href",
       F.exportUrl(root, "breakdown", { property: prop, metrics: metrics.join(",") }));
     statusLine.textContent = "Loading…";
-    var params = Object.assign({}, base, { property: prop, metrics: metrics.join(","), limit: sort ? 100 : 10 });
+    var limit = sort ? 100 : 10 + skip.length;
+    var params = Object.assign({}, base, { property: prop, metrics: metrics.join(","), limit: limit });
     F.api("breakdown", params).then(function (data) {
-      var rows = (data && data.results) || [];
-      if (sort) { rows = rows.slice().sort(function (a, b) { return F.num(b[sort]) - F.num(a[sort]); }); }
+      var rows = ((data && data.results) || []).filter(function (r) { return skip.indexOf(r[key]) < 0; });
+      if (sort) {
+        /* rank by `sort` among rows with a fair share of the traffic, not one-off URLs */
+        var most = Math.max.apply(null, rows.map(function (r) { return F.num(r[metrics[0]]); }).concat([0]));
+        var common = rows.filter(function (r) { return F.num(r[metrics[0]]) >= Math.max(2, most / 100); });
+        rows = (common.length ? common : rows).slice().sort(function (a, b) { return F.num(b[sort]) - F.num(a[sort]); });
+      }
       rows = rows.slice(0, 10);
       var top = rows.length ? Math.max.apply(null, rows.map(function (r) { return F.num(r[metrics[0]]); })) : 0;
       rows.forEach(function (r) {
@@ -227,6 +251,18 @@
         : body && body.results && body.results.visitors ? body.results.visitors.value : null;
       out.textContent = n === null || n === undefined ? "–" : Number(n).toLocaleString("en");
     }).catch(function () { out.textContent = "–"; });
+    var list = document.getElementById("realtime-pages");
+    F.api("realtime/pages", { site_id: base.site_id }).then(function (body) {
+      var rows = (body && body.results) || [];
+      list.textContent = "";
+      rows.slice(0, 10).forEach(function (r) {
+        var li = F.el("li");
+        li.appendChild(F.el("span", { "class": "rt-page" }, r.page));
+        li.appendChild(F.el("span", { "class": "muted" }, " " + F.fmt("visitors", r.visitors)));
+        list.appendChild(li);
+      });
+      if (!rows.length) { list.appendChild(F.el("li", { "class": "muted" }, "Nobody right now.")); }
+    }).catch(function () { list.textContent = ""; });
   }
 
   loadTopline();

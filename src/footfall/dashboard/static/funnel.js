@@ -36,7 +36,7 @@
       var dropoff = pick(r, ["dropoff", "drop_off", "dropoff_visitors"]);
       if (dropoff === null && i > 0) { dropoff = F.num(pick(rows[i - 1], ["visitors"])) - visitors; }
       var tr = F.el("tr");
-      var label = pick(r, ["step", "label", "name", "filter"]);
+      var label = pick(r, ["label", "name", "filter"]);
       tr.appendChild(F.el("td", { "class": "label" }, label === null ? steps[i] : label));
       var cell = F.el("td", { "class": "num" });
       var bar = F.el("span", { "class": "bar-fill funnel-bar" });

@@ -29,7 +29,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 from footfall.integrations import build_tracker, not_installed
-from footfall.integrations.request import Options, Pending, run_inline
+from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
 from footfall.tracker import Tracker, _registry, register_tracker
 
@@ -250,7 +250,7 @@ class FootfallMiddleware:
             if user:
                 pending.user_id = user
             event = pending.event(status, content_type, size, self.options.classify)
-            self.tracker.send(event)
+            deliver(self.tracker, event, self.options)
             run_inline(pending, request)
         except Exception:
             log.exception("footfall: could not record a request")

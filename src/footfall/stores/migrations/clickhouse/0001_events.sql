@@ -47,8 +47,8 @@ CREATE TABLE IF NOT EXISTS events (
     screen String,
     platform String,
     timezone String,
-    props String,
-    context String,
+    props String DEFAULT '{}',
+    context String DEFAULT '{}',
     schema String
 ) ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(toDateTime(intDiv(ts, 1000000), 'UTC'))

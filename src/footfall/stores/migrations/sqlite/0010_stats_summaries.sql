@@ -32,9 +32,9 @@ CREATE TABLE IF NOT EXISTS stats_visits (
     city TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (site, visit_id)
 ) WITHOUT ROWID;
--- stats_rollup: counters and a visitor sketch (Apache DataSketches HLL) per site,
--- dimension (dim; "a|b" for a two-dimensional key whose first value is fvalue),
--- grain (h = local hour, d = local day, m = local month), bucket and value.
+CREATE INDEX IF NOT EXISTS stats_visits_start ON stats_visits (site, start_ts);
+-- stats_rollup: counters per site, dimension (dim; "a|b" for a two-dimensional key whose
+-- first value is fvalue), grain (h = local hour, d = local day), bucket, value.
 CREATE TABLE IF NOT EXISTS stats_rollup (
     site TEXT NOT NULL,
     dim TEXT NOT NULL,
@@ -50,9 +50,19 @@ CREATE TABLE IF NOT EXISTS stats_rollup (
     requests INTEGER NOT NULL DEFAULT 0,
     bytes INTEGER NOT NULL DEFAULT 0,
     errors INTEGER NOT NULL DEFAULT 0,
-    visitors BLOB,
     PRIMARY KEY (site, dim, fvalue, grain, bucket, value)
 ) WITHOUT ROWID;
+-- stats_sketches: the visitors of the same rows as an Apache DataSketches HLL (lg_k=16).
+CREATE TABLE IF NOT EXISTS stats_sketches (
+    site TEXT NOT NULL,
+    dim TEXT NOT NULL,
+    fvalue TEXT NOT NULL,
+    grain TEXT NOT NULL,
+    bucket INTEGER NOT NULL,
+    value TEXT NOT NULL,
+    visitors BLOB NOT NULL,
+    UNIQUE (site, dim, fvalue, grain, bucket, value)
+);
 -- Which time zone a site's summaries are bucketed in, and whether they cover all its events.
 CREATE TABLE IF NOT EXISTS stats_sites (
     site TEXT PRIMARY KEY,

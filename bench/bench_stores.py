@@ -1,0 +1,301 @@
+"""Bulk write throughput per store, beside the raw driver writing the same rows.
+
+For SQLite, PostgreSQL and ClickHouse: `store.write(batch)` of realistic,
+time-ordered events in batches of BATCH (what `footfall worker` and the
+delivery worker hand a store), against the ceiling of the bare driver in the
+same run: sqlite3 `executemany`, psycopg `COPY`, clickhouse-driver `INSERT`
+of the already-encoded rows into a table of the same schema (no id check, no
+staging: the cost of the wire and the server alone). Each figure is the
+median of REPEAT runs into a fresh table. Then, if the stats engine runs on
+the store, the median time of the dashboard overview (aggregate + daily
+timeseries, 30 days) over the data written.
+
+    python bench/run.py --only stores [--quick]
+    FOOTFALL_BENCH_POSTGRES=postgresql://... FOOTFALL_BENCH_CLICKHOUSE=clickhouse://...
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from footfall import Event  # noqa: E402
+from footfall.stores import Store, connect  # noqa: E402
+from footfall.stores.rows import COLUMNS, row_encoder, to_micros  # noqa: E402
+
+BATCH = 10_000
+REPEAT = 3
+SITE = "bench.example"
+PG_URL = os.environ.get("FOOTFALL_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+GOALS = {"sqlite": "", "postgres": ">= 100,000", "clickhouse": ">= 200,000"}
+_PAGES = [f"/docs/{i}" for i in range(200)] + ["/", "/pricing", "/blog", "/signup"]
+_REFS = ["", "", "google.com", "news.ycombinator.com", "duckduckgo.com", "github.com"]
+_COUNTRIES = ["US", "DE", "FR", "GB", "IN", "BR", "JP", ""]
+_BROWSERS = [("Chrome", "131.0"), ("Firefox", "132.0"), ("Safari", "18.1"), ("Edge", "131.0")]
+
+
+def make_events(n: int, days: int = 30, seed: int = 7) -> list[Event]:
+    """`n` time-ordered page views over `days`, ~4 per visit, ~n/8 visitors."""
+    rnd = random.Random(seed)
+    start = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    step = days * 86_400 / n
+    out: list[Event] = []
+    for i in range(n):
+        visitor = rnd.randrange(max(1, n // 8))
+        browser, version = rnd.choice(_BROWSERS)
+        ref = rnd.choice(_REFS)
+        out.append(
+            Event(
+                name="pageview",
+                ts=start + timedelta(seconds=i * step),
+                site=SITE,
+                source="browser",
+                host=SITE,
+                path=rnd.choice(_PAGES),
+                referrer=f"https://{ref}/" if ref else "",
+                referrer_host=ref,
+                visitor_id=f"{visitor:016x}",
+                visit_id=f"{visitor:016x}-{i // 4}",
+                country=rnd.choice(_COUNTRIES),
+                browser=browser,
+                browser_version=version,
+                os=rnd.choice(["Linux", "Windows", "Mac OS X", "Android", "iOS"]),
+                device=rnd.choice(["desktop", "mobile", "tablet"]),
+                language="en-US",
+                screen="1920x1080",
+            )
+        )
+    return out
+
+
+def _time(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _batches(items: list[Any]) -> list[list[Any]]:
+    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+
+# -- stores under test -------------------------------------------------------
+def _sqlite_store(tmp: Path) -> tuple[Store, Callable[[], None]]:
+    path = tmp / f"{uuid.uuid4().hex}.db"
+    return connect(f"sqlite:///{path}"), lambda: path.unlink(missing_ok=True)
+
+
+def _pg_store(tmp: Path) -> tuple[Store, Callable[[], None]]:
+    import psycopg
+
+    schema = f"ff_bench_{uuid.uuid4().hex[:10]}"
+    sep = "&" if "?" in PG_URL else "?"
+    store = connect(f"{PG_URL}{sep}schema={schema}")
+
+    def drop() -> None:
+        with psycopg.connect(PG_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+    return store, drop
+
+
+def _ch_base() -> str | None:
+    env = os.environ.get("FOOTFALL_BENCH_CLICKHOUSE")
+    if env:
+        return env.rsplit("/", 1)[0]
+    from tests.clickhouse_server import clickhouse_url
+
+    url = clickhouse_url()
+    return url.rsplit("/", 1)[0] if url else None
+
+
+def _ch_store(tmp: Path) -> tuple[Store, Callable[[], None]]:
+    base = _ch_base()
+    if base is None:
+        raise RuntimeError("no ClickHouse server (apt-get install clickhouse-server)")
+    db = f"ff_bench_{uuid.uuid4().hex[:10]}"
+    store = connect(f"{base}/{db}")
+
+    def drop() -> None:
+        store.client.execute(f"DROP DATABASE IF EXISTS {db}")  # type: ignore[attr-defined]
+
+    return store, drop
+
+
+# -- raw driver ceilings -----------------------------------------------------
+def _raw_sqlite(tmp: Path, events: list[Event]) -> float:
+    from footfall.stores.migrate import load_migrations
+
+    rows = [row_encoder()(e) for e in events]
+    path = tmp / f"raw-{uuid.uuid4().hex}.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    for stmt in load_migrations("sqlite")[0].statements:
+        conn.execute(stmt)
+    sql = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+    def go() -> None:
+        for chunk in _batches(rows):
+            conn.execute("BEGIN")
+            conn.executemany(sql, chunk)
+            conn.execute("COMMIT")
+
+    took = _time(go)
+    conn.close()
+    path.unlink(missing_ok=True)
+    return len(rows) / took
+
+
+def _raw_pg(tmp: Path, events: list[Event]) -> float:
+    import psycopg
+
+    from footfall.stores.rows import encode_json
+
+    enc = row_encoder(ts=to_micros, json=encode_json, boolean=int)
+    rows = [enc(e) for e in events]
+    store, drop = _pg_store(tmp)  # same schema and indexes, created by the migrations
+    store.close()
+    schema = store.schema  # type: ignore[attr-defined]
+    copy_sql = f"COPY {schema}.events ({', '.join(COLUMNS)}) FROM STDIN"
+    try:
+        with psycopg.connect(PG_URL) as conn:
+
+            def go() -> None:
+                for chunk in _batches(rows):
+                    with conn.cursor() as cur, cur.copy(copy_sql) as copy:
+                        for row in chunk:
+                            copy.write_row(row)
+                    conn.commit()
+
+            took = _time(go)
+    finally:
+        drop()
+    return len(rows) / took
+
+
+def _raw_ch(tmp: Path, events: list[Event]) -> float:
+    from footfall.stores.ch_sql import INSERT
+
+    enc = row_encoder(ts=to_micros, boolean=int)
+    rows = [enc(e) for e in events]
+    store, drop = _ch_store(tmp)
+    client = store.client  # type: ignore[attr-defined]
+    try:
+        took = _time(lambda: [client.execute(INSERT, chunk) for chunk in _batches(rows)])
+    finally:
+        drop()
+        store.close()
+    return len(rows) / took
+
+
+STORES: dict[str, tuple[Callable[[Path], tuple[Store, Callable[[], None]]], Any]] = {
+    "sqlite": (_sqlite_store, _raw_sqlite),
+    "postgres": (_pg_store, _raw_pg),
+    "clickhouse": (_ch_store, _raw_ch),
+}
+
+
+def _write_rate(factory: Any, tmp: Path, events: list[Event]) -> float:
+    store, drop = factory(tmp)
+    try:
+        took = _time(lambda: [store.write(chunk) for chunk in _batches(events)])
+        assert store.count() == len(events), "store lost or doubled events"
+    finally:
+        drop()
+        store.close()
+    return len(events) / took
+
+
+def _overview_ms(factory: Any, tmp: Path, events: list[Event]) -> float | str:
+    """Median ms of the dashboard overview (aggregate + daily timeseries, 30 days)."""
+    from footfall.stats.engine import aggregate, dialect_for, timeseries
+    from footfall.stats.model import build_query
+
+    store, drop = factory(tmp)
+    try:
+        try:
+            dialect_for(store)
+        except Exception as exc:  # e.g. ClickHouse 18.16: no CTEs / window functions
+            return f"n/a: {exc}"
+        for chunk in _batches(events):
+            store.write(chunk)
+        q = build_query(
+            SITE, tz="UTC", period="30d", date="2026-10-30", engine="raw",
+            metrics="visitors,visits,pageviews,bounce_rate,visit_duration",
+        )  # fmt: skip
+        times = [
+            _time(lambda: (aggregate(store, q), timeseries(store, q))) * 1000 for _ in range(REPEAT)
+        ]
+        return statistics.median(times)
+    finally:
+        drop()
+        store.close()
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    n = 20_000 if quick else 100_000
+    events = make_events(n)
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        for name, (factory, raw) in STORES.items():
+            try:
+                ours = statistics.median(_write_rate(factory, tmp, events) for _ in range(REPEAT))
+                peer = statistics.median(raw(tmp, events) for _ in range(REPEAT))
+            except Exception as exc:  # a missing server is reported, not fatal
+                rows.append({"benchmark": f"write {name}: unavailable ({exc})"})
+                continue
+            rows.append(
+                {
+                    "benchmark": f"write {n:,} events, batches of {BATCH:,} ({name})",
+                    "footfall": ours,
+                    "peer": f"raw {name} driver",
+                    "peer_value": peer,
+                    "ratio": ours / peer,
+                    "unit": "events/s",
+                    "goal": GOALS[name],
+                }
+            )
+        # The overview at OVERVIEW_N events (FOOTFALL_BENCH_OVERVIEW=N to change;
+        # 0 skips it): raw-SQL engine, so every store answers from its events.
+        size = int(os.environ.get("FOOTFALL_BENCH_OVERVIEW", 20_000 if quick else 1_000_000))
+        if size:
+            big = make_events(size)
+            # SQLite's overview is bench_stats' subject (with its summaries).
+            wanted = os.environ.get("FOOTFALL_BENCH_OVERVIEW_STORES", "postgres,clickhouse")
+            for name, (factory, _raw) in STORES.items():
+                if name not in wanted.split(","):
+                    continue
+                try:
+                    ms = _overview_ms(factory, tmp, big)
+                except Exception as exc:
+                    ms = f"n/a: {exc}"
+                row: dict[str, Any] = {
+                    "benchmark": f"overview (aggregate + timeseries), {size:,} events ({name})",
+                    "unit": "ms",
+                    "goal": "<= 300 at 10M" if name == "clickhouse" else "",
+                }
+                if isinstance(ms, str):
+                    row["benchmark"] += f": {ms[:80]}"
+                else:
+                    row["footfall"] = ms
+                rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run("--quick" in sys.argv):
+        print(row)

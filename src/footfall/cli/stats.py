@@ -1,0 +1,94 @@
+"""`footfall stats`: the dashboard overview in the terminal; `footfall stats rebuild`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from footfall.cli.options import db_option
+
+
+def _table(title: str, rows: list[dict[str, object]], columns: list[str]) -> object:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(col.replace("_", " "), justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(f"{row.get(c, '')}" for c in columns))
+    return table
+
+
+@click.group("stats", invoke_without_command=True)
+@db_option
+@click.option("--site", help="Site (domain) to report on.")
+@click.option(
+    "--period",
+    default="30d",
+    show_default=True,
+    help="day, 7d, 30d, month, 6mo, 12mo, year, all, custom",
+)
+@click.option("--date", "date_", help="YYYY-MM-DD, or YYYY-MM-DD,YYYY-MM-DD with --period custom.")
+@click.option("--filters", help="e.g. visit:country==DE;event:page==/blog/**")
+@click.option("--limit", default=10, show_default=True, help="Rows per breakdown.")
+@click.pass_context
+def stats(
+    ctx: click.Context,
+    db_url: str,
+    site: str | None,
+    period: str,
+    date_: str | None,
+    filters: str | None,
+    limit: int,
+) -> None:
+    """Print a site's overview: totals, a daily series and top breakdowns."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not site:
+        raise click.UsageError("--site is required")
+    from rich.console import Console
+
+    from footfall.stats import StatsError, query
+    from footfall.stores import connect
+
+    store = connect(db_url)
+    common: dict[str, Any] = {"period": period, "date": date_, "filters": filters}
+    console = Console()
+    try:
+        totals = query(
+            store, site, metrics="visitors,visits,pageviews,bounce_rate,visit_duration", **common
+        )
+        series = query(store, site, kind="timeseries", metrics="visitors,pageviews", **common)
+        console.print(_table(f"{site} — {period}", [totals], list(totals)))
+        console.print(_table("over time", series, ["date", "visitors", "pageviews"]))
+        for prop in ("event:page", "visit:source", "visit:country", "visit:browser"):
+            rows = query(
+                store,
+                site,
+                kind="breakdown",
+                property=prop,
+                metrics="visitors,pageviews",
+                limit=limit,
+                **common,
+            )
+            key = prop.split(":")[-1]
+            console.print(_table(f"top {key}", rows, [key, "visitors", "pageviews"]))
+    except StatsError as exc:
+        raise click.BadParameter(exc.message, param_hint=exc.param) from None
+
+
+@stats.command("rebuild")
+@db_option
+@click.option("--site", help="Only this site (default: every site).")
+def rebuild_cmd(db_url: str, site: str | None) -> None:
+    """Recompute summaries from raw events (after purge, a time zone change, an upgrade)."""
+    from footfall.stats.rebuild import rebuild
+    from footfall.stores import connect
+
+    n = rebuild(connect(db_url), site)
+    click.echo(f"summaries rebuilt from {n:,} events")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(stats)

@@ -1,0 +1,173 @@
+"""The stats HTTP API in the shape of Plausible's Stats API v1.
+
+    GET /api/v1/stats/aggregate    ?site_id&period&date&metrics&filters&compare
+    GET /api/v1/stats/timeseries   ?site_id&period&date&metrics&filters&interval
+    GET /api/v1/stats/breakdown    ?site_id&period&date&metrics&filters&property&limit&page
+    GET /api/v1/stats/realtime/visitors?site_id            -> a bare integer
+    GET /api/v1/stats/realtime/pages?site_id               -> pages of current visits
+    GET /api/v1/stats/funnel       ?site_id&period&date&step=...&step=...
+    GET /api/docs                                          -> the OpenAPI document
+
+Who may read a site: a bearer token for that site (or for every site), a
+logged-in dashboard user (`request.state.footfall_user`, set by the
+dashboard's session middleware), or anyone when the site is public. A valid
+token for another site gets 403; a missing or unknown token 401. Bad
+parameters get 400 with a message naming the parameter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from footfall.server.state import ServerState
+from footfall.stats.engine import aggregate, breakdown, timeseries
+from footfall.stats.errors import StatsError
+from footfall.stats.funnel import funnel
+from footfall.stats.model import Query, build_query
+from footfall.stats.openapi import openapi_document
+from footfall.stats.realtime import current_pages, realtime_visitors
+from footfall.stats.sites import first_seen, site_info, token_allows
+
+__all__ = ["authorize", "routes"]
+
+_HEADERS = {"Cache-Control": "no-store"}
+MAX_PARAM = 4_000
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=_HEADERS)
+
+
+def _param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    if value is not None and len(value) > MAX_PARAM:
+        raise StatsError(name, f"longer than {MAX_PARAM} characters")
+    return value
+
+
+def authorize(store: Any, request: Request, site: str) -> None:
+    """Raise StatsError(401/403) unless the request may read `site`."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            raise StatsError("Authorization", "expected `Bearer <token>`", 401)
+        allowed = token_allows(store, secret.strip(), site)
+        if allowed is None:
+            raise StatsError("Authorization", "invalid API token", 401)
+        if not allowed:
+            raise StatsError("Authorization", f"this token cannot read site {site!r}", 403)
+        return
+    if getattr(request.state, "footfall_user", None):
+        return
+    if site_info(store, site).public:
+        return
+    raise StatsError("Authorization", "an API token is required (Authorization: Bearer ...)", 401)
+
+
+def _query(store: Any, request: Request, site: str, **overrides: Any) -> Query:
+    info = site_info(store, site)
+    period = _param(request, "period") or "30d"
+    params: dict[str, Any] = {
+        "period": period,
+        "date": _param(request, "date"),
+        "metrics": _param(request, "metrics"),
+        "filters": _param(request, "filters"),
+        "property": _param(request, "property"),
+        "interval": _param(request, "interval"),
+        "limit": _param(request, "limit"),
+        "page": _param(request, "page"),
+    }
+    params.update(overrides)
+    if period == "all":
+        params["first_seen"] = first_seen(store, site)
+    return build_query(site, tz=info.timezone, **params)
+
+
+def _change(metric: str, now: Any, before: Any) -> Any:
+    if now is None or before is None:
+        return None
+    if metric in ("bounce_rate", "conversion_rate", "error_rate"):
+        return round(now - before, 1)  # percentage points, like Plausible
+    if not before:
+        return 100 if now else 0
+    return round(100 * (now - before) / before)
+
+
+def _aggregate(store: Any, request: Request, site: str) -> dict[str, Any]:
+    q = _query(store, request, site, property=None)
+    values = aggregate(store, q)
+    compare = _param(request, "compare")
+    if compare not in (None, "", "previous_period"):
+        raise StatsError("compare", "only compare=previous_period is supported")
+    results: dict[str, Any] = {m: {"value": v} for m, v in values.items()}
+    if compare:
+        before = aggregate(store, q.previous())
+        for m, v in values.items():
+            results[m]["change"] = _change(m, v, before.get(m))
+    return {"results": results}
+
+
+def _timeseries(store: Any, request: Request, site: str) -> dict[str, Any]:
+    return {"results": timeseries(store, _query(store, request, site, property=None))}
+
+
+def _breakdown(store: Any, request: Request, site: str) -> dict[str, Any]:
+    if not _param(request, "property"):
+        raise StatsError("property", "property is required (e.g. event:page)")
+    return {"results": breakdown(store, _query(store, request, site))}
+
+
+def _realtime(store: Any, request: Request, site: str) -> int:
+    return realtime_visitors(store, site)
+
+
+def _pages(store: Any, request: Request, site: str) -> dict[str, Any]:
+    return {"results": current_pages(store, site)}
+
+
+def _funnel(store: Any, request: Request, site: str) -> dict[str, Any]:
+    steps = request.query_params.getlist("step")
+    if any(len(s) > MAX_PARAM for s in steps):
+        raise StatsError("step", f"longer than {MAX_PARAM} characters")
+    q = _query(store, request, site, property=None, metrics="visitors", filters=None)
+    return {"results": funnel(store, q, steps)}
+
+
+def _endpoint(state: ServerState, handler: Any) -> Any:
+    async def endpoint(request: Request) -> Response:
+        store = state.store
+        try:
+            site = _param(request, "site_id")
+            if not site:
+                raise StatsError("site_id", "site_id is required")
+            await run_in_threadpool(authorize, store, request, site)
+            body = await run_in_threadpool(handler, store, request, site)
+        except StatsError as exc:
+            return _error(exc.status, str(exc))
+        return JSONResponse(body, headers=_HEADERS)
+
+    return endpoint
+
+
+def routes(state: ServerState) -> list[BaseRoute]:
+    """The stats API routes (picked up by footfall.server.app)."""
+
+    async def docs(request: Request) -> JSONResponse:
+        return JSONResponse(openapi_document())
+
+    base = "/api/v1/stats"
+    return [
+        Route(f"{base}/aggregate", _endpoint(state, _aggregate)),
+        Route(f"{base}/timeseries", _endpoint(state, _timeseries)),
+        Route(f"{base}/breakdown", _endpoint(state, _breakdown)),
+        Route(f"{base}/realtime/visitors", _endpoint(state, _realtime)),
+        Route(f"{base}/realtime/pages", _endpoint(state, _pages)),
+        Route(f"{base}/funnel", _endpoint(state, _funnel)),
+        Route("/api/docs", docs),
+    ]

@@ -1,0 +1,60 @@
+"""The stats engine's SQL pieces as PostgreSQL spells them.
+
+Registered through the `stats_dialect()` hook of `PostgresStore` (the engine's
+`dialect_for` asks the store), so nothing in footfall.stats changes. Every
+piece returns exactly what SQLiteDialect returns for the same rows - bucket
+labels as text, JSON property values as SQLite's `CAST(json_extract(..) AS
+TEXT)` renders them - so both stores agree on every number
+(tests/stores/test_stats_backends.py).
+"""
+
+from __future__ import annotations
+
+from footfall.stats.dialect import US, Dialect, Params
+
+__all__ = ["PostgresDialect"]
+
+
+class PostgresDialect(Dialect):
+    """psycopg placeholders, to_char buckets, jsonb ->, POSIX regex, strpos."""
+
+    name = "postgres"
+    materialized = "MATERIALIZED "  # PostgreSQL >= 12
+
+    def placeholder(self, index: int) -> str:
+        return "%s"
+
+    def bucket(self, local_us: str, interval: str) -> str:
+        # local_us is already shifted into local time, so render it as UTC.
+        stamp = f"(to_timestamp(({local_us}) / {US}) AT TIME ZONE 'UTC')"
+        if interval == "hour":
+            return f"to_char({stamp}, 'YYYY-MM-DD HH24:00:00')"
+        if interval == "week":  # ISO weeks start on Monday, like SQLite's 'weekday 1'
+            return f"to_char(date_trunc('week', {stamp}), 'YYYY-MM-DD')"
+        if interval == "month":
+            return f"to_char({stamp}, 'YYYY-MM-01')"
+        return f"to_char({stamp}, 'YYYY-MM-DD')"
+
+    def percentile(self, expr: str, p: float, params: Params) -> str:
+        return f"percentile_cont({params.add(float(p))}::float8) WITHIN GROUP (ORDER BY {expr})"
+
+    def json_text(self, column: str, key: str, params: Params) -> str:
+        # SQLite's json_extract gives 1/0 for true/false and compact JSON for
+        # arrays and objects; match both so breakdown values are identical.
+        def node() -> str:  # positional %s: every use binds the key again
+            return f"({column} -> {params.add(key)}::text)"
+
+        return (
+            f"COALESCE(CASE jsonb_typeof({node()})"
+            f" WHEN 'boolean' THEN CASE WHEN ({node()})::text = 'true' THEN '1' ELSE '0' END"
+            f" WHEN 'string' THEN {node()} #>> '{{}}'"
+            f" WHEN 'number' THEN {node()} #>> '{{}}'"
+            f" WHEN 'null' THEN NULL"
+            f" ELSE replace(replace(({node()})::text, ': ', ':'), ', ', ',') END, '')"
+        )
+
+    def regex(self, expr: str, pattern: str, params: Params) -> str:
+        return f"({expr} ~ {params.add(pattern)}::text)"
+
+    def contains(self, expr: str, needle: str, params: Params) -> str:
+        return f"(strpos({expr}, {params.add(needle)}::text) > 0)"

@@ -1,0 +1,121 @@
+"""The OpenAPI 3.1 document served at /api/docs (built from the same allow-lists)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from footfall.stats.model import INTERVALS, METRICS, PERIODS
+from footfall.stats.properties import ALL_NAMES
+
+__all__ = ["openapi_document"]
+
+
+def _p(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "string", **schema},
+    }
+
+
+_SITE = _p("site_id", "The site's domain.", True)
+_PERIOD = _p("period", "Whole days in the site's time zone.", enum=list(PERIODS), default="30d")
+_DATE = _p("date", "YYYY-MM-DD (the period's last day), or YYYY-MM-DD,YYYY-MM-DD for custom.")
+_METRICS = _p("metrics", "Comma-separated: " + ", ".join(METRICS), default="visitors")
+_FILTERS = _p(
+    "filters",
+    "Conditions joined by `;`: `property==value` (`|` any of), `!=`, `~` contains, `!~`;"
+    " `*`/`**` wildcards in page paths; `event:goal==Name` for conversion_rate."
+    " Properties: " + ", ".join(ALL_NAMES),
+)
+_ERR = {"description": "Bad parameter (the message names it)"}
+_AUTH = {"description": "Missing or invalid token"}
+_FORBIDDEN = {"description": "The token belongs to another site"}
+
+
+def _get(summary: str, params: list[dict[str, Any]], example: Any) -> dict[str, Any]:
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": params,
+            "security": [{"bearer": []}, {}],
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"example": example}},
+                },
+                "400": _ERR,
+                "401": _AUTH,
+                "403": _FORBIDDEN,
+            },
+        }
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    base = "/api/v1/stats"
+    common = [_SITE, _PERIOD, _DATE, _METRICS, _FILTERS]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "footfall stats API",
+            "version": "1",
+            "description": "Plausible Stats API v1 compatible. Bots are excluded.",
+        },
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "paths": {
+            f"{base}/aggregate": _get(
+                "Metrics over the whole period",
+                [*common, _p("compare", "previous_period adds `change`", enum=["previous_period"])],
+                {"results": {"visitors": {"value": 3}}},
+            ),
+            f"{base}/timeseries": _get(
+                "Metrics per time bucket (every bucket present)",
+                [*common, _p("interval", "Bucket size", enum=list(INTERVALS))],
+                {"results": [{"date": "2026-10-01", "visitors": 3}]},
+            ),
+            f"{base}/breakdown": _get(
+                "Metrics per value of a property",
+                [
+                    *common,
+                    _p("property", "One of: " + ", ".join(ALL_NAMES), True),
+                    _p("limit", "Rows per page (1-1000)", default="100"),
+                    _p("page", "1-based page", default="1"),
+                ],
+                {"results": [{"page": "/", "visitors": 3}]},
+            ),
+            f"{base}/realtime/visitors": _get("Visitors in the last 5 minutes", [_SITE], 4),
+            f"{base}/realtime/pages": _get(
+                "Pages of the current visits", [_SITE], {"results": [{"page": "/", "visitors": 2}]}
+            ),
+            f"{base}/funnel": _get(
+                "Visitors through ordered steps",
+                [
+                    _SITE,
+                    _PERIOD,
+                    _DATE,
+                    _p("step", "Repeat once per step: event:page==/x or event:name==X", True),
+                ],
+                {
+                    "results": {
+                        "steps": [
+                            {
+                                "step": 1,
+                                "label": "event:page==/",
+                                "visitors": 10,
+                                "conversion_rate": 100.0,
+                                "conversion_rate_step": 100.0,
+                                "dropoff": 0,
+                                "dropoff_percentage": 0.0,
+                            }
+                        ],
+                        "entering_visitors": 10,
+                        "converted_visitors": 2,
+                        "conversion_rate": 20.0,
+                    }
+                },
+            ),
+        },
+    }

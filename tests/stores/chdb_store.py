@@ -1,0 +1,95 @@
+"""The ClickHouse store's SQL, run in process on current ClickHouse (chDB).
+
+Debian's clickhouse-server is 18.16; chDB embeds the current release. This
+adapter writes and queries with the ClickHouse store's own statements
+(footfall.stores.ch_sql, parameters substituted by clickhouse-driver as on
+the wire) and the stats engine's ClickHouse dialect, so tests can prove that
+SQL valid - and its answers equal to SQLite's - on current ClickHouse.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from footfall.event import Event
+from footfall.stats.dialect import Dialect
+from footfall.stores.ch_sql import EXISTING_IDS, INSERT
+from footfall.stores.migrate import load_migrations
+from footfall.stores.rows import row_encoder, to_micros
+
+_encode = row_encoder(ts=to_micros, boolean=int)
+
+
+class ChdbStore:
+    """Just enough of a Store for the stats engine: write, query, stats_dialect."""
+
+    dialect = "clickhouse"
+
+    def __init__(self, path: Path) -> None:
+        from chdb import session
+        from clickhouse_driver import Client
+
+        self._driver = Client("127.0.0.1")  # never connects: used to escape parameters
+        self.session = session.Session(str(path))
+        self.url = f"chdb://{path}"
+        for migration in load_migrations("clickhouse"):
+            for stmt in migration.statements:
+                self._run(stmt)
+        self._run("CREATE TABLE IF NOT EXISTS _batch (id String) ENGINE = Memory")
+
+    def _sql(self, query: str, params: dict[str, Any] | None) -> str:
+        if not params:
+            return query
+        return str(self._driver.substitute_params(query, params, self._driver.connection.context))
+
+    def _run(self, query: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
+        text = self._sql(query, params)
+        out = self.session.query(text, "JSONCompact")
+        raw = out.bytes() if hasattr(out, "bytes") else str(out).encode()
+        if not raw.strip():
+            return []
+        data: list[list[Any]] = json.loads(raw)["data"]
+        return data
+
+    def write(self, events: Sequence[Event]) -> int:
+        unique = {e.id: e for e in reversed(events)}
+        rows = [_encode(e) for e in unique.values()]
+        self._run("TRUNCATE TABLE _batch")
+        self._run(
+            "INSERT INTO _batch VALUES "
+            + ", ".join(f"({self._sql('%(i)s', {'i': i})})" for i in unique)
+        )
+        stamps = [to_micros(e.ts) for e in unique.values()]
+        known = {
+            r[0]
+            for r in self._run(
+                EXISTING_IDS,
+                {
+                    "sites": tuple({e.site for e in unique.values()}),
+                    "lo": min(stamps),
+                    "hi": max(stamps),
+                },
+            )
+        }
+        rows = [r for r, i in zip(rows, unique, strict=True) if i not in known]
+        if rows:
+            values = ", ".join(
+                "(" + ", ".join(self._sql("%(v)s", {"v": v}) for v in r) + ")" for r in rows
+            )
+            self._run(f"{INSERT} {values}")
+        return len(rows)
+
+    def query(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        named = {f"p{i}": v for i, v in enumerate(params, start=1)}
+        return [tuple(r) for r in self._run(query, named)]
+
+    def stats_dialect(self) -> Dialect:
+        from footfall.stats.dialect_clickhouse import ClickHouseDialect
+
+        return ClickHouseDialect()
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,97 @@
+"""Sites/tokens/failed events (`Meta`) and processor state on every SQL store.
+
+Store-agnostic: the same tests run on SQLite and PostgreSQL. (ClickHouse keeps
+events only; docs/stores.md says where its metadata lives.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.stores.backends import postgres_store
+
+from footfall import connect
+from footfall.processors.state import VisitState, state_for
+from footfall.stores.meta import FailedEvent, Site, open_meta
+
+
+def _sqlite(tmp_path: Path) -> Any:
+    return connect(f"sqlite:///{tmp_path / 'meta.db'}")
+
+
+FACTORIES = {"sqlite": _sqlite, "postgres": postgres_store}
+
+
+@pytest.fixture(params=sorted(FACTORIES))
+def sql_store(request: Any, tmp_path: Path) -> Iterator[Any]:
+    store = FACTORIES[request.param](tmp_path)
+    yield store
+    store.close()
+
+
+def test_sites(sql_store: Any) -> None:
+    meta = open_meta(sql_store)
+    assert meta.add_site(Site("b.test", "Europe/Berlin", True))
+    assert meta.add_site(Site("a.test"))
+    assert not meta.add_site(Site("a.test", "Asia/Tokyo"))
+    site = meta.get_site("b.test")
+    assert site is not None and (site.timezone, site.public) == ("Europe/Berlin", True)
+    assert meta.get_site("nope.test") is None
+    assert [s.domain for s in meta.list_sites()] == ["a.test", "b.test"]
+    assert meta.get_site("a.test").timezone == "UTC"  # type: ignore[union-attr]
+
+
+def test_tokens(sql_store: Any) -> None:
+    meta = open_meta(sql_store)
+    t1 = meta.add_token("ci", "a.test", "hash1", "ff_abc")
+    t2 = meta.add_token("all", "", "hash2", "ff_def")
+    assert t2.id > t1.id
+    assert [t.name for t in meta.list_tokens()] == ["ci", "all"]
+    assert set(meta.active_tokens()) == {"hash1", "hash2"}
+    assert meta.revoke_token(t1.id) and not meta.revoke_token(t1.id)
+    assert set(meta.active_tokens()) == {"hash2"}
+    assert meta.active_tokens()["hash2"].allows("any.test")
+
+
+def test_failed_events(sql_store: Any) -> None:
+    meta = open_meta(sql_store)
+    ts = datetime(2026, 10, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    rows = [FailedEvent(0, ts, f"bad {i}", "{}", site=f"s{i % 2}") for i in range(3)]
+    assert meta.add_failed(rows) == 3
+    failed = meta.list_failed()
+    assert [f.reason for f in failed] == ["bad 0", "bad 1", "bad 2"] and failed[0].ts == ts
+    assert [f.reason for f in meta.list_failed(site="s1")] == ["bad 1"]
+    meta.set_failed_status(failed[0].id, "recovered")
+    assert [f.reason for f in meta.list_failed()] == ["bad 1", "bad 2"]
+    (done,) = meta.list_failed(status="recovered")
+    assert done.attempts == 2 and done.reason == "bad 0"
+    assert len(meta.list_failed(status=None, limit=2)) == 2
+
+
+def test_processor_state(sql_store: Any) -> None:
+    state = state_for(sql_store)
+    assert type(state).__name__ != "MemoryState"
+    salt = state.salt("2026-10-01")
+    assert len(salt) == 32 and state.salt("2026-10-01") == salt
+    assert state.salt("2026-10-02") != salt
+    assert state.prune_salts("2026-10-02") == 1
+    key, other = ("a.test", "v1"), ("a.test", "v2")
+    first = VisitState("x1", 10, 20)
+    with state.visits() as tx:
+        assert tx.load([key]) == {}
+        assert tx.replace(key, None, first)
+        assert not tx.replace(key, None, first)  # present now
+        assert not tx.replace(key, VisitState("zz", 1, 2), VisitState("x2", 10, 30))
+        assert tx.replace(key, first, VisitState("x1", 10, 30))
+        tx.store(other, VisitState("y1", 5, 6))
+    with state.visits() as tx:
+        assert tx.load([key, other, ("b.test", "v1")]) == {
+            key: VisitState("x1", 10, 30),
+            other: VisitState("y1", 5, 6),
+        }
+        assert tx.prune(7) == 1
+        assert list(tx.load([key, other])) == [key]
