@@ -252,6 +252,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
         base = Path(tmp)
         _log("in-process: bare vs footfall ...")
         ff = _inprocess(project, "footfall", base / "inproc-ff", seconds, rounds)
+        _log("in-process: bare vs WSGI middleware (null sink) ...")
+        wsgi = _inprocess(project, "wsgi-null", base / "inproc-wsgi", seconds, rounds)
         ftu_res = None
         if ftu is not None:
             _log("in-process: bare vs Flask-Track-Usage ...")
@@ -277,6 +279,14 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "peer_value": ftu_res["added_cpu_us"] if ftu_res else None,
                 "unit": "us/request",
                 "goal": "<= 15",
+            }
+        )
+        rows.append(
+            {
+                "benchmark": "  WSGI middleware, null sink: wall / CPU",
+                "footfall": f"{wsgi['added_us']:.1f} / {wsgi['added_cpu_us']:.1f}",
+                "unit": "us/request",
+                "goal": "(request path alone)",
             }
         )
         rows.append(

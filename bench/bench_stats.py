@@ -93,14 +93,12 @@ def _rows(n_events: int, seed: int = 1) -> Any:
     start_us = (
         int(datetime.combine(FIRST, datetime.min.time(), timezone.utc).timestamp()) * 1_000_000
     )
-    per_visit = 3.0
-    visits = int(n_events / per_visit)
     pool: list[str] = []
     made = 0
-    for k in range(visits):
-        if made >= n_events:
-            break
-        day = int(DAYS * k / visits)
+    k = 0
+    while made < n_events:
+        k += 1
+        day = int(DAYS * made / n_events)
         ts = start_us + day * 86_400_000_000 + int(rng.gauss(15, 4) % 24 * 3_600_000_000)
         if pool and rng.random() < 0.35:
             visitor = pool[rng.randrange(len(pool))]
@@ -113,7 +111,7 @@ def _rows(n_events: int, seed: int = 1) -> Any:
         browser, bver, os_, osver, device = rng.choice(AGENTS)
         country, region, city = rng.choice(PLACES)
         n_pages = 1 if rng.random() < 0.45 else min(12, 2 + int(rng.expovariate(0.4)))
-        for i in range(n_pages):
+        for i in range(min(n_pages, n_events - made)):
             row = list(template)
             row[IDX["id"]] = f"{made:012x}"
             row[IDX["ts"]] = ts
@@ -145,9 +143,26 @@ def build(n_events: int) -> Path:
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"stats-{n_events}.db"
     done = path.with_suffix(".ready")
+    generated = path.with_suffix(".generated")
     if path.exists() and done.exists():
         return path
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), done):
+    if not (path.exists() and generated.exists()):
+        _generate(path, n_events)
+        generated.write_text("ok\n")
+    started = time.perf_counter()
+    from footfall.stats.rebuild import rebuild
+
+    store = connect(f"sqlite:///{path}")
+    rebuild(store, SITE)
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.close()
+    print(f"# summaries built in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    done.write_text("ok\n")
+    return path
+
+
+def _generate(path: Path, n_events: int) -> None:
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         p.unlink(missing_ok=True)
     store = connect(f"sqlite:///{path}")
     store.conn.execute(
@@ -174,16 +189,6 @@ def build(n_events: int) -> Path:
     print(
         f"# generated {n_events:,} events in {time.perf_counter() - started:.0f}s", file=sys.stderr
     )
-    started = time.perf_counter()
-    from footfall.stats.rebuild import rebuild
-
-    store = connect(f"sqlite:///{path}")
-    rebuild(store, SITE)
-    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.close()
-    print(f"# summaries built in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    done.write_text("ok\n")
-    return path
 
 
 def overview(store: Any, filters: str | None) -> None:

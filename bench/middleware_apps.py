@@ -66,6 +66,20 @@ def make(variant: str, db_dir: str, *, inprocess: bool = False) -> tuple[Any, An
         else:
             t = TrackUsage(app, [store])
         return app, t.tracker
+    if variant == "wsgi-null":
+        # The plain WSGI middleware around the same app, null sink: the request
+        # path alone, without Flask's hooks.
+        from footfall import Tracker
+        from footfall.integrations.wsgi import FootfallMiddleware
+
+        tracker = Tracker(
+            [_NullSink()],
+            source="server",
+            queue_size=5_000_000,
+            batch_size=5_000_000,
+            flush_interval=3600,
+        )
+        return FootfallMiddleware(app, tracker), tracker
     if variant in ("footfall-null", "footfall-redis"):
         # The same request path, with the worker's work moved out of the process
         # (a Redis Stream that `footfall worker` drains) or dropped (a null sink).

@@ -11,12 +11,12 @@ written once per backend.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.stats.dataset import TZ, TZ_SITE, UTC_SITE, build
-from tests.stats.test_engine import CUSTOM, FILTERS, REQUEST_METRICS
+from tests.stats.dataset import DAYS, START, TZ, TZ_SITE, UTC_SITE, build
 from tests.stores.backends import postgres_store
 
 from footfall import connect, stats
@@ -31,6 +31,30 @@ def chdb_store(tmp_path: Path) -> Any:
     return ChdbStore(tmp_path / "chdb")
 
 
+CUSTOM = f"{START},{START + timedelta(days=DAYS - 1)}"
+REQUEST_METRICS = "requests,bytes,duration_p50,duration_p95,error_rate"
+FILTERS = [
+    "",
+    "visit:country==DE",
+    "visit:device==mobile",
+    "visit:source==Google",
+    "visit:source==Direct / None",
+    "visit:browser==Chrome|Firefox",
+    "visit:country!=US",
+    "visit:entry_page==/pricing",
+    "visit:exit_page==/blog/**",
+    "visit:utm_campaign==launch",
+    "visit:user_id==user1",
+    "visit:city~Franc",
+    "event:page==/blog/**",
+    "event:page==/blog/*",
+    "event:page!=/",
+    "event:name==Signup",
+    "event:props:plan==pro",
+    "event:hostname~.test",
+    "visit:country!=US;event:page~blog",
+    "visit:country==DE;visit:device==desktop",
+]
 ALL_METRICS = "visitors,visits,pageviews,events,views_per_visit,bounce_rate,visit_duration"
 SITES = [(UTC_SITE, "UTC"), (TZ_SITE, TZ)]
 # ClickHouse via chDB: Debian's 18.16 server lacks the CTEs and window functions

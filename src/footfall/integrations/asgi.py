@@ -128,7 +128,7 @@ def from_scope(scope: Scope, options: Options) -> Pending | None:
             pending.set_cookie = cookie_header(
                 options.cookie_name, key, options.cookie_max_age, scheme == "https"
             )
-        pending.visitor_id = key or ""
+        pending.ev.visitor_id = key or ""
     return pending
 
 
@@ -237,7 +237,7 @@ class FootfallMiddleware:
         try:
             user = self.get_user_id(scope)
             if user:
-                pending.user_id = str(user)
+                pending.ev.user_id = str(user)
             status = 500 if failed else state.status
             size = state.length if state.length >= 0 and not failed else state.sent
             event = pending.event(status, state.content_type, size, self.options.classify)

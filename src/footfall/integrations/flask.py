@@ -286,12 +286,12 @@ class TrackUsage:
                     props.setdefault("blueprint", req.blueprint)
             if req.view_args:
                 props.setdefault("view_args", dict(req.view_args))
-            pending.props = props or None
+            pending.ev.props = props
             # Endpoint and blueprint names are short identifiers from code: no check needed.
             pending.props_safe = not track_var and not req.view_args
             user = self._user_id(req)
             if user:
-                pending.user_id = str(user)
+                pending.ev.user_id = str(user)
         except Exception:
             log.exception("footfall: could not read props or user of a request")
         if visits.visit_plugins():

@@ -323,35 +323,20 @@ class Options:
 
 # -- the event -----------------------------------------------------------------
 class Pending:
-    """What was read when a tracked request came in, until its response ends.
+    """A tracked request between its headers and the end of its response.
 
-    Built from headers only (the integrations fill it); `event()` turns it
-    into an `Event` once status, size and duration are known. Every string is
-    clipped to the event limits here because `Tracker.send` does not validate.
+    The `Event` is built when the request comes in, from headers only, with
+    every string clipped to the event limits and NUL-free (because
+    `Tracker.send` does not validate); `event()` completes it once status,
+    size and duration are known. Building it up front means one object and
+    no copying of fields; its `ts` is when the request arrived.
+    Integrations set `ev.user_id`, `ev.visitor_id` and `ev.props` on the way.
     """
 
-    __slots__ = (
-        "host",
-        "ip",
-        "language",
-        "method",
-        "path",
-        "props",
-        "props_safe",
-        "referrer",
-        "scheme",
-        "set_cookie",
-        "site",
-        "start",
-        "url",
-        "user_agent",
-        "user_id",
-        "visitor_id",
-    )
+    __slots__ = ("ev", "props_safe", "scheme", "set_cookie", "start")
 
     def __init__(
         self,
-        *,
         method: str,
         scheme: str,
         host: str,
@@ -372,26 +357,28 @@ class Pending:
             referrer, user_agent, language, site = (
                 x.replace("\x00", "") for x in (referrer, user_agent, language, site)
             )
-        self.method = method[:16]
-        self.scheme = scheme
-        self.host = host[:MAX_SHORT]
-        self.path = path[:MAX_SHORT]
         url = f"{scheme}://{host}{quote_path(path)}"
-        self.url = (f"{url}?{query}" if query else url)[:MAX_URL]
-        self.referrer = referrer[:MAX_REFERRER]
-        self.user_agent = user_agent[:MAX_URL]
-        self.language = language[:MAX_SHORT]
-        self.ip = ip
         if site:
-            self.site = site[:MAX_SHORT]
+            site = site[:MAX_SHORT]
         elif host.startswith("[") or host.count(":") > 1:
-            self.site = hostname(self.host)
+            site = hostname(host[:MAX_SHORT])
         else:
-            self.site = self.host.partition(":")[0]
-        self.user_id = ""
-        self.visitor_id = ""
+            site = host[:MAX_SHORT].partition(":")[0]
+        self.ev = Event(
+            name="request",
+            site=site,
+            source="server",
+            url=(f"{url}?{query}" if query else url)[:MAX_URL],
+            host=host[:MAX_SHORT],
+            path=path[:MAX_SHORT],
+            referrer=referrer[:MAX_REFERRER],
+            method=method[:16],
+            ip=ip,
+            user_agent=user_agent[:MAX_URL],
+            language=language[:MAX_SHORT],
+        )
+        self.scheme = scheme
         self.set_cookie = ""  # a Set-Cookie value to add to the response, if any
-        self.props: dict[str, Any] | None = None
         self.props_safe = False  # set by an integration that built props from safe values only
 
     def event(
@@ -404,27 +391,17 @@ class Pending:
         name: str | None = None,
     ) -> Event:
         """The finished request as an event (status 500 when the app raised)."""
-        duration_ms = (perf_counter() - self.start) * 1000.0
+        ev = self.ev
+        ev.duration_ms = round((perf_counter() - self.start) * 1000.0, 3)
         status = status if 0 <= status <= 999 else 0
-        return Event(
-            name=name or classify(self.method, status, content_type),
-            site=self.site,
-            source="server",
-            url=self.url,
-            host=self.host,
-            path=self.path,
-            referrer=self.referrer,
-            method=self.method,
-            status=status,
-            duration_ms=round(duration_ms, 3),
-            bytes=max(nbytes, 0),
-            visitor_id=self.visitor_id,
-            user_id=clip(self.user_id, MAX_SHORT) if self.user_id else "",
-            ip=self.ip,
-            user_agent=self.user_agent,
-            language=self.language,
-            props=(self.props if self.props_safe else safe_props(self.props)) if self.props else {},
-        )
+        ev.status = status
+        ev.bytes = nbytes if nbytes > 0 else 0
+        ev.name = name or classify(ev.method, status, content_type)
+        if ev.user_id:
+            ev.user_id = clip(ev.user_id, MAX_SHORT)
+        if ev.props and not self.props_safe:
+            ev.props = safe_props(ev.props)
+        return ev
 
 
 def deliver(tracker: Any, event: Event, options: Options) -> bool:
@@ -452,7 +429,8 @@ def run_inline(pending: Pending, request: Any) -> None:
     global _inline_visits
     if _inline_visits is None:
         _inline_visits = visits.VisitTracker()
-    key = pending.visitor_id or f"{pending.site}\x00{pending.ip}\x00{pending.user_agent}"
+    ev = pending.ev
+    key = ev.visitor_id or f"{ev.site}\x00{ev.ip}\x00{ev.user_agent}"
     visits.run_plugins(plugins, _inline_visits.touch(key), request)
 
 

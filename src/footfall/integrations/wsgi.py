@@ -127,7 +127,7 @@ def from_environ(
             pending.set_cookie = cookie_header(
                 options.cookie_name, key, options.cookie_max_age, pending.scheme == "https"
             )
-        pending.visitor_id = key or ""
+        pending.ev.visitor_id = key or ""
     return pending
 
 
@@ -288,7 +288,7 @@ class FootfallMiddleware:
             if not user and self.get_user_id is not None:
                 user = self.get_user_id(environ)
             if user:
-                pending.user_id = str(user)
+                pending.ev.user_id = str(user)
             event = pending.event(status, content_type, size, self.options.classify)
             deliver(self.get_tracker(), event, self.options)
             run_inline(pending, environ)

@@ -55,7 +55,8 @@ def rebuild(
         cursor = 0
         sql = (
             f"SELECT rowid, {', '.join(ROW_COLS)} FROM events"  # noqa: S608 - fixed names
-            " WHERE rowid > ? AND rowid <= ? AND site = ? AND is_bot = 0"
+            # `+site`: walk the rowid range, not the (site, ts) index sorted by rowid.
+            " WHERE rowid > ? AND rowid <= ? AND +site = ? AND is_bot = 0"
             " ORDER BY rowid LIMIT ?"
         )
         while True:

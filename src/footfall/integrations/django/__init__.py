@@ -218,7 +218,7 @@ class FootfallMiddleware:
         if pending.set_cookie:
             response.set_cookie(
                 self.options.cookie_name,
-                pending.visitor_id,
+                pending.ev.visitor_id,
                 max_age=self.options.cookie_max_age,
                 path="/",
                 secure=pending.scheme == "https",
@@ -248,7 +248,7 @@ class FootfallMiddleware:
         try:
             user = _user_id(request, self.load_user)
             if user:
-                pending.user_id = user
+                pending.ev.user_id = user
             event = pending.event(status, content_type, size, self.options.classify)
             deliver(self.tracker, event, self.options)
             run_inline(pending, request)

@@ -1,5 +1,6 @@
--- Mirrors sqlite/0010 (PostgreSQL does not maintain them yet: the stats engine
--- reads raw events on this store). Stats summaries, maintained in each batch's write transaction (footfall.stats.rollup).
+-- Mirrors sqlite/0010. PostgreSQL does not maintain these yet: the stats engine
+-- reads raw events on this store (notes/issue-7-stores.md).
+-- Stats summaries, maintained in each batch's write transaction (footfall.stats.rollup).
 -- stats_visits: one row per visit (start/end, entry/exit page, first-event properties).
 CREATE TABLE IF NOT EXISTS stats_visits (
     site text NOT NULL,
@@ -35,7 +36,7 @@ CREATE TABLE IF NOT EXISTS stats_visits (
 );
 CREATE INDEX IF NOT EXISTS stats_visits_start ON stats_visits (site, start_ts);
 -- stats_rollup: counters per site, dimension (dim; "a|b" for a two-dimensional key whose
--- first value is fvalue), grain (h = local hour, d = local day, m = local month), bucket, value.
+-- first value is fvalue), grain (h = local hour, d = local day), bucket, value.
 CREATE TABLE IF NOT EXISTS stats_rollup (
     site text NOT NULL,
     dim text NOT NULL,
@@ -51,7 +52,7 @@ CREATE TABLE IF NOT EXISTS stats_rollup (
     requests bigint NOT NULL DEFAULT 0,
     bytes bigint NOT NULL DEFAULT 0,
     errors bigint NOT NULL DEFAULT 0,
-    UNIQUE (site, dim, fvalue, grain, bucket, value)
+    PRIMARY KEY (site, dim, fvalue, grain, bucket, value)
 );
 -- stats_sketches: the visitors of the same rows as an Apache DataSketches HLL (lg_k=16).
 CREATE TABLE IF NOT EXISTS stats_sketches (
