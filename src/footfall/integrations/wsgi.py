@@ -87,38 +87,40 @@ def from_environ(
     `scheme` and `path` override the environ's where a framework knows
     better (Django: `SECURE_PROXY_SSL_HEADER`, already-decoded paths).
     """
+    get = environ.get
     if path is None:
-        path = _text(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""))
+        path = get("SCRIPT_NAME", "") + get("PATH_INFO", "")
+        if not path.isascii():
+            path = _text(path)
     if not options.path_filter(path or "/"):
         return None
-    if options.honor_dnt and is_opted_out(environ.get("HTTP_DNT"), environ.get("HTTP_SEC_GPC")):
+    if options.honor_dnt and is_opted_out(get("HTTP_DNT"), get("HTTP_SEC_GPC")):
         return None
-    scheme = scheme or environ.get("wsgi.url_scheme", "http")
-    host = _host(environ)
-    remote = environ.get("REMOTE_ADDR", "") or ""
+    scheme = scheme or get("wsgi.url_scheme", "http")
+    host = get("HTTP_HOST") or _host(environ)
+    ip = get("REMOTE_ADDR") or ""
     trusted = options.trusted_proxies
     if trusted:
         header = "HTTP_FORWARDED" if options.proxy_header == "forwarded" else "HTTP_X_FORWARDED_FOR"
-        ip = client_ip(remote, environ.get(header, ""), trusted, options.proxy_header)
-        proto = last_hop(environ.get("HTTP_X_FORWARDED_PROTO", "")).lower()
+        ip = client_ip(ip, get(header, ""), trusted, options.proxy_header)
+        proto = last_hop(get("HTTP_X_FORWARDED_PROTO", "")).lower()
         if proto in ("http", "https"):
             scheme = proto
-        fwd_host = last_hop(environ.get("HTTP_X_FORWARDED_HOST", ""))
+        fwd_host = last_hop(get("HTTP_X_FORWARDED_HOST", ""))
         if fwd_host:
             host = fwd_host
-    else:
-        ip = remote
+    query = get("QUERY_STRING", "")
     pending = Pending(
-        method=environ.get("REQUEST_METHOD", "GET"),
-        scheme=scheme or "http",
-        host=host,
-        path=path or "/",
-        query=_text(environ.get("QUERY_STRING", "")),
-        referrer=environ.get("HTTP_REFERER", ""),
-        user_agent=environ.get("HTTP_USER_AGENT", ""),
-        language=environ.get("HTTP_ACCEPT_LANGUAGE", ""),
-        ip=ip,
-        site=options.site,
+        get("REQUEST_METHOD", "GET"),
+        scheme or "http",
+        host,
+        path or "/",
+        query if query.isascii() else _text(query),
+        get("HTTP_REFERER", ""),
+        get("HTTP_USER_AGENT", ""),
+        get("HTTP_ACCEPT_LANGUAGE", ""),
+        ip,
+        options.site,
     )
     if options.cookie:
         key = read_cookie(environ.get("HTTP_COOKIE"), options.cookie_name)
@@ -131,17 +133,32 @@ def from_environ(
     return pending
 
 
-class _Response:
-    """Status and headers the app passed to `start_response`."""
+class _Call:
+    """One tracked request: wraps `start_response` and records once at the end.
 
-    __slots__ = ("content_type", "length", "status")
+    One object per request instead of closures plus a state holder: on the
+    request path every allocation and call shows.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("content_type", "environ", "length", "mw", "pending", "start_response", "status")
+
+    def __init__(
+        self,
+        mw: FootfallMiddleware,
+        pending: Pending,
+        environ: Environ,
+        start_response: StartResponse,
+    ) -> None:
+        self.mw = mw
+        self.pending = pending
+        self.environ = environ
+        self.start_response = start_response
         self.status = 0
         self.content_type = ""
         self.length = -1
 
-    def read(self, status: str, headers: Sequence[tuple[str, str]]) -> None:
+    def start(self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
+        """The `start_response` the app sees: note status and headers, add the cookie."""
         try:
             self.status = int(status[:3])
         except ValueError:
@@ -151,10 +168,19 @@ class _Response:
             if lower == "content-type":
                 self.content_type = value.lower()
             elif lower == "content-length":
-                try:
-                    self.length = int(value)
-                except ValueError:
-                    self.length = -1
+                self.length = int(value) if value.isdigit() else -1
+        set_cookie = self.pending.set_cookie
+        if set_cookie:
+            headers = [*headers, ("Set-Cookie", set_cookie)]
+        return self.start_response(status, headers, exc_info)
+
+    def done(self, sent: int, failed: bool) -> None:
+        """The body ended (or failed, or was closed): record the request."""
+        if failed:
+            self.mw._record(self.pending, self.environ, 500, self.content_type, sent)
+        else:
+            size = self.length if self.length >= 0 else sent
+            self.mw._record(self.pending, self.environ, self.status, self.content_type, size)
 
 
 class _Body:
@@ -250,35 +276,22 @@ class FootfallMiddleware:
         pending = from_environ(environ, self.options)
         if pending is None:
             return self.app(environ, start_response)
-        response = _Response()
-        set_cookie = pending.set_cookie
-
-        def _start(status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
-            response.read(status, headers)
-            if set_cookie:
-                headers = [*headers, ("Set-Cookie", set_cookie)]
-            return start_response(status, headers, exc_info)
-
-        def _done(sent: int, failed: bool) -> None:
-            status = 500 if failed else response.status
-            size = response.length if response.length >= 0 and not failed else sent
-            self._record(pending, environ, status, response.content_type, size)
-
+        call = _Call(self, pending, environ, start_response)
         try:
-            result = self.app(environ, _start)
+            result = self.app(environ, call.start)
         except Exception:
             self._record(pending, environ, 500, "", 0)
             raise
-        if isinstance(result, list | tuple):
+        if type(result) is list:
             # Already complete: record now and hand the body on untouched.
-            _done(sum(len(c) for c in result), False)
+            call.done(sum(len(c) for c in result), False)
             return result
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(result, file_wrapper):
             # The server sends the file itself (sendfile); wrapping would stop that.
-            _done(max(response.length, 0), False)
+            call.done(max(call.length, 0), False)
             return result
-        return _Body(result, _done)
+        return _Body(result, call.done)
 
     def _record(
         self, pending: Pending, environ: Environ, status: int, content_type: str, size: int

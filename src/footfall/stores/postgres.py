@@ -45,7 +45,7 @@ from footfall.event import Event
 from footfall.stores.base import EventFilter, Store
 from footfall.stores.migrate import load_migrations
 from footfall.stores.pg_types import NumberLoader
-from footfall.stores.rows import COLUMNS, encode_json, row_encoder, row_to_event, to_micros
+from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
 __all__ = ["PostgresStore", "split_url"]
 
@@ -58,16 +58,14 @@ _CREATE_STAGE = (
     f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} "
     "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-_COPY = f"COPY {_STAGE} ({_COLS}) FROM STDIN"
-_COPY_DIRECT = f"COPY events ({_COLS}) FROM STDIN"
 _MOVE = (
     f"INSERT INTO events ({_COLS}) SELECT {_COLS} FROM {_STAGE} "  # noqa: S608 - fixed names
     "ON CONFLICT (id) DO NOTHING"
 )
 _SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
-# Strings stay strings; JSON goes as text (the server parses it into jsonb);
-# is_bot is the 0/1 smallint the schema uses on every store.
-_encode = row_encoder(ts=to_micros, json=encode_json, boolean=int)
+# Rows are SQLite's encoding (rows.sqlite_columns): ts in microseconds, JSON
+# as text (the server parses it into jsonb), is_bot as the 0/1 smallint the
+# schema uses on every store.
 _MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
 
 T = TypeVar("T")
@@ -219,10 +217,13 @@ class PostgresStore(Store):
         unique: dict[str, Event] = {}
         for e in events:
             unique.setdefault(e.id, e)
-        rows = [_encode(e) for e in unique.values()]
+        # Only the columns some event of the batch uses (the rest take their
+        # DEFAULT): most events fill a handful of ~40 fields.
+        names, rows = sqlite_columns(list(unique.values()))
+        used = ", ".join(names)  # names come from COLUMNS
 
-        def copy_rows(cur: psycopg.Cursor[Any], statement: str) -> None:
-            with cur.copy(statement) as copy:
+        def copy_rows(cur: psycopg.Cursor[Any], table: str) -> None:
+            with cur.copy(f"COPY {table} ({used}) FROM STDIN") as copy:
                 write_row = copy.write_row
                 for row in rows:
                     write_row(row)
@@ -233,13 +234,13 @@ class PostgresStore(Store):
                 # duplicate id aborts the COPY at the savepoint and nothing of
                 # it stays; then the staged, ON CONFLICT path sorts it out.
                 with cur.connection.transaction():
-                    copy_rows(cur, _COPY_DIRECT)
+                    copy_rows(cur, "events")
                 inserted = len(rows)
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
                 # (a deadlock: two writers copying overlapping batches in
                 # different orders; the savepoint released our locks)
                 cur.execute(_CREATE_STAGE)
-                copy_rows(cur, _COPY)
+                copy_rows(cur, _STAGE)
                 cur.execute(_MOVE)
                 inserted = cur.rowcount
             self._after_insert(cur, events, inserted)
