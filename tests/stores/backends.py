@@ -56,6 +56,8 @@ def clickhouse_store(tmp_path: Path) -> Store:
     if base is None:
         unavailable(why_unavailable())
         raise AssertionError("unreachable")  # unavailable() skips or fails
+    where = urlsplit(base)
+    need_port("ClickHouse", where.hostname or "127.0.0.1", where.port or 9000)
     database = _unique("ff_test")
 
     class ThrowawayClickHouseStore(ClickHouseStore):

@@ -130,3 +130,24 @@ def test_dashboard_tables_through_the_generic_adapter(tmp_path: Path) -> None:
         ]
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("factory", [postgres_store, clickhouse_store], ids=["postgres", "ch"])
+def test_a_forked_child_writes_through_its_own_connections(factory: Any, tmp_path: Path) -> None:
+    import multiprocessing
+
+    store = factory(tmp_path)
+    try:
+        assert store.write(_events(10)) == 10  # the parent's connections are open now
+
+        def child() -> None:
+            extra = [Event(name="child", ts=T0, site="a.test")]
+            raise SystemExit(0 if store.write(extra) == 1 else 1)
+
+        proc = multiprocessing.get_context("fork").Process(target=child)
+        proc.start()
+        proc.join(60)
+        assert proc.exitcode == 0
+        assert store.count() == 11  # and the parent's connections still work
+    finally:
+        store.close()

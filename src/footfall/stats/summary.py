@@ -181,8 +181,33 @@ _EVENT_PARTS = ("pageviews", "events", "requests", "bytes", "errors")
 _VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events")
 
 
+def _aggregate(
+    store: Any, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None, by: str
+) -> list[tuple[Any, ...]]:
+    """Counter sums in SQL, grouped by `by` ("''", "r.value" or "r.bucket"), plus a row count."""
+    grain, lo, hi = _range(q, hourly)
+    params: list[Any] = [q.site, dim, fvalue, grain, lo, hi]
+    where = ""
+    if values is not None:
+        where = f" AND r.value IN ({','.join('?' * len(values))})"
+        params += values
+    sums = ", ".join(f"SUM({c})" for c in _COLS.split(", "))
+    sql = (
+        f"SELECT {by}, {sums}, COUNT(*) FROM stats_rollup r"  # noqa: S608 - fixed names
+        " WHERE r.site = ? AND r.dim = ? AND r.fvalue = ? AND r.grain = ?"
+        f" AND r.bucket BETWEEN ? AND ?{where} GROUP BY 1"
+    )
+    rows: list[tuple[Any, ...]] = store.query(sql, params)
+    return rows
+
+
 def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
-    """Parts per group ("" / bucket label / value) from the summaries, or None."""
+    """Parts per group ("" / bucket label / value) from the summaries, or None.
+
+    Counters are summed in SQL. A group's visitors estimate is cached under its
+    counter sums: the same rows with the same sums hold the same visitors (any new
+    event changes `events`), so only a cache miss reads and unions sketches.
+    """
     if getattr(store, "dialect", "") != "sqlite" or why_not(q) is not None:
         return None
     if not _site_ready(store, q):
@@ -196,6 +221,8 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     if only is not None:
         values = [only]
     hourly = group == "bucket" and q.interval == "hour"
+    grain = "h" if hourly else "d"
+    by = "''" if group == "total" else "r.value" if group == "prop" else "r.bucket"
     sources = [("", False), ("visit", True)] if dim == "" else [(dim, visit_rows)]
     want_visit = plan(q).need_visit_sql or dim != ""
     want_sketch = "visitors" in q.metrics or "conversion_rate" in q.metrics
@@ -203,44 +230,40 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     for source_dim, is_visit in sources:
         if source_dim == "visit" and not want_visit:
             continue
-        rows = _fetch(store, q, source_dim, fvalue, hourly, values)
-        grouped: dict[str, list[tuple[Any, ...]]] = {}
         names = _VISIT_PARTS if is_visit else _EVENT_PARTS
-        for row in rows:
-            grain, bucket, value = row[0], row[1], row[2]
-            key = "" if group == "total" else value if group == "prop" else _label(q, grain, bucket)
+        versions: dict[str, list[tuple[Any, ...]]] = {}
+        for row in _aggregate(store, q, source_dim, fvalue, hourly, values, by):
+            key = row[0] if group != "bucket" else _label(q, grain, row[0])
             parts = acc.setdefault(key, {})
-            if is_visit:
-                counters = row[3:8]
-            else:
-                counters = (row[6], row[7], row[8], row[9], row[10])
+            counters = row[1:6] if is_visit else row[4:9]
             for name, v in zip(names, counters, strict=True):
-                parts[name] = parts.get(name, 0) + v
-            grouped.setdefault(key, []).append(row)
-        if want_sketch and not source_dim.endswith(NO_SKETCH):
-            where = (getattr(store, "path", ""), q.site, source_dim, fvalue)
-            needed = {}
-            for key, rs in grouped.items():
-                version = (*where, key, tuple(rs))
-                estimate = _ESTIMATES.get(version)
-                if estimate is None:
-                    needed[key] = (version, rs)
-                else:
-                    acc[key]["v_visitors" if is_visit else "visitors"] = estimate
-            if needed:
-                estimates = visitors_of(
-                    store,
-                    q.site,
-                    source_dim,
-                    fvalue,
-                    "h" if hourly else "d",
-                    {k: rs for k, (_, rs) in needed.items()},
-                    _day(q.first),
-                    _day(q.last),
-                )
-                for key, (version, _) in needed.items():
-                    _ESTIMATES[version] = estimates[key]
-                    acc[key]["v_visitors" if is_visit else "visitors"] = estimates[key]
-                while len(_ESTIMATES) > ESTIMATE_CACHE_SIZE:
-                    _ESTIMATES.popitem(last=False)
+                parts[name] = parts.get(name, 0) + (v or 0)
+            versions.setdefault(key, []).append(row)
+        if not want_sketch or source_dim.endswith(NO_SKETCH):
+            continue
+        where = (getattr(store, "path", ""), q.site, source_dim, fvalue, grain, _range(q, hourly))
+        target = "v_visitors" if is_visit else "visitors"
+        missing: dict[str, tuple[Any, ...]] = {}
+        for key, rows in versions.items():
+            version = (*where, key, tuple(rows))
+            estimate = _ESTIMATES.get(version)
+            if estimate is None:
+                missing[key] = version
+            else:
+                acc[key][target] = estimate
+        if not missing:
+            continue
+        grouped: dict[str, list[tuple[Any, ...]]] = {}
+        wanted = [k for k in missing] if group == "prop" else values
+        for row in _fetch(store, q, source_dim, fvalue, hourly, wanted):
+            key = "" if group == "total" else row[2] if group == "prop" else _label(q, *row[:2])
+            if key in missing:
+                grouped.setdefault(key, []).append(row)
+        estimates = visitors_of(
+            store, q.site, source_dim, fvalue, grain, grouped, _day(q.first), _day(q.last)
+        )
+        for key, version in missing.items():
+            _ESTIMATES[version] = acc[key][target] = estimates.get(key, 0)
+        while len(_ESTIMATES) > ESTIMATE_CACHE_SIZE:
+            _ESTIMATES.popitem(last=False)
     return acc

@@ -1,18 +1,19 @@
 """Events -> the column lists clickhouse-driver inserts (`columnar=True`).
 
 ClickHouse stores columns, and clickhouse-driver serialises a column at a
-time; building each column straight from the events (one list comprehension
-per field) skips row tuples and their transposition. Columns that hold only
-their default in a batch (often half of them: a page view has no `status`,
-a server request no `screen`) are left out of the INSERT, and the server
-fills in the default - less to encode, send and write.
+time, so a batch is transposed once (`zip(*map(astuple, events))`, which runs
+in C) instead of being built row by row. Columns that hold only their
+default in a batch (often half of them: a page view has no `status`, a
+server request no `screen`) are left out of the INSERT, and the server fills
+in the default - less to encode, send and write.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from operator import attrgetter
+from collections.abc import Sequence
 from typing import Any
+
+import msgspec
 
 from footfall.event import Event
 from footfall.stores.rows import COLUMNS, encode_json, to_micros
@@ -20,23 +21,26 @@ from footfall.stores.rows import COLUMNS, encode_json, to_micros
 __all__ = ["ALWAYS", "columns"]
 
 ALWAYS = frozenset({"id", "ts", "site", "name"})  # the sort key's own columns
-_CONVERT: dict[str, Callable[[Any], Any]] = {
-    "ts": to_micros,
-    "props": encode_json,
-    "context": encode_json,
-    "is_bot": int,
-}
-_GETTERS = [(name, attrgetter(name), _CONVERT.get(name)) for name in COLUMNS]
+_ALWAYS_AT = frozenset(COLUMNS.index(c) for c in ALWAYS)
+_TS, _BOT = COLUMNS.index("ts"), COLUMNS.index("is_bot")
+_JSON = frozenset({COLUMNS.index("props"), COLUMNS.index("context")})
+_astuple = msgspec.structs.astuple
 
 
-def columns(events: Sequence[Event]) -> tuple[list[str], list[list[Any]]]:
-    """(column names, one list of values per name), all-default columns left out."""
+def columns(events: Sequence[Event]) -> tuple[list[str], list[Sequence[Any]]]:
+    """(column names, one sequence of values per name), all-default columns left out."""
     names: list[str] = []
-    values: list[list[Any]] = []
-    for name, get, convert in _GETTERS:
-        raw = [get(e) for e in events]
-        if name not in ALWAYS and not any(raw):  # '' / 0 / False / {} everywhere
+    values: list[Sequence[Any]] = []
+    for i, col in enumerate(zip(*map(_astuple, events), strict=True)):
+        if i == _TS:
+            values.append([to_micros(t) for t in col])
+        elif i not in _ALWAYS_AT and not any(col):  # '' / 0 / False / {} everywhere
             continue
-        names.append(name)
-        values.append(raw if convert is None else [convert(v) for v in raw])
+        elif i in _JSON:
+            values.append([encode_json(v) for v in col])
+        elif i == _BOT:
+            values.append([1 if v else 0 for v in col])
+        else:
+            values.append(col)
+        names.append(COLUMNS[i])
     return names, values
