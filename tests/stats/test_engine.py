@@ -286,6 +286,7 @@ def test_filtered_breakdown(
     _compare_breakdown(
         got, ref.parts(parse(filters), None, lambda ts: "", prop), prop, metrics.split(",")
     )
+    assert got
 
 
 def test_summaries_answer_the_dashboard_queries(store: Any) -> None:

@@ -106,6 +106,7 @@ class Dialect:
 
     name = "generic"
     materialized = "MATERIALIZED "  # compute the visits CTE once, not per reference
+    join = "JOIN"  # events (outer) joined to their visits (inner)
 
     def placeholder(self, index: int) -> str:
         return "?"
@@ -143,6 +144,9 @@ class SQLiteDialect(Dialect):
     """SQLite: strftime for buckets, json_extract, a Python REGEXP and percentile."""
 
     name = "sqlite"
+    # SQLite may otherwise loop over visits and range-scan events for each one;
+    # CROSS JOIN keeps events outer and looks visits up by an automatic index.
+    join = "CROSS JOIN"
 
     def bucket(self, local_us: str, interval: str) -> str:
         seconds = f"({local_us} / {US})"

@@ -144,6 +144,14 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
     return f"WITH {ev}, {vr}, {vis}"
 
 
+def _visit_join(q: Query, p: Params) -> tuple[str, str]:
+    """What to join events to for their visit: the maintained table by its primary key
+    (a point look-up per event) when there is one, else the `vis` CTE."""
+    if q.visits_table and not q.include_bots and not _uses_user_id(q):
+        return q.visits_table, f"v.site = {p.add(q.site)} AND "
+    return "vis", ""
+
+
 def prop_expr(prop: Property, d: Dialect, p: Params, alias: str) -> str:
     if prop.is_visit:
         return f"v.{prop.column}"
@@ -205,10 +213,13 @@ def event_sql(q: Query, d: Dialect, group: str, need_vis: bool) -> tuple[str, li
     g = _group(q, d, p, group, "e", "ts")
     p50 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.5, p)
     p95 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.95, p)
+    join = ""  # placeholders are positional: bind in the order the SQL text uses them
+    joined = bool(q.visit_filters) or (q.prop is not None and q.prop.is_visit)
+    if joined:
+        table, on = _visit_join(q, p)
+        join = f" {d.join} {table} v ON {on}v.visit_id = e.visit_id"
     where = _event_conditions(q, d, p, to_micros(start), to_micros(end))
-    join = ""
-    if q.visit_filters or (q.prop is not None and q.prop.is_visit):
-        join = " JOIN vis v ON v.visit_id = e.visit_id"
+    if joined:
         where += [cond_sql(c, d, p) for c in q.visit_filters]
     sql = (
         f"{ctes} SELECT {g} AS g,"
@@ -240,9 +251,11 @@ def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
             f"SELECT DISTINCT e.visit_id, {inner_p} AS g FROM ev e"
             f" WHERE e.visit_id <> '' AND {' AND '.join(where)}"
         )
+        table, on = _visit_join(q, p)
         vwhere = [cond_sql(c, d, p) for c in q.visit_filters] or ["1 = 1"]
         sql = (
-            f"{ctes} SELECT k.g,{metrics} FROM ({pairs}) k JOIN vis v ON v.visit_id = k.visit_id"
+            f"{ctes} SELECT k.g,{metrics} FROM ({pairs}) k {d.join} {table} v"
+            f" ON {on}v.visit_id = k.visit_id"
             f" WHERE {' AND '.join(vwhere)} GROUP BY k.g"
         )
         return sql, p.values
