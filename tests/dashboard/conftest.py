@@ -60,7 +60,10 @@ def start_server(db_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """60 days of demo data (so the previous period has data too), one user, demo.footfall.dev public (as `make run`)."""
+    """60 days of demo data (the previous period has data too), one user.
+
+    demo.footfall.dev is public, as after `make run`.
+    """
     from footfall import connect
     from footfall.dashboard.auth import Users
     from footfall.demo import generate_into

@@ -296,6 +296,7 @@ def test_summaries_answer_the_dashboard_queries(store: Any) -> None:
             {"metrics": ["visitors", "visits", "pageviews", "bounce_rate", "visit_duration"]},
             {"metrics": ["visitors"], "property": "event:page"},
             {"metrics": ["visitors"], "property": "visit:source"},
+            {"metrics": ["visitors", "visits"], "property": "visit:exit_page"},
             {
                 "metrics": ["visitors", "pageviews"],
                 "property": "event:page",

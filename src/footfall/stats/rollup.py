@@ -88,7 +88,9 @@ EVENT_DIMS = ("page", "name", "hostname")
 # costs write time, so only the dashboard's most used filters are materialised.
 FILTER_DIMS = ("country", "device")
 CROSS_DIMS = ("page", "source", "country", "device", "browser", "os")
-NO_SKETCH = ("exit_page",)  # values that change as a visit grows; sketches cannot forget
+# Values that change as a visit grows (sketches cannot forget): their visitors are added
+# when the visit closes (close_idle_visits), not as it grows.
+NO_SKETCH = ("exit_page",)
 _FILTER_IDX = tuple(ROW_COLS.index(f) for f in FILTER_DIMS)
 _VISIT_COLS = (
     "visitor_id",
@@ -309,6 +311,35 @@ def _flush(conn: sqlite3.Connection, site: str, acc: Acc) -> None:
     conn.executemany(_SKETCH_SQL, out)
 
 
+IDLE_US = 30 * 60 * 1_000_000  # a visit idle this long is over (its exit page is final)
+
+
+def close_idle_visits(
+    conn: sqlite3.Connection, site: str, now_us: int, clock: Clock, acc: Acc
+) -> None:
+    """Add the visitors of visits idle since before `now_us - IDLE_US` to their exit page's
+    sketch, and mark them closed. A late event reopens a visit (the upsert resets
+    `closed`), and it is added again when it closes."""
+    try:
+        rows = conn.execute(
+            "SELECT visit_id, visitor_id, start_ts, exit_page FROM stats_visits"
+            " WHERE site = ? AND closed = 0 AND end_ts < ?",
+            (site, now_us - IDLE_US),
+        ).fetchall()
+    except sqlite3.OperationalError:  # migration 0011 not applied (connect(migrate=False))
+        return
+    if not rows:
+        return
+    for _, visitor, start_ts, exit_page in rows:
+        if visitor:
+            _, day = clock.local(start_ts)
+            _row(acc, ("exit_page", "", "d", day, exit_page))[8].add(visitor)
+    conn.executemany(
+        "UPDATE stats_visits SET closed = 1 WHERE site = ? AND visit_id = ?",
+        [(site, r[0]) for r in rows],
+    )
+
+
 def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequence[Any]]) -> None:
     """Add new (non-bot) event rows of one site, in `ROW_COLS` order, to the summaries."""
     if not rows:
@@ -317,6 +348,7 @@ def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequ
     acc: Acc = {}
     _events(rows, clock, acc)
     _visits(conn, site, rows, clock, acc)
+    close_idle_visits(conn, site, max(r[1] for r in rows), clock, acc)
     _flush(conn, site, acc)
 
 

@@ -76,6 +76,7 @@ def visitors_of(
     groups: dict[str, list[tuple[Any, ...]]],
     first_day: int | None = None,
     last_day: int | None = None,
+    extra: dict[str, set[str]] | None = None,
 ) -> dict[str, int]:
     """Visitors per group; rows are (grain, bucket, value, counters...) of stats_rollup."""
     where = (getattr(store, "path", ""), site, dim, fvalue)
@@ -127,5 +128,10 @@ def visitors_of(
             else:
                 _MONTHS.move_to_end(ckey)
             sketches.append(merged)
+        if extra and extra.get(key):
+            more = ds.hll_sketch(LG_K, HLL_TYPE)
+            for visitor in extra[key]:
+                more.update(visitor)
+            sketches.append(more)
         out[key] = estimate(sketches)
     return out

@@ -26,6 +26,7 @@ from footfall.stats.rollup import (
 )
 from footfall.stats.sketches import visitors_of
 from footfall.stats.sql import plan
+from footfall.stores.rows import to_micros
 
 __all__ = ["summary_parts", "why_not"]
 
@@ -93,8 +94,8 @@ def why_not(q: Query) -> str | None:
         allowed = _TOTAL_METRICS
     elif visit_rows:
         allowed = _VISIT_ROW_METRICS
-        if dim.endswith(NO_SKETCH) and "visitors" in wanted:
-            return "visitors by exit page need raw events"
+        if dim.endswith(NO_SKETCH) and "visitors" in wanted and q.prop is None:
+            return "a visitors series filtered by exit page needs raw events"
     else:
         allowed = _EVENT_ROW_METRICS
     if not wanted <= allowed:
@@ -201,6 +202,21 @@ def _aggregate(
     return rows
 
 
+def _open_visitors(store: Any, q: Query, values: list[str]) -> dict[str, set[str]]:
+    """Visitors of still-open visits by exit page (closed ones are in the sketches)."""
+    start, end = q.utc_range()
+    marks = ",".join("?" * len(values))
+    rows = store.query(
+        "SELECT exit_page, visitor_id FROM stats_visits WHERE site = ? AND closed = 0"  # noqa: S608
+        f" AND start_ts >= ? AND start_ts < ? AND visitor_id <> '' AND exit_page IN ({marks})",
+        (q.site, to_micros(start), to_micros(end), *values),
+    )
+    found: dict[str, set[str]] = {}
+    for value, visitor in rows:
+        found.setdefault(value, set()).add(visitor)
+    return found
+
+
 def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
     """Parts per group ("" / bucket label / value) from the summaries, or None.
 
@@ -239,7 +255,7 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
             for name, v in zip(names, counters, strict=True):
                 parts[name] = parts.get(name, 0) + (v or 0)
             versions.setdefault(key, []).append(row)
-        if not want_sketch or source_dim.endswith(NO_SKETCH):
+        if not want_sketch:
             continue
         where = (getattr(store, "path", ""), q.site, source_dim, fvalue, grain, _range(q, hourly))
         target = "v_visitors" if is_visit else "visitors"
@@ -259,8 +275,9 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
             key = "" if group == "total" else row[2] if group == "prop" else _label(q, *row[:2])
             if key in missing:
                 grouped.setdefault(key, []).append(row)
+        extra = _open_visitors(store, q, list(missing)) if source_dim.endswith(NO_SKETCH) else None
         estimates = visitors_of(
-            store, q.site, source_dim, fvalue, grain, grouped, _day(q.first), _day(q.last)
+            store, q.site, source_dim, fvalue, grain, grouped, _day(q.first), _day(q.last), extra
         )
         for key, version in missing.items():
             _ESTIMATES[version] = acc[key][target] = estimates.get(key, 0)
