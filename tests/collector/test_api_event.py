@@ -245,7 +245,6 @@ def test_health_still_reports(env):
     assert r.status_code == 200 and "queue_depth" in r.json()
 
 
-
 def test_gzip_bodies_are_decoded_and_bounded(env):
     import gzip
 

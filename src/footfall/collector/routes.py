@@ -8,13 +8,12 @@ store is written by the tracker's background worker.
 
 from __future__ import annotations
 
-import zlib
-
 import base64
 import gzip
 import hashlib
 import importlib
 import logging
+import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
