@@ -48,7 +48,9 @@ class ServerState:
         )
 
     def close(self) -> None:
-        self.tracker.close()
+        # A server shutting down with a deep queue gets longer than the library's
+        # default to drain it (uvicorn waits for the lifespan to finish).
+        self.tracker.close(timeout=float(os.environ.get("FOOTFALL_SERVER_DRAIN_SECONDS", "60")))
         self.store.close()
 
 
