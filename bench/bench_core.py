@@ -75,8 +75,9 @@ def _end_to_end(n: int, folder: Path, run: int, summaries: bool = False) -> floa
     return n / elapsed
 
 
-def _worker_only(n: int, folder: Path, run: int) -> float:
-    events = [
+def _built_events(n: int) -> list[Event]:
+    """The rows the worker-only run and the raw ceiling both write."""
+    return [
         Event(
             name="pageview",
             site="bench.example",
@@ -87,6 +88,10 @@ def _worker_only(n: int, folder: Path, run: int) -> float:
         )
         for i in range(n)
     ]
+
+
+def _worker_only(n: int, folder: Path, run: int) -> float:
+    events = _built_events(n)
     store = connect(f"sqlite:///{folder / f'worker{run}.db'}")
     store.write_hooks = []  # type: ignore[attr-defined]
     t = Tracker([StoreSink(store)], queue_size=n + 10, batch_size=BATCH)
@@ -101,17 +106,7 @@ def _worker_only(n: int, folder: Path, run: int) -> float:
 
 
 def _raw_ceiling(n: int, folder: Path, run: int) -> float:
-    events = [
-        Event(
-            name="pageview",
-            site="bench.example",
-            url="https://bench.example/p",
-            path="/p",
-            visitor_id="v",
-            props={"i": i},
-        )
-        for i in range(n)
-    ]
+    events = _built_events(n)
     encode = row_encoder()
     rows = [encode(e) for e in events]
     store = connect(f"sqlite:///{folder / f'raw{run}.db'}")  # same schema and indexes

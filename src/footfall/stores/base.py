@@ -16,7 +16,9 @@ from typing import ClassVar
 
 from footfall.event import Event
 
-__all__ = ["EventFilter", "Store"]
+__all__ = ["MAX_PAGE_SIZE", "EventFilter", "Store", "page_window"]
+
+MAX_PAGE_SIZE = 10_000  # rows one get_usage call returns at most
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class EventFilter:
 
     def items(self) -> list[tuple[str, str]]:
         return [(k, v) for k, v in vars(self).items() if v is not None]
+
+
+def page_window(limit: int, page: int) -> tuple[int, int]:
+    """`get_usage`'s (limit, offset): limit clamped to 1..MAX_PAGE_SIZE, pages from 1."""
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    return limit, (max(1, int(page)) - 1) * limit
 
 
 class Store(ABC):

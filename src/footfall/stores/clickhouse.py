@@ -40,7 +40,7 @@ from clickhouse_driver.errors import Error as ClickHouseError
 
 from footfall.errors import ConfigurationError
 from footfall.event import Event
-from footfall.stores.base import EventFilter, Store
+from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.ch_columns import columns
 from footfall.stores.ch_sql import (
     COUNT,
@@ -51,7 +51,7 @@ from footfall.stores.ch_sql import (
     retention_ttl_sql,
     where_sql,
 )
-from footfall.stores.migrate import load_migrations
+from footfall.stores.migrate import pending_migrations
 
 if TYPE_CHECKING:
     from footfall.stats.dialect import Dialect
@@ -175,16 +175,14 @@ class ClickHouseStore(Store):
         )
         done = {r[0] for r in client.execute("SELECT version FROM footfall_migrations")}
         applied: list[str] = []
-        for m in load_migrations(self.dialect):
-            if m.version in done:
-                continue
+        for m in pending_migrations(self.dialect, done):
             for stmt in m.statements:
                 client.execute(stmt)
             client.execute(
                 "INSERT INTO footfall_migrations (version, name, applied_at) VALUES",
                 [(m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None))],
             )
-            applied.append(f"{m.version:04d}_{m.name}")
+            applied.append(m.label)
         self._apply_retention()
         return applied
 
@@ -243,10 +241,9 @@ class ClickHouseStore(Store):
         page: int = 1,
         filters: EventFilter | None = None,
     ) -> list[Event]:
-        limit = max(1, min(int(limit), 10_000))
-        page = max(1, int(page))
+        limit, offset = page_window(limit, page)
         where, params = where_sql(start, end, filters)
-        params.update(limit=limit, offset=(page - 1) * limit)
+        params.update(limit=limit, offset=offset)
         rows = self.query(SELECT_PAGE.format(where=where), params)
         return [row_to_event(r) for r in rows]
 

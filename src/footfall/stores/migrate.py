@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Migration", "load_migrations", "split_statements"]
+__all__ = ["Migration", "load_migrations", "pending_migrations", "split_statements"]
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -27,6 +27,11 @@ class Migration:
     @property
     def statements(self) -> list[str]:
         return split_statements(self.sql)
+
+    @property
+    def label(self) -> str:
+        """How `migrate()` reports it: `0001_events`."""
+        return f"{self.version:04d}_{self.name}"
 
 
 def split_statements(sql: str) -> list[str]:
@@ -58,3 +63,8 @@ def load_migrations(dialect: str) -> list[Migration]:
     if len(versions) != len(set(versions)):
         raise RuntimeError(f"duplicate migration versions for {dialect}: {versions}")
     return found
+
+
+def pending_migrations(dialect: str, done: set[int]) -> list[Migration]:
+    """The migrations of `dialect` whose version is not in `done`, in order."""
+    return [m for m in load_migrations(dialect) if m.version not in done]

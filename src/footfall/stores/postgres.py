@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 
 from footfall.errors import ConfigurationError
 from footfall.event import Event
-from footfall.stores.base import EventFilter, Store
-from footfall.stores.migrate import load_migrations
+from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores.migrate import pending_migrations
 from footfall.stores.pg_types import NumberLoader
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
@@ -185,8 +185,6 @@ class PostgresStore(Store):
 
     # -- contract -----------------------------------------------------------
     def migrate(self) -> list[str]:
-        migrations = load_migrations(self.dialect)
-
         def apply(cur: psycopg.Cursor[Any]) -> list[str]:
             # One migrator at a time per database; others wait, then find nothing to do.
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
@@ -196,9 +194,7 @@ class PostgresStore(Store):
             )
             done = {r[0] for r in cur.execute("SELECT version FROM footfall_migrations")}
             applied: list[str] = []
-            for m in migrations:
-                if m.version in done:
-                    continue
+            for m in pending_migrations(self.dialect, done):
                 for stmt in m.statements:
                     cur.execute(stmt)  # shipped files, not input
                 cur.execute(
@@ -206,7 +202,7 @@ class PostgresStore(Store):
                     "VALUES (%s, %s, extract(epoch from now())::bigint)",
                     (m.version, m.name),
                 )
-                applied.append(f"{m.version:04d}_{m.name}")
+                applied.append(m.label)
             return applied
 
         return self._run(apply)
@@ -259,11 +255,10 @@ class PostgresStore(Store):
         page: int = 1,
         filters: EventFilter | None = None,
     ) -> list[Event]:
-        limit = max(1, min(int(limit), 10_000))
-        page = max(1, int(page))
+        limit, offset = page_window(limit, page)
         where, params = _filters_sql(start, end, filters)
         query = sql.SQL(_SELECT) + where + sql.SQL(" ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s")
-        rows = self.query(query, [*params, limit, (page - 1) * limit])
+        rows = self.query(query, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
 
     def count(

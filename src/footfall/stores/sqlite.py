@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from footfall.event import Event
-from footfall.stores.base import EventFilter, Store
-from footfall.stores.migrate import load_migrations
+from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
 __all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
@@ -176,8 +176,6 @@ class SQLiteStore(Store):
 
     # -- contract -----------------------------------------------------------
     def migrate(self) -> list[str]:
-        migrations = load_migrations(self.dialect)
-
         def apply(conn: sqlite3.Connection) -> list[str]:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS footfall_migrations ("
@@ -185,16 +183,14 @@ class SQLiteStore(Store):
             )
             done = {r[0] for r in conn.execute("SELECT version FROM footfall_migrations")}
             applied: list[str] = []
-            for m in migrations:
-                if m.version in done:
-                    continue
+            for m in pending_migrations(self.dialect, done):
                 for stmt in m.statements:
                     conn.execute(stmt)
                 conn.execute(
                     "INSERT INTO footfall_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                     (m.version, m.name, int(time.time())),
                 )
-                applied.append(f"{m.version:04d}_{m.name}")
+                applied.append(m.label)
             return applied
 
         return self._write_tx(apply)
@@ -244,14 +240,13 @@ class SQLiteStore(Store):
         page: int = 1,
         filters: EventFilter | None = None,
     ) -> list[Event]:
-        limit = max(1, min(int(limit), 10_000))
-        page = max(1, int(page))
+        limit, offset = page_window(limit, page)
         where, params = self._where(start, end, filters)
         sql = (
             f"SELECT {', '.join(COLUMNS)} FROM events{where} "  # noqa: S608 - fixed identifiers
             "ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
         )
-        rows = self.query(sql, [*params, limit, (page - 1) * limit])
+        rows = self.query(sql, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
 
     def count(
