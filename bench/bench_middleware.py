@@ -7,7 +7,8 @@ Two measurements, same run, same machine:
    and rounds alternate, so the added microseconds per request are the
    median of paired differences. For footfall the worker stays idle during a
    round (the request path is what is timed) and the flush after it is timed
-   too, reported as background cost per event (processors + SQLite).
+   too, reported as background cost per event (building the event from the
+   request's raw values, processors, SQLite insert).
 2. Under load: gunicorn, 2 sync workers, and `wrk --latency` on loopback,
    one variant at a time, repeated and interleaved; medians of requests/s,
    p50 and p99.
@@ -138,6 +139,29 @@ def _requests(out: str) -> float:
     return float(total.group(1)) if total else 0.0
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _children(pid: int) -> list[int]:
+    """The pids of `pid`'s children (gunicorn's workers), Linux only."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(p) for p in task.read_text().split()]
+    return found
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by `pids` (0 for any that are gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / _TICK
+
+
 def _gunicorn(python: Path, variant: str, db_dir: Path, seconds: int) -> dict[str, float]:
     """One wrk run against gunicorn (2 sync workers) serving `variant`."""
     port = _free_port()
@@ -184,6 +208,11 @@ def _gunicorn(python: Path, variant: str, db_dir: Path, seconds: int) -> dict[st
         warm = subprocess.run(
             [WRK, "-t2", "-c8", "-d3s", url], check=True, capture_output=True, text=True
         ).stdout
+        # CPU the workers spend per request, from /proc: unlike requests/s it
+        # hardly moves with what else the machine is doing (all of it counts:
+        # request path, footfall's worker thread, the store).
+        workers = _children(server.pid)
+        cpu_before = _cpu_seconds(workers)
         out = subprocess.run(
             [WRK, "-t2", "-c8", f"-d{seconds}s", "--latency", url],
             check=True,
@@ -191,7 +220,10 @@ def _gunicorn(python: Path, variant: str, db_dir: Path, seconds: int) -> dict[st
             text=True,
             timeout=seconds + 60,
         ).stdout
+        cpu = _cpu_seconds(workers) - cpu_before
         result = _parse_wrk(out)
+        timed = _requests(out)
+        result["cpu_us"] = cpu / timed * 1e6 if timed and workers else 0.0
         result["requests"] += _requests(warm)  # every request that should be stored
         return result
     finally:
@@ -301,7 +333,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
         )
         rows.append(
             {
-                "benchmark": "  footfall worker, per event (processors + SQLite)",
+                "benchmark": "  footfall worker, per event (build event + processors + SQLite)",
                 "footfall": ff["background_us"],
                 "unit": "us/event",
                 "goal": "(background thread)",
@@ -355,6 +387,35 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 "goal": "(peer: about 8 %)",
             }
         )
+    if bare.get("cpu_us"):
+        rows.append(
+            {
+                "benchmark": "  gunicorn workers' CPU per request, footfall vs bare",
+                "footfall": ff_g["cpu_us"],
+                "peer": "bare Flask 3",
+                "peer_value": bare["cpu_us"],
+                "ratio": f"{bare['cpu_us'] / ff_g['cpu_us']:.0%}" if ff_g["cpu_us"] else "",
+                "unit": "us CPU/request",
+                "goal": "ratio = throughput if CPU-bound",
+            }
+        )
+        for label, what in (
+            ("footfall-null", "request path only (null sink)"),
+            ("footfall-redis", "worker ships to a Redis Stream"),
+        ):
+            if label in med and med[label].get("cpu_us"):
+                c = med[label]["cpu_us"]
+                rows.append(
+                    {
+                        "benchmark": f"  same, footfall {what}",
+                        "footfall": c,
+                        "peer": "bare Flask 3",
+                        "peer_value": bare["cpu_us"],
+                        "ratio": f"{bare['cpu_us'] / c:.0%}",
+                        "unit": "us CPU/request",
+                        "goal": "",
+                    }
+                )
     for label, what in (
         ("footfall-null", "request path only (null sink)"),
         ("footfall-redis", "worker ships to a Redis Stream"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from footfall.context import ContextStack
-from footfall.delivery.dispatch import Dispatcher, OnFailure, OnSuccess
+from footfall.delivery.dispatch import Deferred, Dispatcher, OnFailure, OnSuccess
 from footfall.delivery.sinks import Sink, StoreSink
 from footfall.delivery.worker import (
     DEFAULT_BATCH_SIZE,
@@ -216,7 +216,27 @@ class Tracker:
         """Queue an already-built event (from middleware or the collector)."""
         return self.worker.submit(event)
 
+    def defer(self, item: Deferred) -> bool:
+        """Queue an item the worker turns into an event with `item.to_event()`.
+
+        The web integrations queue the raw values of a request this way, so
+        building the `Event` (id, timestamp, limits) runs on the worker thread
+        instead of the request path. Processors and sinks see only events.
+        """
+        return self.worker.submit(item)
+
     # -- lifecycle ----------------------------------------------------------
+    def warm(self) -> None:
+        """Load the processors' rules and databases now instead of in the first batch.
+
+        Call it where a pre-forking server loads the app (gunicorn
+        `--preload`), so the workers share what was loaded; see
+        `footfall.processors.warm`.
+        """
+        from footfall.processors import warm
+
+        warm(self.processors)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Block until everything emitted so far reached the sinks (or timeout)."""
         return self.worker.flush(timeout)
@@ -240,7 +260,7 @@ class Tracker:
             failed=c.failed,
             retried=c.retried,
             filtered=c.filtered,
-            invalid=self.invalid,
+            invalid=self.invalid + c.invalid,
             pending=self.worker.pending,
         )
 
@@ -262,6 +282,9 @@ class _NullTracker(Tracker):
         return self._make(name, data, subject, fields)
 
     def send(self, event: Event) -> bool:
+        return False
+
+    def defer(self, item: Deferred) -> bool:
         return False
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import html
 import json
-import os
 import shutil
 import subprocess
 import threading
@@ -23,24 +22,13 @@ from typing import Any
 
 import pytest
 
-from services import unavailable
+from services import chromium, unavailable
 
 from .live_server import SITE, LiveServer, start_server
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT = ROOT / "src" / "footfall" / "collector" / "static" / "footfall.js"
 JS_DIR = ROOT / "js"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # A desktop Chrome user agent: HeadlessChrome would be flagged as a bot by the worker.
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -166,16 +154,8 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LiveServ
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright for Python is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.mark.browser

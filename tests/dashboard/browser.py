@@ -3,25 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from services import unavailable
-
-CHROMIUM = os.environ.get("FOOTFALL_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The committed screenshots are refreshed with FOOTFALL_SCREENSHOTS=1; other
 # runs still take them (so a page that cannot render fails) into a temp folder.
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -50,22 +35,6 @@ class Watch:
         page.on("dialog", on_dialog)
         page.on("console", on_console)
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        unavailable(f"chromium not found at {CHROMIUM}")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright is not installed (pip install -e '.[dev]')")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def log_in(page: Any, base: str, user: str, password: str) -> None:

@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from .browser import Watch, chromium, log_in, screenshot_dir, wait_loaded
+from services import chromium
+
+from .browser import Watch, log_in, screenshot_dir, wait_loaded
 from .conftest import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

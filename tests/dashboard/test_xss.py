@@ -14,8 +14,9 @@ import pytest
 from footfall import connect
 from footfall.dashboard.auth import Users
 from footfall.event import Event, new_id
+from services import chromium
 
-from .browser import Watch, chromium, log_in, wait_loaded
+from .browser import Watch, log_in, wait_loaded
 from .conftest import PASSWORD, LiveServer, start_server
 from .helpers import login
 

@@ -239,3 +239,46 @@ def test_dnt_and_user(capture: Any) -> None:
     tracker.flush(10)
     assert [e.user_id for e in sink.events] == ["bob"]
     assert t.tracker is tracker
+
+
+def test_proxy_fix_inside_the_extension_is_honoured(capture: Any) -> None:
+    # The request is read in after_request, after WSGI middleware wrapped
+    # around the app earlier (ProxyFix) has set the client address.
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    tracker, sink = capture
+    app = flask.Flask("proxied")
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
+    TrackUsage(app, tracker=tracker)
+    app.add_url_rule("/", "index", lambda: "ok")
+    app.test_client().get(
+        "/", headers={"X-Forwarded-For": "198.51.100.9", "X-Forwarded-Proto": "https"}
+    )
+    tracker.flush(5)
+    (event,) = sink.events
+    assert event.ip == "198.51.100.9"
+    assert event.url.startswith("https://")
+
+
+def test_duration_and_time_count_from_arrival(capture: Any) -> None:
+    import time
+    from datetime import datetime, timezone
+
+    tracker, sink = capture
+    app = flask.Flask("slow")
+    TrackUsage(app, tracker=tracker)
+    seen: list[datetime] = []
+
+    def slow() -> str:
+        assert flask.g.track_var == {}  # there before the view, as Flask-Track-Usage made it
+        seen.append(datetime.now(timezone.utc))
+        time.sleep(0.05)
+        return "ok"
+
+    app.add_url_rule("/", "slow", slow)
+    before = datetime.now(timezone.utc)
+    app.test_client().get("/")
+    tracker.flush(5)
+    (event,) = sink.events
+    assert event.duration_ms >= 50  # the view's sleep is inside the measured time
+    assert before <= event.ts <= seen[0]  # ts is the arrival, not the end

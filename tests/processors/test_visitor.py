@@ -122,3 +122,30 @@ def test_memory_state_differs_between_instances() -> None:
     one = visitor(VisitorIdProcessor(MemoryState(), clock=clock), clock)
     two = visitor(VisitorIdProcessor(MemoryState(), clock=clock), clock)
     assert one != two
+
+
+def test_batch_gives_the_same_ids_as_one_by_one() -> None:
+    clock = Clock(datetime(2026, 3, 2, 0, 10, tzinfo=timezone.utc))
+    state = MemoryState()
+    one, batch = (VisitorIdProcessor(state, clock=clock) for _ in range(2))
+    late = clock.now - timedelta(minutes=20)  # yesterday: yesterday's salt
+    specs = [
+        {"ip": "81.2.69.142", "ts": clock.now},
+        {"ip": "81.2.69.143", "ts": clock.now},
+        {"ip": "81.2.69.142", "ts": clock.now},  # same visitor again
+        {"ip": "81.2.69.142", "ts": late},
+        {"ip": "", "user_agent": "", "ts": clock.now},  # nothing to hash
+        {"ip": "81.2.69.142", "ts": clock.now, "visitor_id": "cookie-key"},  # kept
+    ]
+
+    def make() -> list[Event]:
+        return [
+            Event(name="pageview", site="example.com", **{"user_agent": UA, **s}) for s in specs
+        ]
+
+    expected = [one(e).visitor_id for e in make()]
+    got = [e.visitor_id for e in batch.process_batch(make())]
+    assert got == expected
+    assert got[0] == got[2] != got[1]
+    assert got[3] not in (got[0], "")  # another day's salt
+    assert got[4] == "" and got[5] == "cookie-key"

@@ -47,7 +47,7 @@ def postgres_store(tmp_path: Path) -> Store:
     return store
 
 
-def clickhouse_store(tmp_path: Path) -> Store:
+def clickhouse_store(tmp_path: Path, query: str = "") -> Store:
     """A ClickHouseStore in a fresh database of the session's test server."""
     pytest.importorskip("clickhouse_driver", reason="pip install footfall[clickhouse]")
     from footfall.stores.clickhouse import ClickHouseStore
@@ -67,12 +67,18 @@ def clickhouse_store(tmp_path: Path) -> Store:
             finally:
                 super().close()
 
-    store = ThrowawayClickHouseStore(base.rsplit("/", 1)[0] + "/" + database)
+    store = ThrowawayClickHouseStore(base.rsplit("/", 1)[0] + "/" + database + query)
     store.migrate()
     return store
+
+
+def clickhouse_buffered_store(tmp_path: Path) -> Store:
+    """The same with the opt-in Buffer table in front of `events` (held up to 60 s)."""
+    return clickhouse_store(tmp_path, "?buffer_seconds=60")
 
 
 EXTRA_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "postgres": postgres_store,
     "clickhouse": clickhouse_store,
+    "clickhouse-buffered": clickhouse_buffered_store,
 }

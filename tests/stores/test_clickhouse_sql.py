@@ -16,6 +16,8 @@ import pytest
 chdb_session = pytest.importorskip("chdb.session", reason="chdb is a dev dependency")
 clickhouse_driver = pytest.importorskip("clickhouse_driver")
 
+from tests.stores.test_stats_backends import JSON_CASES  # noqa: E402
+
 from footfall import Event  # noqa: E402
 from footfall.stores import EventFilter  # noqa: E402
 from footfall.stores.ch_sql import (  # noqa: E402
@@ -128,3 +130,27 @@ def test_insert_of_some_columns_fills_the_defaults(ch: Chdb) -> None:
     assert got == [["", "0", "0", "{}"]]
     with pytest.raises(ValueError):
         insert_sql(["id", "nope"])
+
+
+@pytest.mark.parametrize("version", [(18, 16), (99,)], ids=["18.16-spelling", "current-spelling"])
+def test_json_text_matches_sqlite(ch: Chdb, version: tuple[int, ...]) -> None:
+    """event:props:<key> values: both ClickHouse spellings render what SQLite renders."""
+    import sqlite3
+
+    from footfall.stats.dialect import Params, SQLiteDialect
+    from footfall.stats.dialect_clickhouse import ClickHouseDialect
+
+    lite = sqlite3.connect(":memory:")
+    sp = Params(SQLiteDialect())
+    sql = f"SELECT {SQLiteDialect().json_text('?', 'plan', sp)}"
+    want = [lite.execute(sql, [text, *sp.values]).fetchone()[0] for text in JSON_CASES]
+    d = ClickHouseDialect(version)
+    p = Params(d)
+    expr = d.json_text("props", "plan", p)
+    named = {f"p{i}": v for i, v in enumerate(p.values, start=1)}
+    for text, row in zip(JSON_CASES, want, strict=True):
+        # framed: an empty line would be no row at all in TabSeparated
+        got = ch.run(
+            f"SELECT concat('<', {expr}, '>') FROM (SELECT %(j)s AS props)", {**named, "j": text}
+        )
+        assert got[0][0].replace("\\\\", "\\") == f"<{row}>", text

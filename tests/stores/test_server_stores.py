@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.stores.backends import clickhouse_store, postgres_store
+from tests.stores.backends import clickhouse_buffered_store, clickhouse_store, postgres_store
 
 from footfall import Event
 from footfall.errors import ConfigurationError
@@ -43,7 +43,11 @@ def test_clickhouse_url_parameters() -> None:
         split_url("clickhouse://h/db?retention_days=0")
 
 
-@pytest.mark.parametrize("factory", [postgres_store, clickhouse_store], ids=["postgres", "ch"])
+@pytest.mark.parametrize(
+    "factory",
+    [postgres_store, clickhouse_store, clickhouse_buffered_store],
+    ids=["postgres", "ch", "ch-buffered"],
+)
 def test_threads_writing_overlapping_batches_store_each_event_once(
     factory: Any, tmp_path: Path
 ) -> None:

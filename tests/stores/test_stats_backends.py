@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from tests.stats.dataset import DAYS, START, TZ, TZ_SITE, UTC_SITE, build
-from tests.stores.backends import postgres_store
+from tests.stores.backends import clickhouse_store, postgres_store
 
 from footfall import connect, stats
 from footfall.stats.properties import EVENT_PROPS, VISIT_PROPS
@@ -57,9 +57,13 @@ FILTERS = [
 ]
 ALL_METRICS = "visitors,visits,pageviews,events,views_per_visit,bounce_rate,visit_duration"
 SITES = [(UTC_SITE, "UTC"), (TZ_SITE, TZ)]
-# ClickHouse via chDB: Debian's 18.16 server lacks the CTEs and window functions
-# the engine compiles to (ClickHouseStore.stats_dialect() answers 501 there).
-BACKENDS = {"postgres": postgres_store, "clickhouse-chdb": chdb_store}
+# ClickHouse twice: Debian's 18.16 server, and current ClickHouse in process
+# (chDB) - the same SQL must run, and agree, on both.
+BACKENDS = {
+    "postgres": postgres_store,
+    "clickhouse": clickhouse_store,
+    "clickhouse-chdb": chdb_store,
+}
 
 
 @pytest.fixture(scope="module")
@@ -142,5 +146,63 @@ def test_goal_conversions_agree(reference: Any, server: Any) -> None:
         assert got == want and want["visitors"] > 0
 
 
+@pytest.mark.parametrize("at", [0.1, 0.5, 0.9])
+def test_realtime_agrees(reference: Any, server: Any, dataset: list[Any], at: float) -> None:
+    # "now" just after an event of the data set: its last 5 minutes are not empty
+    stamps = sorted(e.ts for e in dataset if not e.is_bot and e.name == "pageview")
+    now = stamps[int(len(stamps) * at)] + timedelta(minutes=1)
+    for site in (UTC_SITE, TZ_SITE):
+        want = stats.realtime_visitors(reference, site, now)
+        assert stats.realtime_visitors(server, site, now) == want
+        pages = stats.current_pages(reference, site, now, limit=20)
+        assert stats.current_pages(server, site, now, limit=20) == pages
+        assert want > 0 and pages
+
+
+def test_funnel_agrees(reference: Any, server: Any) -> None:
+    from footfall.stats.model import build_query
+
+    q = build_query(UTC_SITE, period="custom", date=CUSTOM, tz="UTC")
+    steps = ["event:page==/", "event:page==/pricing", "event:name==Signup"]
+    want = stats.funnel(reference, q, steps)
+    assert stats.funnel(server, q, steps) == want
+    assert want["entering_visitors"] > 0
+
+
+JSON_CASES = [
+    '{"plan":"pro"}',
+    '{"plan":"a\\"b"}',
+    '{"plan":true}',
+    '{"plan":false}',
+    '{"plan":null}',
+    '{"plan":3}',
+    '{"plan":2.5}',
+    '{"plan":[1,"x"]}',
+    '{"plan":{"tier":"gold"}}',
+    '{"other":"x"}',
+    "{}",
+]
+
+
+@pytest.mark.parametrize("text", JSON_CASES)
+def test_props_text_agrees(server: Any, text: str) -> None:
+    """event:props:<key> renders each JSON type as SQLite's CAST(json_extract(..) AS TEXT)."""
+    import sqlite3
+
+    from footfall.stats.dialect import Params, SQLiteDialect
+    from footfall.stats.engine import dialect_for
+
+    lite = SQLiteDialect()
+    lp = Params(lite)
+    sql = f"SELECT {lite.json_text('?', 'plan', lp)}"
+    want = sqlite3.connect(":memory:").execute(sql, [text, *lp.values]).fetchone()[0]
+    d = dialect_for(server)
+    p = Params(d)
+    expr = d.json_text("t.props", "plan", p)
+    source = p.add(text) + ("::jsonb" if d.name == "postgres" else "")
+    got = server.query(f"SELECT {expr} FROM (SELECT {source} AS props) t", p.values)
+    assert got[0][0] == want
+
+
 def test_backends_registered(tmp_path: Path) -> None:
-    assert set(BACKENDS) == {"postgres", "clickhouse-chdb"}
+    assert set(BACKENDS) == {"postgres", "clickhouse", "clickhouse-chdb"}

@@ -24,7 +24,13 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from footfall.collector.ingest import Collector, EventError, Rejected, collector_for
+from footfall.collector.ingest import (
+    Collector,
+    EventError,
+    IngestResult,
+    Rejected,
+    collector_for,
+)
 from footfall.collector.limits import client_ip
 from footfall.collector.parse import build_event, decode_body, events_of
 from footfall.errors import ValidationError
@@ -49,6 +55,7 @@ GIF_HEADERS = {
 }
 JSON_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded", "")
 MAX_QUERY_FIELD = 4_000
+INGEST_SLICE = 25  # events of a POST built and queued at a time (see post_event)
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
@@ -136,30 +143,46 @@ async def post_event(request: Request) -> Response:
         return _refusal(exc)
     trusted = token is not None
     source = "api" if trusted else "browser"
-    events: list[Event] = []
-    index: list[int] = []
-    errors: list[EventError] = []
     nul_keys = b"\\u0000" in body
-    for i, raw in enumerate(raws):
-        try:
-            events.append(build_event(raw, trusted=trusted, source=source, nul_keys=nul_keys))
-            index.append(i)
-        except ValidationError as exc:
-            errors.append(EventError(i, exc.field, exc.reason))
-    result = collector.ingest(
-        events,
-        token=token,
-        ip=ip,
-        user_agent=request.headers.get("user-agent", "")[:1000],
-        payloads=[raws[i] for i in index] if any(e.schema for e in events) else None,
-        prevalidated=True,
-    )
-    if errors or result.errors:
+    user_agent = request.headers.get("user-agent", "")[:1000]
+    result = IngestResult()
+    errors: list[EventError] = []
+    # Built and queued a slice at a time: once the queue is full, the rest of the
+    # request is refused unparsed, so a saturated server spends its CPU on the
+    # worker that drains the queue rather than on events it must refuse anyway.
+    for start in range(0, len(raws), INGEST_SLICE):
+        events: list[Event] = []
+        index: list[int] = []
+        for i in range(start, min(start + INGEST_SLICE, len(raws))):
+            try:
+                events.append(
+                    build_event(raws[i], trusted=trusted, source=source, nul_keys=nul_keys)
+                )
+                index.append(i)
+            except ValidationError as exc:
+                errors.append(EventError(i, exc.field, exc.reason))
+        part = collector.ingest(
+            events,
+            token=token,
+            ip=ip,
+            user_agent=user_agent,
+            payloads=[raws[i] for i in index] if any(e.schema for e in events) else None,
+            prevalidated=True,
+        )
+        result.accepted += part.accepted
+        result.deduplicated += part.deduplicated
+        result.failed += part.failed
         # Report positions in the request, not in the list of events built from it.
-        remapped = [
-            EventError(index[e.index], e.field, e.reason, e.status, e.kept) for e in result.errors
+        errors += [
+            EventError(index[e.index], e.field, e.reason, e.status, e.kept) for e in part.errors
         ]
-        result.errors = sorted(errors + remapped, key=lambda e: e.index)
+        if any(e.status == 503 for e in part.errors):
+            errors += [
+                EventError(i, "event", "server busy, queue full", 503)
+                for i in range(start + INGEST_SLICE, len(raws))
+            ]
+            break
+    result.errors = sorted(errors, key=lambda e: e.index)
     return _json(result.as_dict(), result.status())
 
 

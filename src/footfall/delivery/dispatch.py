@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from footfall.delivery.sinks import Sink
 from footfall.event import Event
@@ -24,6 +25,7 @@ __all__ = [
     "BACKOFF_MAX",
     "MAX_RETRIES",
     "Counters",
+    "Deferred",
     "Dispatcher",
 ]
 
@@ -37,6 +39,16 @@ OnSuccess = Callable[[int], object]
 OnFailure = Callable[[int, list[Event]], object]
 
 
+class Deferred(Protocol):
+    """A queued item the worker turns into an event (`Tracker.defer`).
+
+    Lets a request path queue the raw values it read and leave building the
+    `Event` (id, timestamp, clipping, classification) to the worker thread.
+    """
+
+    def to_event(self) -> Event: ...
+
+
 @dataclass
 class Counters:
     """What happened to events after they left the calling thread."""
@@ -45,6 +57,7 @@ class Counters:
     failed: int = 0  # given up on by at least one sink
     retried: int = 0  # retry attempts, counted in events
     filtered: int = 0  # dropped by a processor
+    invalid: int = 0  # deferred items that could not become an event
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
@@ -72,7 +85,11 @@ class Dispatcher:
         self.counters = Counters()
         self._stop = threading.Event()  # set at shutdown: cut retry waits short
 
-    def __call__(self, batch: list[Event]) -> None:
+    def __call__(self, batch: list[Any]) -> None:
+        for item in batch:
+            if type(item) is not Event:
+                batch = self._materialize(batch)
+                break
         events = run_chain(self.processors, batch)
         if len(events) != len(batch):
             with self.counters.lock:
@@ -92,6 +109,24 @@ class Dispatcher:
             self._callback(self.on_failure, delivered, list(failed.values()))
         else:
             self._callback(self.on_success, delivered)
+
+    def _materialize(self, batch: list[Any]) -> list[Event]:
+        """Events for the deferred items of `batch` (a failing one is logged and counted)."""
+        out: list[Event] = []
+        bad = 0
+        for item in batch:
+            if type(item) is Event:
+                out.append(item)
+                continue
+            try:
+                out.append(item.to_event())
+            except Exception:
+                bad += 1
+                log.exception("footfall: could not build an event from %r", type(item).__name__)
+        if bad:
+            with self.counters.lock:
+                self.counters.invalid += bad
+        return out
 
     def _deliver(self, sink: Sink, events: list[Event]) -> bool:
         attempt = 0

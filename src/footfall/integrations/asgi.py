@@ -14,18 +14,13 @@ was sent. Lifespan and websocket scopes pass through untouched.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from footfall.integrations import tracker_source
+from footfall.integrations.base import MiddlewareBase
 from footfall.integrations.request import (
-    DEFAULT_COOKIE_MAX_AGE,
-    DEFAULT_COOKIE_NAME,
-    Classifier,
     Options,
-    Pattern,
     Pending,
-    classify,
     client_ip,
     cookie_header,
     deliver,
@@ -36,8 +31,6 @@ from footfall.integrations.request import (
     run_inline,
     valid_key,
 )
-from footfall.processors import Processor
-from footfall.tracker import Tracker
 
 __all__ = ["FootfallMiddleware", "from_scope"]
 
@@ -128,7 +121,7 @@ def from_scope(scope: Scope, options: Options) -> Pending | None:
             pending.set_cookie = cookie_header(
                 options.cookie_name, key, options.cookie_max_age, scheme == "https"
             )
-        pending.ev.visitor_id = key or ""
+        pending.visitor_id = key or ""
     return pending
 
 
@@ -141,56 +134,17 @@ def scope_user_id(scope: Scope) -> str | None:
     return str(ident) if ident else None
 
 
-class FootfallMiddleware:
+class FootfallMiddleware(MiddlewareBase):
     """Tracks every HTTP request of an ASGI app; options as the WSGI middleware.
 
     `get_user_id(scope)` names the user; by default the authenticated
     `scope["user"]` (Starlette's `AuthenticationMiddleware`) is used.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        tracker: Tracker | None = None,
-        *,
-        sinks: Iterable[Any] = (),
-        processors: Sequence[Processor] | None = None,
-        site: str = "",
-        include: Iterable[Pattern] = (),
-        exclude: Iterable[Pattern] = (),
-        exclude_static: bool = True,
-        trusted_proxies: int = 0,
-        proxy_header: str = "x-forwarded-for",
-        cookie: bool = False,
-        cookie_name: str = DEFAULT_COOKIE_NAME,
-        cookie_max_age: int = DEFAULT_COOKIE_MAX_AGE,
-        honor_dnt: bool = False,
-        classify: Classifier = classify,
-        get_user_id: UserIdGetter | None = None,
-        **processor_options: Any,
-    ) -> None:
-        self.app = app
-        self.options = Options(
-            site=site,
-            include=tuple(include),
-            exclude=tuple(exclude),
-            exclude_static=exclude_static,
-            trusted_proxies=trusted_proxies,
-            proxy_header=proxy_header,
-            cookie=cookie,
-            cookie_name=cookie_name,
-            cookie_max_age=cookie_max_age,
-            honor_dnt=honor_dnt,
-            classify=classify,
-        )
-        self.get_tracker = tracker_source(
-            tracker, sinks, site=site, processors=processors, **processor_options
-        )
-        self.get_user_id = get_user_id or scope_user_id
+    app: ASGIApp
 
-    @property
-    def tracker(self) -> Tracker:
-        return self.get_tracker()
+    def default_user_id(self) -> Callable[[Scope], str | None]:
+        return scope_user_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -235,13 +189,14 @@ class FootfallMiddleware:
             return
         state.recorded = True
         try:
-            user = self.get_user_id(scope)
+            get_user_id = self.get_user_id
+            user = get_user_id(scope) if get_user_id is not None else None
             if user:
-                pending.ev.user_id = str(user)
+                pending.user_id = str(user)
             status = 500 if failed else state.status
             size = state.length if state.length >= 0 and not failed else state.sent
-            event = pending.event(status, state.content_type, size, self.options.classify)
-            deliver(self.get_tracker(), event, self.options)
+            pending.finish(status, state.content_type, size)
+            deliver(self.get_tracker(), pending, self.options)
             run_inline(pending, scope)
         except Exception:
             log.exception("footfall: could not record a request")

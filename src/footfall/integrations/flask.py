@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from time import perf_counter
 from typing import Any, TypeVar
 
 from footfall.errors import ConfigurationError
@@ -50,7 +51,7 @@ log = logging.getLogger("footfall.integrations")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_PENDING = "_footfall_pending"  # the g attribute holding this request's Pending
+_START = "footfall.start"  # the environ key holding the request's arrival (perf_counter)
 
 
 def _storage_list(storage: Any) -> list[Any]:
@@ -161,7 +162,11 @@ class TrackUsage:
         )
         if opts and not sinks:
             raise TypeError(f"processor options need a storage: {sorted(opts)}")
-        app.before_request(self.before_request)
+        # No before_request hook (each Flask hook costs a coroutine check per
+        # request): the arrival time is noted by a wsgi_app wrapper, and
+        # g.track_var exists from the app context's start (_with_track_var).
+        app.wsgi_app = _timed(app.wsgi_app)  # type: ignore[method-assign]
+        app.app_ctx_globals_class = _with_track_var(app.app_ctx_globals_class)
         app.after_request(self.after_request)
         # Only on an unhandled exception, so the common request pays nothing.
         got_request_exception.connect(self._on_exception, app, weak=False)
@@ -220,30 +225,34 @@ class TrackUsage:
     # Werkzeug's context-local proxies cost a look-up per attribute access, so
     # each hook resolves `request` and `g` once and works on the real objects.
     def before_request(self) -> None:
-        """Read the request's headers; the view may fill `g.track_var`."""
+        """Make sure `g.track_var` exists (kept for Flask-Track-Usage callers).
+
+        Not registered as a hook: `g.track_var` is created with the app
+        context and the request is read in `after_request`.
+        """
         ctx_g = g._get_current_object()
         if "track_var" not in ctx_g.__dict__:
             ctx_g.track_var = {}
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        if not self._in_scope(req):
-            return
-        pending = from_environ(req.environ, self.options)
-        if pending is not None:
-            req.environ[_PENDING] = pending
 
     def after_request(self, response: Response) -> Response:
         """Enqueue the event, or arrange for it when a streamed body ends."""
         req = request._get_current_object()  # type: ignore[attr-defined]
-        pending: Pending | None = req.environ.pop(_PENDING, None)
+        pending = self._begin(req)
         if pending is None:
             return response
         if pending.set_cookie:
             response.headers.add("Set-Cookie", pending.set_cookie)
         self._fill(pending, req)
         status = response.status_code
-        content_type = response.headers.get("Content-Type", "").lower()
+        # One pass over the headers instead of two case-insensitive look-ups.
+        content_type, length = "", ""
+        for key, value in response.headers:
+            lower = key.lower()
+            if lower == "content-type":
+                content_type = value.lower()
+            elif lower == "content-length":
+                length = value
         if not response.is_streamed or response.direct_passthrough:
-            length = response.headers.get("Content-Length")
             size = int(length) if length and length.isdigit() else 0
             self._send(pending, status, content_type, size)
             return response
@@ -253,6 +262,22 @@ class TrackUsage:
 
         response.response = _Body(response.response, _done)
         return response
+
+    def _begin(self, req: Any) -> Pending | None:
+        """This request's `Pending`, timed from its arrival; None when not tracked.
+
+        Read here rather than on arrival so WSGI middleware inside ours
+        (`ProxyFix`) has already set the client address and scheme.
+        """
+        environ = req.environ
+        start = environ.pop(_START, None)
+        if not self._in_scope(req):
+            return None
+        pending = from_environ(environ, self.options)
+        if pending is not None and start is not None:
+            pending.wall_ns -= int((pending.start - start) * 1e9)
+            pending.start = start
+        return pending
 
     def _on_exception(self, sender: Flask, exception: BaseException, **extra: Any) -> None:
         """An unhandled exception: record a 500 now if Flask will re-raise it.
@@ -267,7 +292,7 @@ class TrackUsage:
         if not propagate:
             return
         req = request._get_current_object()  # type: ignore[attr-defined]
-        pending: Pending | None = req.environ.pop(_PENDING, None)
+        pending = self._begin(req)
         if pending is not None:
             self._fill(pending, req)
             self._send(pending, 500, "", 0)
@@ -286,12 +311,12 @@ class TrackUsage:
                     props.setdefault("blueprint", req.blueprint)
             if req.view_args:
                 props.setdefault("view_args", dict(req.view_args))
-            pending.ev.props = props
+            pending.props = props
             # Endpoint and blueprint names are short identifiers from code: no check needed.
             pending.props_safe = not track_var and not req.view_args
             user = self._user_id(req)
             if user:
-                pending.ev.user_id = str(user)
+                pending.user_id = str(user)
         except Exception:
             log.exception("footfall: could not read props or user of a request")
         if visits.visit_plugins():
@@ -315,10 +340,36 @@ class TrackUsage:
 
     def _send(self, pending: Pending, status: int, content_type: str, size: int) -> None:
         try:
-            event = pending.event(status, content_type, size, self.options.classify)
-            deliver(self.get_tracker(), event, self.options)
+            deliver(self.get_tracker(), pending.finish(status, content_type, size), self.options)
         except Exception:
             log.exception("footfall: could not record a request")
+
+
+def _timed(wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
+    """`wsgi_app` noting when each request arrived (one dict store)."""
+
+    def footfall_wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
+        environ[_START] = perf_counter()
+        return wsgi_app(environ, start_response)
+
+    footfall_wsgi_app.__wrapped__ = wsgi_app  # type: ignore[attr-defined]
+    return footfall_wsgi_app
+
+
+def _with_track_var(base: type[Any]) -> type[Any]:
+    """`app.app_ctx_globals_class` with `track_var = {}` set on creation.
+
+    Flask-Track-Usage made `g.track_var` in a `before_request` hook; creating
+    it with `g` itself costs less per request and needs no hook.
+    """
+    if getattr(base, "_footfall_track_var", False):
+        return base
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        base.__init__(self, *args, **kwargs)
+        self.__dict__["track_var"] = {}
+
+    return type(base.__name__, (base,), {"__init__": __init__, "_footfall_track_var": True})
 
 
 def _track_var() -> Any:

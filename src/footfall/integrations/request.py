@@ -14,13 +14,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from fnmatch import translate
-from time import perf_counter
+from time import perf_counter, time_ns
 from typing import Any
 from urllib.parse import quote
+
+import msgspec
+from uuid_utils import uuid7
 
 from footfall.errors import ValidationError
 from footfall.event import (
@@ -32,6 +35,14 @@ from footfall.event import (
     check_fields,
 )
 from footfall.integrations import visits
+from footfall.integrations.cookie import (
+    DEFAULT_COOKIE_MAX_AGE,
+    DEFAULT_COOKIE_NAME,
+    cookie_header,
+    new_visit_key,
+    read_cookie,
+    valid_key,
+)
 
 __all__ = [
     "DEFAULT_COOKIE_MAX_AGE",
@@ -85,11 +96,7 @@ STATIC_PATTERNS: tuple[str, ...] = (
     "*.mp3",
 )
 
-DEFAULT_COOKIE_NAME = "footfall_visit"
-# Seconds. The key names a browser; visits inside it are split by idle time.
-DEFAULT_COOKIE_MAX_AGE = 365 * 24 * 3600
 _PATH_CACHE_MAX = 10_000  # distinct paths remembered by a PathFilter before it starts over
-_KEY_RE = re.compile(r"[A-Za-z0-9_-]{16,64}\Z")
 
 Pattern = str | re.Pattern[str]
 Classifier = Callable[[str, int, str], str]
@@ -226,34 +233,6 @@ def is_opted_out(dnt: str | None, gpc: str | None) -> bool:
     return (dnt is not None and dnt.strip() == "1") or (gpc is not None and gpc.strip() == "1")
 
 
-# -- the visit cookie ----------------------------------------------------------
-def new_visit_key() -> str:
-    """A random, unguessable key: 128 bits, URL- and cookie-safe."""
-    return secrets.token_urlsafe(16)
-
-
-def valid_key(value: str | None) -> bool:
-    """Whether a cookie value could be a key we issued (else a new one is made)."""
-    return bool(value) and _KEY_RE.match(value or "") is not None
-
-
-def read_cookie(header: str | None, name: str) -> str | None:
-    """One cookie's value from a `Cookie` header, without parsing the rest."""
-    if not header or name not in header:
-        return None
-    for part in header.split(";"):
-        key, sep, value = part.partition("=")
-        if sep and key.strip() == name:
-            return value.strip().strip('"')
-    return None
-
-
-def cookie_header(name: str, value: str, max_age: int, secure: bool) -> str:
-    """The `Set-Cookie` value: first party, HttpOnly, SameSite=Lax, Secure on https."""
-    attrs = f"{name}={value}; Max-Age={max_age}; Path=/; HttpOnly; SameSite=Lax"
-    return attrs + "; Secure" if secure else attrs
-
-
 # -- props ---------------------------------------------------------------------
 def _coerce(value: Any, depth: int) -> Any:
     if value is None or isinstance(value, bool | int | float):
@@ -322,64 +301,56 @@ class Options:
 
 
 # -- the event -----------------------------------------------------------------
-class Pending:
-    """A tracked request between its headers and the end of its response.
 
-    The `Event` is built when the request comes in, from headers only, with
-    every string clipped to the event limits and NUL-free (because
-    `Tracker.send` does not validate); `event()` completes it once status,
-    size and duration are known. Building it up front means one object and
-    no copying of fields; its `ts` is when the request arrived.
-    Integrations set `ev.user_id`, `ev.visitor_id` and `ev.props` on the way.
+
+class Pending(msgspec.Struct, gc=False):
+    """A tracked request: the raw values the request path read, nothing more.
+
+    The request thread only copies references (header strings, two clock
+    readings, status, size) into this record and queues it; the worker
+    thread turns it into an `Event` (`to_event`): the id and `ts` from the
+    arrival clock, every string clipped to the event limits and NUL-free
+    (because `Tracker.send` does not validate), the URL quoted, the site
+    derived, the request classified. A `msgspec.Struct` without GC tracking
+    because it is built once per request and may wait in the queue for a
+    second: construction is one C call, and thousands queued add nothing to
+    the garbage collector's passes.
+
+    Integrations set `user_id`, `visitor_id` and `props` on the way and call
+    `finish` when the response ends; `event()` does both steps at once.
     """
 
-    __slots__ = ("ev", "props_safe", "scheme", "set_cookie", "start")
+    method: str
+    scheme: str
+    host: str
+    path: str
+    query: str
+    referrer: str
+    user_agent: str
+    language: str
+    ip: str
+    site: str
+    start: float = msgspec.field(default_factory=perf_counter)
+    wall_ns: int = msgspec.field(default_factory=time_ns)  # `ts` and the id's time: arrival
+    user_id: str = ""
+    visitor_id: str = ""
+    props: dict[str, Any] | None = None
+    props_safe: bool = False  # set by an integration that built props from safe values only
+    set_cookie: str = ""  # a Set-Cookie value to add to the response, if any
+    end: float = 0.0
+    status: int = 0
+    content_type: str = ""
+    nbytes: int = 0
+    classify: Classifier = classify
+    name: str = ""
 
-    def __init__(
-        self,
-        method: str,
-        scheme: str,
-        host: str,
-        path: str,
-        query: str,
-        referrer: str,
-        user_agent: str,
-        language: str,
-        ip: str,
-        site: str,
-    ) -> None:
-        self.start = perf_counter()
-        # One scan for NULs over everything (PostgreSQL refuses them in text,
-        # which would fail a whole batch); then cheap slices, which return the
-        # string itself when it is already short enough.
-        if "\x00" in f"{method}{host}{path}{query}{referrer}{user_agent}{language}{site}":
-            method, host, path, query = (x.replace("\x00", "") for x in (method, host, path, query))
-            referrer, user_agent, language, site = (
-                x.replace("\x00", "") for x in (referrer, user_agent, language, site)
-            )
-        url = f"{scheme}://{host}{quote_path(path)}"
-        if site:
-            site = site[:MAX_SHORT]
-        elif host.startswith("[") or host.count(":") > 1:
-            site = hostname(host[:MAX_SHORT])
-        else:
-            site = host[:MAX_SHORT].partition(":")[0]
-        self.ev = Event(
-            name="request",
-            site=site,
-            source="server",
-            url=(f"{url}?{query}" if query else url)[:MAX_URL],
-            host=host[:MAX_SHORT],
-            path=path[:MAX_SHORT],
-            referrer=referrer[:MAX_REFERRER],
-            method=method[:16],
-            ip=ip,
-            user_agent=user_agent[:MAX_URL],
-            language=language[:MAX_SHORT],
-        )
-        self.scheme = scheme
-        self.set_cookie = ""  # a Set-Cookie value to add to the response, if any
-        self.props_safe = False  # set by an integration that built props from safe values only
+    def finish(self, status: int, content_type: str, nbytes: int) -> Pending:
+        """The response ended: note status, type and size (status 500 when the app raised)."""
+        self.end = perf_counter()
+        self.status = status
+        self.content_type = content_type
+        self.nbytes = nbytes
+        return self
 
     def event(
         self,
@@ -390,25 +361,82 @@ class Pending:
         *,
         name: str | None = None,
     ) -> Event:
-        """The finished request as an event (status 500 when the app raised)."""
-        ev = self.ev
-        ev.duration_ms = round((perf_counter() - self.start) * 1000.0, 3)
-        status = status if 0 <= status <= 999 else 0
-        ev.status = status
-        ev.bytes = nbytes if nbytes > 0 else 0
-        ev.name = name or classify(ev.method, status, content_type)
-        if ev.user_id:
-            ev.user_id = clip(ev.user_id, MAX_SHORT)
-        if ev.props and not self.props_safe:
-            ev.props = safe_props(ev.props)
-        return ev
+        """`finish` and `to_event` at once (what a caller that wants the event uses)."""
+        self.finish(status, content_type, nbytes)
+        self.classify = classify
+        self.name = name or ""
+        return self.to_event()
+
+    def to_event(self) -> Event:
+        """The finished request as a valid `Event` (runs on the worker thread)."""
+        method, host, path, query = self.method, self.host, self.path, self.query
+        referrer, user_agent, language, site = (
+            self.referrer,
+            self.user_agent,
+            self.language,
+            self.site,
+        )
+        # One scan for NULs over everything (PostgreSQL refuses them in text,
+        # which would fail a whole batch); then cheap slices, which return the
+        # string itself when it is already short enough.
+        if "\x00" in f"{method}{host}{path}{query}{referrer}{user_agent}{language}{site}":
+            method, host, path, query = (x.replace("\x00", "") for x in (method, host, path, query))
+            referrer, user_agent, language, site = (
+                x.replace("\x00", "") for x in (referrer, user_agent, language, site)
+            )
+        url = f"{self.scheme}://{host}{quote_path(path)}"
+        if site:
+            site = site[:MAX_SHORT]
+        elif host.startswith("[") or host.count(":") > 1:
+            site = hostname(host[:MAX_SHORT])
+        else:
+            site = host[:MAX_SHORT].partition(":")[0]
+        status = self.status if 0 <= self.status <= 999 else 0
+        method = method[:16]
+        wall_ns = self.wall_ns
+        props = self.props
+        if props and not self.props_safe:
+            props = safe_props(props)
+        return Event(
+            name=self.name or self.classify(method, status, self.content_type),
+            id=str(uuid7(nanoseconds=wall_ns)),
+            ts=datetime.fromtimestamp(wall_ns / 1e9, timezone.utc),
+            site=site,
+            source="server",
+            url=(f"{url}?{query}" if query else url)[:MAX_URL],
+            host=host[:MAX_SHORT],
+            path=path[:MAX_SHORT],
+            referrer=referrer[:MAX_REFERRER],
+            method=method,
+            status=status,
+            duration_ms=round(max(self.end - self.start, 0.0) * 1000.0, 3),
+            bytes=self.nbytes if self.nbytes > 0 else 0,
+            visitor_id=clip(self.visitor_id, MAX_SHORT) if self.visitor_id else "",
+            user_id=clip(self.user_id, MAX_SHORT) if self.user_id else "",
+            ip=clip(self.ip, MAX_SHORT) if self.ip else "",
+            user_agent=user_agent[:MAX_URL],
+            language=language[:MAX_SHORT],
+            props=props or {},
+        )
 
 
-def deliver(tracker: Any, event: Event, options: Options) -> bool:
-    """Queue `event` on `tracker`; the tracker's `site` wins over the host name."""
+def deliver(tracker: Any, pending: Pending | Event, options: Options) -> bool:
+    """Queue a finished request on `tracker`; the tracker's `site` wins over the host name.
+
+    A `Pending` goes to the queue as it is (`Tracker.defer`) and becomes an
+    `Event` on the worker thread; a tracker without `defer` gets the event.
+    """
+    if isinstance(pending, Event):
+        if not options.site and tracker.site:
+            pending.site = tracker.site
+        return bool(tracker.send(pending))
     if not options.site and tracker.site:
-        event.site = tracker.site
-    return bool(tracker.send(event))
+        pending.site = tracker.site
+    pending.classify = options.classify
+    defer = getattr(tracker, "defer", None)
+    if defer is None:
+        return bool(tracker.send(pending.to_event()))
+    return bool(defer(pending))
 
 
 _inline_visits: Any = None  # a VisitTracker, made when the first inline plugin needs one
@@ -429,8 +457,8 @@ def run_inline(pending: Pending, request: Any) -> None:
     global _inline_visits
     if _inline_visits is None:
         _inline_visits = visits.VisitTracker()
-    ev = pending.ev
-    key = ev.visitor_id or f"{ev.site}\x00{ev.ip}\x00{ev.user_agent}"
+    site = pending.site or hostname(pending.host)
+    key = pending.visitor_id or f"{site}\x00{pending.ip}\x00{pending.user_agent}"
     visits.run_plugins(plugins, _inline_visits.touch(key), request)
 
 

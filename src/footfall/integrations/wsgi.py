@@ -16,19 +16,14 @@ files, Do-Not-Track when honoured) go straight to the app with no wrapper.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any
 
-from footfall.integrations import tracker_source
+from footfall.integrations.base import MiddlewareBase
 from footfall.integrations.request import (
-    DEFAULT_COOKIE_MAX_AGE,
-    DEFAULT_COOKIE_NAME,
-    Classifier,
     Options,
-    Pattern,
     Pending,
-    classify,
     client_ip,
     cookie_header,
     deliver,
@@ -39,8 +34,6 @@ from footfall.integrations.request import (
     run_inline,
     valid_key,
 )
-from footfall.processors import Processor
-from footfall.tracker import Tracker
 
 __all__ = ["FootfallMiddleware", "from_environ"]
 
@@ -129,18 +122,29 @@ def from_environ(
             pending.set_cookie = cookie_header(
                 options.cookie_name, key, options.cookie_max_age, pending.scheme == "https"
             )
-        pending.ev.visitor_id = key or ""
+        pending.visitor_id = key or ""
     return pending
 
 
 class _Call:
-    """One tracked request: wraps `start_response` and records once at the end.
+    """One tracked request: wraps `start_response` and the body; records once at the end.
 
-    One object per request instead of closures plus a state holder: on the
-    request path every allocation and call shows.
+    One object per request (the `start_response` the app sees, the body
+    iterable the server sees, and the record of what was sent) instead of
+    closures plus holders: on the request path every allocation and call shows.
     """
 
-    __slots__ = ("content_type", "environ", "length", "mw", "pending", "start_response", "status")
+    __slots__ = (
+        "content_type",
+        "environ",
+        "inner",
+        "length",
+        "mw",
+        "pending",
+        "sent",
+        "start_response",
+        "status",
+    )
 
     def __init__(
         self,
@@ -149,13 +153,15 @@ class _Call:
         environ: Environ,
         start_response: StartResponse,
     ) -> None:
-        self.mw = mw
+        self.mw: FootfallMiddleware | None = mw  # None once recorded
         self.pending = pending
         self.environ = environ
         self.start_response = start_response
         self.status = 0
         self.content_type = ""
         self.length = -1
+        self.sent = 0
+        self.inner: Iterable[Any] = ()
 
     def start(self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo = None) -> Any:
         """The `start_response` the app sees: note status and headers, add the cookie."""
@@ -174,13 +180,36 @@ class _Call:
             headers = [*headers, ("Set-Cookie", set_cookie)]
         return self.start_response(status, headers, exc_info)
 
+    def __iter__(self) -> Iterator[Any]:
+        """The body as the server sees it: the app's chunks, counted."""
+        try:
+            for chunk in self.inner:
+                # Flask streams may yield str; count what goes on the wire.
+                self.sent += len(chunk) if type(chunk) is bytes else len(str(chunk).encode())
+                yield chunk
+        except Exception:
+            self.done(self.sent, True)
+            raise
+        self.done(self.sent, False)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.done(self.sent, False)
+
     def done(self, sent: int, failed: bool) -> None:
-        """The body ended (or failed, or was closed): record the request."""
+        """The body ended (or failed, or was closed): record the request, once."""
+        mw, self.mw = self.mw, None
+        if mw is None:
+            return
         if failed:
-            self.mw._record(self.pending, self.environ, 500, self.content_type, sent)
+            mw._record(self.pending, self.environ, 500, self.content_type, sent)
         else:
             size = self.length if self.length >= 0 else sent
-            self.mw._record(self.pending, self.environ, self.status, self.content_type, size)
+            mw._record(self.pending, self.environ, self.status, self.content_type, size)
 
 
 class _Body:
@@ -218,59 +247,14 @@ class _Body:
             self._finish(failed=False)
 
 
-class FootfallMiddleware:
+class FootfallMiddleware(MiddlewareBase):
     """Tracks every request of a WSGI app; see the module docstring.
 
-    `tracker` is used as given; otherwise `sinks` (sinks, stores or store
-    URLs) build one with the default processors (`processor_options` go to
-    them); with neither, the global `footfall.get_tracker()` is used. The
-    other options are those of `footfall.integrations.request.Options`.
+    Options are those of `footfall.integrations.base.MiddlewareBase`;
     `get_user_id(environ)` names the user when `REMOTE_USER` does not.
     """
 
-    def __init__(
-        self,
-        app: WSGIApp,
-        tracker: Tracker | None = None,
-        *,
-        sinks: Iterable[Any] = (),
-        processors: Sequence[Processor] | None = None,
-        site: str = "",
-        include: Iterable[Pattern] = (),
-        exclude: Iterable[Pattern] = (),
-        exclude_static: bool = True,
-        trusted_proxies: int = 0,
-        proxy_header: str = "x-forwarded-for",
-        cookie: bool = False,
-        cookie_name: str = DEFAULT_COOKIE_NAME,
-        cookie_max_age: int = DEFAULT_COOKIE_MAX_AGE,
-        honor_dnt: bool = False,
-        classify: Classifier = classify,
-        get_user_id: UserIdGetter | None = None,
-        **processor_options: Any,
-    ) -> None:
-        self.app = app
-        self.options = Options(
-            site=site,
-            include=tuple(include),
-            exclude=tuple(exclude),
-            exclude_static=exclude_static,
-            trusted_proxies=trusted_proxies,
-            proxy_header=proxy_header,
-            cookie=cookie,
-            cookie_name=cookie_name,
-            cookie_max_age=cookie_max_age,
-            honor_dnt=honor_dnt,
-            classify=classify,
-        )
-        self.get_tracker = tracker_source(
-            tracker, sinks, site=site, processors=processors, **processor_options
-        )
-        self.get_user_id = get_user_id
-
-    @property
-    def tracker(self) -> Tracker:
-        return self.get_tracker()
+    app: WSGIApp
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         pending = from_environ(environ, self.options)
@@ -291,7 +275,8 @@ class FootfallMiddleware:
             # The server sends the file itself (sendfile); wrapping would stop that.
             call.done(max(call.length, 0), False)
             return result
-        return _Body(result, call.done)
+        call.inner = result
+        return call
 
     def _record(
         self, pending: Pending, environ: Environ, status: int, content_type: str, size: int
@@ -301,9 +286,8 @@ class FootfallMiddleware:
             if not user and self.get_user_id is not None:
                 user = self.get_user_id(environ)
             if user:
-                pending.ev.user_id = str(user)
-            event = pending.event(status, content_type, size, self.options.classify)
-            deliver(self.get_tracker(), event, self.options)
+                pending.user_id = str(user)
+            deliver(self.get_tracker(), pending.finish(status, content_type, size), self.options)
             run_inline(pending, environ)
         except Exception:
             # Tracking must never break a response that is already on its way.

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 from footfall.errors import DropEvent
 from footfall.event import Event
 
-__all__ = ["BatchProcessor", "Processor", "run_chain"]
+__all__ = ["BatchProcessor", "Processor", "run_chain", "warm"]
 
 Processor = Callable[[Event], "Event | None"]
 
@@ -95,3 +95,21 @@ def _run_events(processors: Sequence[Processor], events: Iterable[Event]) -> lis
         if current is not None:
             out.append(current)
     return out
+
+
+def warm(processors: Iterable[Processor]) -> None:
+    """Let each processor load what it would load on first use (rules, lists, databases).
+
+    For servers that fork workers from a loaded app (gunicorn `--preload`):
+    done once in the parent, the children share it and their first batch
+    does not pay for it. Only processors with a `warm()` method take part;
+    none of them touch shared state or a store, so nothing is inherited
+    across the fork but read-only data. A failing step is logged.
+    """
+    for proc in processors:
+        hook = getattr(proc, "warm", None)
+        if callable(hook):
+            try:
+                hook()
+            except Exception:
+                log.exception("footfall: warming %r failed; it loads on first use", proc)

@@ -13,7 +13,7 @@ import functools
 from typing import Any
 
 from footfall.event import Event
-from footfall.processors.useragent import CACHE_SIZE
+from footfall.processors.useragent import CACHE_SIZE, WARM_AGENT
 
 __all__ = ["BotProcessor", "is_crawler"]
 
@@ -36,6 +36,10 @@ class BotProcessor:
 
     def __init__(self, cache_size: int = CACHE_SIZE) -> None:
         self.check = functools.lru_cache(maxsize=cache_size)(is_crawler)
+
+    def warm(self) -> None:
+        """Compile the crawler list now (see `UserAgentProcessor.warm`)."""
+        is_crawler(WARM_AGENT)
 
     def __call__(self, event: Event) -> Event:
         if event.is_bot:

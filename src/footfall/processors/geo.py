@@ -129,6 +129,10 @@ class GeoProcessor:
                 return Place(code.upper(), "", "")
         return _NOWHERE
 
+    def warm(self) -> None:
+        """Load the database now (see `UserAgentProcessor.warm`)."""
+        self._lookup("8.8.8.8")
+
     def __call__(self, event: Event) -> Event:
         if not event.ip or event.country:
             return event

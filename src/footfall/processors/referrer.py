@@ -123,6 +123,10 @@ def source_for(host: str, first_segment: str = "") -> str:
 class ReferrerProcessor:
     """Fills `referrer_host` and `referrer_source`; drops self-referrals."""
 
+    def warm(self) -> None:
+        """Load the referrer list now (see `UserAgentProcessor.warm`)."""
+        load_sources()
+
     def __call__(self, event: Event) -> Event:
         ref = event.referrer
         if not ref:

@@ -20,7 +20,10 @@ The contract, for implementers:
   `load` reads rows, `replace` is a compare-and-set (True when the row still
   held `expected`, or was absent when `expected` is None), `store` upserts,
   and `prune` deletes rows last seen before a time. Times are UTC
-  microseconds since the epoch.
+  microseconds since the epoch. Optionally, `replace_many(items)` does
+  `replace` for many `(key, expected, new)` at once and returns the keys
+  that conflicted (SQLite: one `executemany`); the visits processor uses it
+  when it is there.
 """
 
 from __future__ import annotations
@@ -150,6 +153,28 @@ class _SQLiteTx:
                 (*new, *key, *expected),
             )
         return cur.rowcount == 1
+
+    def replace_many(
+        self, items: Sequence[tuple[VisitKey, VisitState, VisitState]]
+    ) -> list[VisitKey]:
+        """`replace` for many keys at once; return the keys that conflicted.
+
+        One `executemany` of the compare-and-set updates; when every row
+        matched (the common case: no other process saw these visitors) that
+        is all. Otherwise the rows not holding their new state are the
+        conflicts (the transaction holds the write lock: nothing moves
+        meanwhile).
+        """
+        cur = self.conn.executemany(
+            "UPDATE visit_state SET visit_id = ?, started = ?, last_seen = ? "
+            "WHERE site = ? AND visitor_id = ? AND visit_id = ? AND started = ? "
+            "AND last_seen = ?",
+            [(*new, *key, *expected) for key, expected, new in items],
+        )
+        if cur.rowcount == len(items):
+            return []
+        current = self.load([key for key, _, _ in items])
+        return [key for key, _, new in items if current.get(key) != new]
 
     def store(self, key: VisitKey, new: VisitState) -> None:
         self.conn.execute(

@@ -125,17 +125,22 @@ class VisitsProcessor:
         unknown = [k for k in groups if k not in cache]
         loaded = tx.load(unknown) if unknown else {}
         assign = self._assign
+        settled: dict[VisitKey, tuple[VisitState, list[_Found]]] = {}
+        checked: list[tuple[VisitKey, VisitState, VisitState]] = []
         for key, evs in groups.items():
             expected = cache.get(key)
             if expected is not None:
-                new, walk = assign(expected, evs)
-                if not tx.replace(key, expected, new):
-                    # Another process moved this visitor on: start from the truth.
-                    new, walk = assign(tx.load([key]).get(key), evs)
-                    tx.store(key, new)
+                settled[key] = new, _ = assign(expected, evs)
+                checked.append((key, expected, new))
             else:
-                new, walk = assign(loaded.get(key), evs)
+                settled[key] = new, _ = assign(loaded.get(key), evs)
                 tx.store(key, new)
+        for key in _replace_many(tx, checked):
+            # Another process moved this visitor on: start from the truth.
+            settled[key] = new, _ = assign(tx.load([key]).get(key), groups[key])
+            tx.store(key, new)
+        for key, evs in groups.items():
+            new, walk = settled[key]
             for ev, f in zip(evs, walk, strict=True):
                 ev.visit_id = f[0]
                 found[ev.id] = f
@@ -193,6 +198,18 @@ class VisitsProcessor:
 
     def __repr__(self) -> str:
         return f"VisitsProcessor(timeout={self.timeout})"
+
+
+def _replace_many(
+    tx: VisitTx, items: list[tuple[VisitKey, VisitState, VisitState]]
+) -> list[VisitKey]:
+    """Compare-and-set many keys; in one statement where the store offers it (SQLite)."""
+    if not items:
+        return []
+    bulk = getattr(tx, "replace_many", None)
+    if bulk is not None:
+        return list(bulk(items))
+    return [key for key, expected, new in items if not tx.replace(key, expected, new)]
 
 
 class VisitPluginsProcessor:

@@ -64,7 +64,13 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from footfall.server.catchup import start_catch_up
+
+        catching_up = start_catch_up(state.store, state.tracker.worker)
+        state.extras["footfall.server.catchup"] = catching_up
         yield
+        if catching_up is not None:
+            catching_up.stop()
         state.close()
 
     extra_routes, middleware = _module_routes(state)

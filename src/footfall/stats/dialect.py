@@ -23,9 +23,24 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-__all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments"]
+__all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments", "visit_column_names"]
 
 US = 1_000_000
+_VISIT_COLUMNS = frozenset(
+    (
+        "visitor_id", "entry_page", "exit_page", "source", "referrer", "utm_medium",
+        "utm_source", "utm_campaign", "utm_content", "utm_term", "device", "browser",
+        "browser_version", "os", "os_version", "country", "region", "city", "user_id",
+    )
+)  # fmt: skip
+
+
+def visit_column_names(columns: list[str]) -> list[str]:
+    """`columns`, each checked to be a visit column (they are pasted into SQL)."""
+    unknown = set(columns) - _VISIT_COLUMNS
+    if unknown:
+        raise ValueError(f"not visit columns: {sorted(unknown)}")
+    return columns
 
 
 class Params:
@@ -107,9 +122,26 @@ class Dialect:
     name = "generic"
     materialized = "MATERIALIZED "  # compute the visits CTE once, not per reference
     join = "JOIN"  # events (outer) joined to their visits (inner)
+    # False: relations are pasted as subqueries (needs named placeholders).
+    ctes = True
 
     def placeholder(self, index: int) -> str:
         return "?"
+
+    def visits_select(self, ev: str, columns: list[str], params: Params) -> str | None:
+        """One row per visit from the events relation `ev`, or None for the portable form.
+
+        The portable form numbers each visit's events with three ROW_NUMBER()
+        window sorts; a database with ordered aggregates (ClickHouse's argMin,
+        PostgreSQL's array_agg ... ORDER BY) answers the same in one GROUP BY
+        visit_id. Output columns: visit_id, start_ts, end_ts, pageviews,
+        events, and each of `columns` (only those the query reads): entry_page
+        and exit_page are the first / last page view's path by (ts, id), else
+        ''; user_id the greatest seen; visitor_id and the other visit
+        properties the first event's value by (ts, id). Events with an empty
+        visit_id belong to no visit.
+        """
+        return None
 
     def local_us(self, column: str, segments: list[tuple[int, int]], params: Params) -> str:
         """`column` (UTC microseconds) shifted by the site's offset at that instant."""

@@ -1,3 +1,4 @@
+# ruff: noqa: S608 - SQL from allow-listed column names (visit_column_names); values are bound
 """The stats engine's SQL pieces as PostgreSQL spells them.
 
 Registered through the `stats_dialect()` hook of `PostgresStore` (the engine's
@@ -10,7 +11,8 @@ TEXT)` renders them - so both stores agree on every number
 
 from __future__ import annotations
 
-from footfall.stats.dialect import US, Dialect, Params
+from footfall.stats.dialect import US, Dialect, Params, visit_column_names
+from footfall.stats.properties import VISIT_SOURCE_COLUMNS
 
 __all__ = ["PostgresDialect"]
 
@@ -26,6 +28,33 @@ class PostgresDialect(Dialect):
 
     def placeholder(self, index: int) -> str:
         return "%s"
+
+    def visits_select(self, ev: str, columns: list[str], params: Params) -> str | None:
+        # One GROUP BY visit_id: the first/last value by (ts, id) is the head
+        # of an ordered array_agg, instead of three ROW_NUMBER() sorts.
+        def first(col: str, order: str = "ts, id", where: str = "") -> str:
+            only = f" FILTER (WHERE {where})" if where else ""
+            return f"COALESCE((array_agg({col} ORDER BY {order}){only})[1], '')"
+
+        parts = [
+            "visit_id",
+            "MIN(ts) AS start_ts",
+            "MAX(ts) AS end_ts",
+            "COUNT(*) FILTER (WHERE name = 'pageview') AS pageviews",
+            "COUNT(*) AS events",
+        ]
+        for col in visit_column_names(columns):
+            if col == "entry_page":
+                expr = first("path", where="name = 'pageview'")
+            elif col == "exit_page":
+                expr = first("path", "ts DESC, id DESC", "name = 'pageview'")
+            elif col == "user_id":
+                expr = "MAX(user_id)"  # any id seen in the visit, as elsewhere
+            else:
+                expr = first(VISIT_SOURCE_COLUMNS.get(col, col))
+            parts.append(f"{expr} AS {col}")
+        # columns checked against the allow-list (visit_column_names)
+        return f"SELECT {', '.join(parts)} FROM {ev} WHERE visit_id <> '' GROUP BY visit_id"
 
     def bucket(self, local_us: str, interval: str) -> str:
         # local_us is already shifted into local time, so render it as UTC.

@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from footfall.stats.catchup import ensure_current
 from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
 from footfall.stats.model import Query
@@ -56,7 +57,13 @@ def raw_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]:
 
 
 def parts(store: Any, q: Query, group: str) -> tuple[dict[str, dict[str, Any]], str]:
-    """(parts per group, "summary" or "raw")."""
+    """(parts per group, "summary" or "raw").
+
+    Summaries trail the writes, so they are first brought up to date (a single
+    indexed lookup when nothing is new): both paths read them (the raw one
+    reads `stats_visits`), and an answer must include every stored event.
+    """
+    ensure_current(store)
     if q.engine != "raw":
         found = summary_parts(store, q, group)
         if found is not None:

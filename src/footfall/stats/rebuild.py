@@ -1,13 +1,14 @@
 """Rebuild a site's summaries from its raw events.
 
 Needed after events were stored before the summaries existed, after a site's
-time zone changed, or after `purge`/`delete-visitor` removed raw events. The
-rebuild reads events in rowid order in chunks, each folded in its own short
-write transaction, so live writers are never blocked for long; because
-visits merge order-independently, batches written by the live hook while a
-rebuild runs end up counted once (the rebuild only reads rows that existed
-when it started). The site is marked incomplete until the rebuild finishes,
-so queries use raw events meanwhile.
+time zone changed, or after `purge`/`delete-visitor` removed raw events (they
+mark the site incomplete). The rebuild reads the site's events up to the
+catch-up watermark (`footfall.stats.catchup`) in rowid order, in chunks, each
+folded in its own short write transaction, so live writers are never blocked
+for long; events after the watermark are the catch-up's, so every event is
+folded once, and because visits merge order-independently the order in which
+the two fold a visit's events does not matter. The site is marked incomplete
+until the rebuild finishes, so queries use raw events meanwhile.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from footfall.stats.catchup import KEY, catch_up
 from footfall.stats.rollup import ROW_COLS, apply_rows, site_timezone
 
 __all__ = ["CHUNK", "rebuild"]
@@ -32,7 +34,11 @@ def _sites(store: Any, site: str | None) -> list[str]:
 def rebuild(
     store: Any, site: str | None = None, progress: Callable[[str, int], None] | None = None
 ) -> int:
-    """Recompute summaries of `site` (default: every site); return events folded in."""
+    """Recompute summaries of `site` (default: every site); return events folded in.
+
+    Ends with a catch-up, so the summaries are current when it returns (events
+    after the watermark are folded by that, for every site, and counted too).
+    """
     if getattr(store, "dialect", "") != "sqlite":
         raise NotImplementedError("summaries are maintained for SQLite stores")
     total = 0
@@ -47,7 +53,11 @@ def rebuild(
                 " VALUES (?, ?, 0, ?)",
                 (name, tz, int(time.time())),
             )
-            row = conn.execute("SELECT MAX(rowid) FROM events").fetchone()
+            row = conn.execute(
+                "SELECT COALESCE((SELECT value FROM stats_state WHERE key = ?),"
+                " (SELECT MAX(rowid) FROM events))",
+                (KEY,),
+            ).fetchone()
             return int(row[0] or 0)
 
         last = store._write_tx(reset)
@@ -75,4 +85,8 @@ def rebuild(
                 (int(time.time()), name),
             )
         )
+    done = total
+    total += catch_up(
+        store, progress=None if progress is None else lambda n: progress("*", done + n)
+    )
     return total

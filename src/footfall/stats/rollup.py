@@ -1,8 +1,9 @@
-"""Summaries maintained at write time: visits and per-dimension rollups.
+"""Summaries: visits and per-dimension rollups, folded in from raw event rows.
 
-`sqlite_write_hook` runs inside each batch's write transaction (registered by
-`SQLiteStore`), with only the events that were really inserted, so a retried
-batch is never counted twice. It keeps two tables (migration 0010):
+`apply_rows` folds a set of new event rows of one site into the summaries.
+It is called by the catch-up (`footfall.stats.catchup`), which reads the
+events after a watermark in rowid order, in chunks, and by `rebuild`; both
+hand it each stored event exactly once. It keeps three tables (migration 0010):
 
 - `stats_visits`: one row per visit, merged order-independently (start = the
   earliest event, entry/exit = first/last page view by (ts, id)), so events
@@ -11,12 +12,18 @@ batch is never counted twice. It keeps two tables (migration 0010):
 - `stats_rollup` (counters) and `stats_sketches` (an HLL of the visitors)
   per (dimension, local time bucket, value), at grains `h` (site totals
   only) and `d` in the site's time zone. Months are not stored: readers sum
-  day rows and union (and cache) a month's day sketches, which keeps the
-  write path at two upserts per touched row.
+  day rows and union (and cache) a month's day sketches, which keeps a
+  fold at two upserts per touched row.
   Event rows count events in their bucket; visit rows count a whole visit
   in the bucket where it started. When a visit grows, its old contribution
-  is subtracted and the new one added (counters are exact);
-  sketches only ever add, which is why `exit_page` rows keep no sketch.
+  is replaced by the new one (counters are exact; when its rows are the same
+  only the difference is added); sketches only ever add, which is why
+  `exit_page` rows get their visitor when the visit closes.
+
+Cost per event falls with the size of the set folded at once: events are
+grouped by everything their rows are keyed on before touching a row, a
+visit's events are merged before its stored version is replaced, and each
+row gets one upsert and one sketch merge per call.
 
 Unique visitors are estimated with Apache DataSketches HLL (lg_k=16, relative
 standard error 0.4 %; exact below a few thousand visitors per row).
@@ -24,6 +31,7 @@ standard error 0.4 %; exact below a few thousand visitors per row).
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -34,9 +42,6 @@ from zoneinfo import ZoneInfo
 
 import datasketches as ds
 
-from footfall.event import Event
-from footfall.stores.rows import to_micros
-
 __all__ = [
     "CROSS_DIMS",
     "EVENT_DIMS",
@@ -44,8 +49,8 @@ __all__ = [
     "LG_K",
     "VISIT_DIMS",
     "apply_rows",
+    "register_site",
     "site_timezone",
-    "sqlite_write_hook",
 ]
 
 LG_K = 16
@@ -92,6 +97,7 @@ CROSS_DIMS = ("page", "source", "country", "device", "browser", "os")
 # when the visit closes (close_idle_visits), not as it grows.
 NO_SKETCH = ("exit_page",)
 _FILTER_IDX = tuple(ROW_COLS.index(f) for f in FILTER_DIMS)
+_FILTER_PAGE = tuple(f"{f}|page" for f in FILTER_DIMS)
 _VISIT_COLS = (
     "visitor_id",
     "start_ts",
@@ -113,6 +119,9 @@ _VISIT_KEYS: tuple[tuple[str, str, str], ...] = (
     *((f"{f}|{b}", f, b) for f in FILTER_DIMS for b in CROSS_DIMS if b != f and b != "page"),
 )
 _SKETCHED = {k[0]: not any(k[0].endswith(n) for n in NO_SKETCH) for k in _VISIT_KEYS}
+# Per position of `_visit_keys`: the day keys, then the hourly visit key (sketched).
+_KEY_SKETCHED = (*(_SKETCHED[k[0]] for k in _VISIT_KEYS), True)
+_visit_values = operator.itemgetter(*_VISIT_COLS)  # a visit dict -> its row, in C
 _COUNTERS = ("visits", "bounces", "duration", "pageviews", "events", "requests", "bytes", "errors")
 _KEY = "site, dim, fvalue, grain, bucket, value"
 _ROLLUP_SQL = (
@@ -164,35 +173,48 @@ def _row(acc: Acc, key: tuple[str, str, str, int, str]) -> list[Any]:
 
 
 def _events(rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
+    # Events are first grouped by everything their keys are made of: a chunk of live
+    # traffic has far fewer groups than events, and each group touches 7 rows once.
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    local = clock.local
+    fi, fj = _FILTER_IDX
     for r in rows:
-        hour, day = clock.local(r[1])
-        name, path, visitor = r[2], r[3], r[7]
-        pv = 1 if name == "pageview" else 0
-        req = 1 if name == "request" else 0
-        err = 1 if req and r[5] >= 500 else 0
-        nbytes = r[6]
-        keys = [
+        hour, day = local(r[1])
+        g = (hour, day, r[2], r[3], r[4], r[fi], r[fj])
+        row = groups.get(g)
+        if row is None:
+            row = groups[g] = [0, 0, 0, set()]
+        row[0] += 1
+        if r[2] == "request":
+            row[1] += r[6]
+            if r[5] >= 500:
+                row[2] += 1
+        else:
+            row[1] += r[6]
+        if r[7]:
+            row[3].add(r[7])
+    for (hour, day, name, path, host, first, second), (n, nbytes, err, visitors) in groups.items():
+        pv = n if name == "pageview" else 0
+        req = n if name == "request" else 0
+        for key in (
             ("", "", "d", day, ""),
             ("", "", "h", hour, ""),
             ("page", "", "d", day, path),
             ("name", "", "d", day, name),
-            ("hostname", "", "d", day, r[4]),
-        ]
-        keys += [
-            (f"{f}|page", r[i], "d", day, path)
-            for f, i in zip(FILTER_DIMS, _FILTER_IDX, strict=True)
-        ]
-        for key in keys:
+            ("hostname", "", "d", day, host),
+            (_FILTER_PAGE[0], first, "d", day, path),
+            (_FILTER_PAGE[1], second, "d", day, path),
+        ):
             row = acc.get(key)
             if row is None:
                 row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
             row[3] += pv
-            row[4] += 1
+            row[4] += n
             row[5] += req
             row[6] += nbytes
             row[7] += err
-            if visitor:
-                row[8].add(visitor)
+            if visitors:
+                row[8] |= visitors
 
 
 def _merge_visit(old: dict[str, Any] | None, events: list[Sequence[Any]]) -> dict[str, Any]:
@@ -230,28 +252,55 @@ def _merge_visit(old: dict[str, Any] | None, events: list[Sequence[Any]]) -> dic
     return v
 
 
-def _contribute(v: dict[str, Any], sign: int, clock: Clock, acc: Acc, sketch: bool) -> None:
+def _visit_keys(v: dict[str, Any], clock: Clock) -> list[tuple[str, str, str, int, str]]:
     hour, day = clock.local(v["start_ts"])
-    pv, ev = v["pageviews"], v["events"]
-    bounce = sign if pv == 1 and ev == 1 else 0
-    dur = sign * (v["end_ts"] - v["start_ts"])
-    pv *= sign
-    ev *= sign
-    visitor = v["visitor_id"] if sketch else ""
     keys = [(dim, v[f] if f else "", "d", day, v[b] if b else "") for dim, f, b in _VISIT_KEYS]
     keys.append(("visit", "", "h", hour, ""))
+    return keys
+
+
+def _counters(v: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """(visits, bounces, duration, pageviews, events) of one visit."""
+    pv, ev = v["pageviews"], v["events"]
+    return 1, 1 if pv == 1 and ev == 1 else 0, v["end_ts"] - v["start_ts"], pv, ev
+
+
+def _add(
+    acc: Acc,
+    keys: list[tuple[str, str, str, int, str]],
+    counters: Sequence[int],
+    visitor: str,
+    known: set[tuple[str, str, str, int, str]] | frozenset[Any] = frozenset(),
+) -> None:
+    """Add a visit's counters to its rows (`_visit_keys` order) and its visitor to their
+    sketches, except rows in `known` (whose sketch has it already) and `NO_SKETCH` rows."""
+    visits, bounce, dur, pv, ev = counters
     get = acc.get
-    for key in keys:
+    for key, sketched in zip(keys, _KEY_SKETCHED, strict=True):
         row = get(key)
         if row is None:
             row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
-        row[0] += sign
+        row[0] += visits
         row[1] += bounce
         row[2] += dur
         row[3] += pv
         row[4] += ev
-        if visitor and _SKETCHED[key[0]]:
+        if sketched and visitor and key not in known:
             row[8].add(visitor)
+
+
+def _regrow(acc: Acc, old: dict[str, Any], new: dict[str, Any], clock: Clock) -> None:
+    """Replace a stored visit's contribution with its grown version's."""
+    old_keys, new_keys = _visit_keys(old, clock), _visit_keys(new, clock)
+    a, b = _counters(old), _counters(new)
+    same_visitor = old["visitor_id"] == new["visitor_id"]
+    if old_keys == new_keys and same_visitor:
+        # The usual case (later events of a visit): one pass with the difference,
+        # and its visitor is already in these rows' sketches.
+        _add(acc, new_keys, [y - x for x, y in zip(a, b, strict=True)], "", frozenset())
+        return
+    _add(acc, old_keys, [-x for x in a], "")
+    _add(acc, new_keys, b, new["visitor_id"], set(old_keys) if same_visitor else frozenset())
 
 
 def _visits(
@@ -276,10 +325,11 @@ def _visits(
     for vid, evs in grouped.items():
         old = existing.get(vid)
         new = _merge_visit(old, evs)
-        if old is not None:
-            _contribute(old, -1, clock, acc, sketch=False)
-        _contribute(new, 1, clock, acc, sketch=True)
-        out.append((site, vid, *(new[c] for c in _VISIT_COLS)))
+        if old is None:
+            _add(acc, _visit_keys(new, clock), _counters(new), new["visitor_id"])
+        else:
+            _regrow(acc, old, new, clock)
+        out.append((site, vid, *_visit_values(new)))
     marks = ", ".join("?" * (len(_VISIT_COLS) + 2))
     conn.executemany(
         f"INSERT OR REPLACE INTO stats_visits (site, visit_id, {cols}) VALUES ({marks})",  # noqa: S608
@@ -371,70 +421,25 @@ def site_timezone(conn: sqlite3.Connection, site: str) -> str:
     return str(tz)
 
 
-def _has_tables(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_sites'"
-    ).fetchone()
-    return row is not None
+def register_site(conn: sqlite3.Connection, site: str, mark: int) -> str:
+    """The zone the site's summaries use; registers a site the first time it is folded.
 
-
-def _site_tz(conn: sqlite3.Connection, site: str, batch_count: int) -> str:
-    """The zone the site's summaries use; registers a site on its first batch."""
+    `mark` is the watermark before this chunk: a site with events at or below it
+    (stored before summaries existed) starts incomplete, so queries use raw events
+    until `footfall stats rebuild`.
+    """
     current = site_timezone(conn, site)
     row = conn.execute("SELECT tz, complete FROM stats_sites WHERE site = ?", (site,)).fetchone()
     if row is None:
-        stored = conn.execute("SELECT COUNT(*) FROM events WHERE site = ?", (site,)).fetchone()[0]
-        complete = 1 if stored <= batch_count else 0  # older events: summaries need a rebuild
+        older = conn.execute(
+            "SELECT 1 FROM events WHERE site = ? AND rowid <= ? LIMIT 1", (site, mark)
+        ).fetchone()
         conn.execute(
             "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, ?, ?)",
-            (site, current, complete, int(time.time())),
+            (site, current, 0 if older else 1, int(time.time())),
         )
         return current
     if row[0] != current and row[1]:
         # The site's zone changed: keep bucketing in the old one until a rebuild.
         conn.execute("UPDATE stats_sites SET complete = 0 WHERE site = ?", (site,))
     return str(row[0])
-
-
-def event_row(e: Event) -> tuple[Any, ...]:
-    return (
-        e.id,
-        to_micros(e.ts),
-        e.name,
-        e.path,
-        e.host,
-        e.status,
-        e.bytes,
-        e.visitor_id,
-        e.visit_id,
-        e.referrer_source,
-        e.referrer,
-        e.utm_medium,
-        e.utm_source,
-        e.utm_campaign,
-        e.utm_content,
-        e.utm_term,
-        e.device,
-        e.browser,
-        e.browser_version,
-        e.os,
-        e.os_version,
-        e.country,
-        e.region,
-        e.city,
-    )
-
-
-def sqlite_write_hook(conn: sqlite3.Connection, events: Sequence[Event]) -> None:
-    """Fold a batch's new events into the summaries (same transaction as the insert)."""
-    if not events or not _has_tables(conn):
-        return
-    by_site: dict[str, list[tuple[Any, ...]]] = {}
-    counts: dict[str, int] = {}
-    for e in events:
-        counts[e.site] = counts.get(e.site, 0) + 1
-        if not e.is_bot:
-            by_site.setdefault(e.site, []).append(event_row(e))
-    for site, n in counts.items():
-        tz = _site_tz(conn, site, n)
-        apply_rows(conn, site, tz, by_site.get(site, []))

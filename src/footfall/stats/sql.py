@@ -84,17 +84,58 @@ def _uses_user_id(q: Query) -> bool:
     )
 
 
-def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
+class Relations:
+    """The query's named relations (`ev`, `vr`, `vis`): a `WITH` list where the
+    dialect has CTEs, else pasted as subqueries where they are used (ClickHouse
+    18.16 has no CTE subqueries). Inlining repeats a body, so it needs named
+    placeholders (a value bound once may appear twice); positional dialects
+    keep CTEs, whose bodies come first in the text as their values do in `Params`.
+    """
+
+    def __init__(self, d: Dialect) -> None:
+        self.d = d
+        self.bodies: dict[str, str] = {}
+
+    def define(self, name: str, body: str, materialized: bool = False) -> None:
+        hint = self.d.materialized if materialized and self.d.ctes else ""
+        self.bodies[name] = f"{hint}({body})"
+
+    def ref(self, name: str) -> str:
+        """What to write after FROM/JOIN for `name` (table names pass through)."""
+        if name not in self.bodies or self.d.ctes:
+            return name
+        return self.bodies[name]
+
+    def prefix(self) -> str:
+        if not self.d.ctes or not self.bodies:
+            return ""
+        return "WITH " + ", ".join(f"{n} AS {b}" for n, b in self.bodies.items()) + " "
+
+
+def visit_columns(q: Query) -> list[str]:
+    """The visit columns `q` reads besides the counts: properties it filters or breaks
+    down by, and visitor_id when visitors are counted over visits."""
+    wanted = {c.prop.column for c in q.visit_filters}
+    if q.prop is not None and q.prop.is_visit:
+        wanted.add(q.prop.column)
+    if plan(q).event_metrics_from_visits:
+        wanted.add("visitor_id")
+    return sorted(wanted)
+
+
+def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> Relations:
+    rels = Relations(d)
     start, end = q.utc_range()
     lo, hi = to_micros(start), to_micros(end)
     wlo, whi = (lo - TAIL_US, hi + TAIL_US) if need_vis else (lo, hi)
     bots = "" if q.include_bots else " AND is_bot = 0"
-    ev = (
-        f"ev AS (SELECT {', '.join(_EV_COLUMNS)} FROM events WHERE site = {p.add(q.site)}"
-        f" AND ts >= {p.add(wlo)} AND ts < {p.add(whi)}{bots})"
+    rels.define(
+        "ev",
+        f"SELECT {', '.join(_EV_COLUMNS)} FROM events WHERE site = {p.add(q.site)}"
+        f" AND ts >= {p.add(wlo)} AND ts < {p.add(whi)}{bots}",
     )
     if not need_vis:
-        return f"WITH {ev}"
+        return rels
     if q.visits_table and not q.include_bots and not _uses_user_id(q):
         # The visits maintained at write time (same definitions, whole visits).
         cols = ", ".join(
@@ -110,20 +151,27 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
                 *VISIT_SOURCE_COLUMNS,
             )
         )
-        vis = (
-            f"vis AS {d.materialized}(SELECT {cols.replace(', user_id', '')}, '' AS user_id"
+        rels.define(
+            "vis",
+            f"SELECT {cols.replace(', user_id', '')}, '' AS user_id"
             f" FROM {q.visits_table} WHERE site = {p.add(q.site)}"
-            f" AND start_ts >= {p.add(wlo)} AND start_ts < {p.add(hi)})"
+            f" AND start_ts >= {p.add(wlo)} AND start_ts < {p.add(hi)}",
+            materialized=True,
         )
-        return f"WITH {ev}, {vis}"
+        return rels
+    grouped = d.visits_select(rels.ref("ev"), visit_columns(q), p)
+    if grouped is not None:  # the dialect groups events by visit_id itself
+        rels.define("vis", grouped, materialized=True)
+        return rels
     src = sorted(set(VISIT_SOURCE_COLUMNS.values()))
     pv_first = "CASE WHEN name = 'pageview' THEN 0 ELSE 1 END"
-    vr = (
-        f"vr AS (SELECT visit_id, ts, name, path, visitor_id, {', '.join(src)},"
+    rels.define(
+        "vr",
+        f"SELECT visit_id, ts, name, path, visitor_id, {', '.join(src)},"
         " ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY ts, id) AS rn,"
         f" ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY {pv_first}, ts, id) AS pf,"
         f" ROW_NUMBER() OVER (PARTITION BY visit_id ORDER BY {pv_first}, ts DESC, id DESC) AS pl"
-        " FROM ev WHERE visit_id <> '')"
+        f" FROM {rels.ref('ev')} WHERE visit_id <> ''",
     )
     parts = [
         "COALESCE(MAX(CASE WHEN rn = 1 THEN visitor_id END), '') AS visitor_id",
@@ -135,21 +183,23 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> str:
             parts.append("MAX(user_id) AS user_id")  # any id seen in the visit
         else:
             parts.append(f"COALESCE(MAX(CASE WHEN rn = 1 THEN {source} END), '') AS {col}")
-    vis = (
-        f"vis AS {d.materialized}(SELECT visit_id, MIN(ts) AS start_ts, MAX(ts) AS end_ts,"
+    rels.define(
+        "vis",
+        "SELECT visit_id, MIN(ts) AS start_ts, MAX(ts) AS end_ts,"
         " SUM(CASE WHEN name = 'pageview' THEN 1 ELSE 0 END) AS pageviews, COUNT(*) AS events, "
         + ", ".join(parts)
-        + " FROM vr GROUP BY visit_id)"
+        + f" FROM {rels.ref('vr')} GROUP BY visit_id",
+        materialized=True,
     )
-    return f"WITH {ev}, {vr}, {vis}"
+    return rels
 
 
-def _visit_join(q: Query, p: Params) -> tuple[str, str]:
+def _visit_join(q: Query, p: Params, rels: Relations) -> tuple[str, str]:
     """What to join events to for their visit: the maintained table by its primary key
-    (a point look-up per event) when there is one, else the `vis` CTE."""
+    (a point look-up per event) when there is one, else the `vis` relation."""
     if q.visits_table and not q.include_bots and not _uses_user_id(q):
         return q.visits_table, f"v.site = {p.add(q.site)} AND "
-    return "vis", ""
+    return rels.ref("vis"), ""
 
 
 def prop_expr(prop: Property, d: Dialect, p: Params, alias: str) -> str:
@@ -206,55 +256,62 @@ def _event_conditions(q: Query, d: Dialect, p: Params, lo: int, hi: int) -> list
     return where
 
 
-def event_sql(q: Query, d: Dialect, group: str, need_vis: bool) -> tuple[str, list[Any]]:
+def event_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     p = Params(d)
-    ctes = _ctes(q, d, p, need_vis)
+    joined = bool(q.visit_filters) or (q.prop is not None and q.prop.is_visit)
+    # Visits only when joined: an unused `vis` still references `ev`, which
+    # makes PostgreSQL and SQLite materialise `ev` instead of streaming it.
+    rels = _ctes(q, d, p, joined)
     start, end = q.utc_range()
     g = _group(q, d, p, group, "e", "ts")
-    p50 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.5, p)
-    p95 = d.percentile("CASE WHEN e.name = 'request' THEN e.duration_ms END", 0.95, p)
+    durations = "CASE WHEN e.name = 'request' THEN e.duration_ms END"
+    # Percentiles hold every duration in memory: only when asked for.
+    p50 = d.percentile(durations, 0.5, p) if "duration_p50" in q.metrics else "NULL"
+    p95 = d.percentile(durations, 0.95, p) if "duration_p95" in q.metrics else "NULL"
     join = ""  # placeholders are positional: bind in the order the SQL text uses them
-    joined = bool(q.visit_filters) or (q.prop is not None and q.prop.is_visit)
     if joined:
-        table, on = _visit_join(q, p)
+        table, on = _visit_join(q, p, rels)
         join = f" {d.join} {table} v ON {on}v.visit_id = e.visit_id"
     where = _event_conditions(q, d, p, to_micros(start), to_micros(end))
     if joined:
         where += [cond_sql(c, d, p) for c in q.visit_filters]
     sql = (
-        f"{ctes} SELECT {g} AS g,"
+        f"{rels.prefix()}SELECT {g} AS g,"
         " COUNT(DISTINCT NULLIF(e.visitor_id, '')),"
         " SUM(CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END), COUNT(*),"
         " SUM(CASE WHEN e.name = 'request' THEN 1 ELSE 0 END), SUM(e.bytes),"
         " SUM(CASE WHEN e.name = 'request' AND e.status >= 500 THEN 1 ELSE 0 END),"
         f" {p50}, {p95}"
-        f" FROM ev e{join} WHERE {' AND '.join(where)} GROUP BY 1"
+        f" FROM {rels.ref('ev')} e{join} WHERE {' AND '.join(where)} GROUP BY g"
     )
     return sql, p.values
 
 
 def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     p = Params(d)
-    ctes = _ctes(q, d, p, True)
+    rels = _ctes(q, d, p, True)
     start, end = q.utc_range()
     lo, hi = to_micros(start), to_micros(end)
+    # Visitors over visits only count when event metrics come from visits
+    # (plan); elsewhere 0 spares reading, or computing, each visit's visitor.
+    visitors = "COUNT(DISTINCT NULLIF(v.visitor_id, ''))"
     metrics = (
         " COUNT(*), SUM(CASE WHEN v.pageviews = 1 AND v.events = 1 THEN 1 ELSE 0 END),"
         " SUM(v.end_ts - v.start_ts), SUM(v.pageviews), SUM(v.events),"
-        " COUNT(DISTINCT NULLIF(v.visitor_id, ''))"
+        f" {visitors if plan(q).event_metrics_from_visits else '0'}"
     )
     if group == "prop" and q.prop is not None and not q.prop.is_visit:
         # Visits that hold an event with each value (in the range, matching the filters).
         inner_p = prop_expr(q.prop, d, p, "e")
         where = _event_conditions(q, d, p, lo, hi)
         pairs = (
-            f"SELECT DISTINCT e.visit_id, {inner_p} AS g FROM ev e"
+            f"SELECT DISTINCT e.visit_id, {inner_p} AS g FROM {rels.ref('ev')} e"
             f" WHERE e.visit_id <> '' AND {' AND '.join(where)}"
         )
-        table, on = _visit_join(q, p)
+        table, on = _visit_join(q, p, rels)
         vwhere = [cond_sql(c, d, p) for c in q.visit_filters] or ["1 = 1"]
         sql = (
-            f"{ctes} SELECT k.g,{metrics} FROM ({pairs}) k {d.join} {table} v"
+            f"{rels.prefix()}SELECT k.g,{metrics} FROM ({pairs}) k {d.join} {table} v"
             f" ON {on}v.visit_id = k.visit_id"
             f" WHERE {' AND '.join(vwhere)} GROUP BY k.g"
         )
@@ -264,8 +321,14 @@ def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     where += [cond_sql(c, d, p) for c in q.visit_filters]
     if q.event_filters or q.goal is not None:
         ewhere = _event_conditions(q, d, p, lo, hi)
-        where.append(f"v.visit_id IN (SELECT e.visit_id FROM ev e WHERE {' AND '.join(ewhere)})")
-    sql = f"{ctes} SELECT {g} AS g,{metrics} FROM vis v WHERE {' AND '.join(where)} GROUP BY 1"
+        where.append(
+            f"v.visit_id IN (SELECT e.visit_id FROM {rels.ref('ev')} e"
+            f" WHERE {' AND '.join(ewhere)})"
+        )
+    sql = (
+        f"{rels.prefix()}SELECT {g} AS g,{metrics} FROM {rels.ref('vis')} v"
+        f" WHERE {' AND '.join(where)} GROUP BY g"
+    )
     return sql, p.values
 
 
@@ -274,7 +337,7 @@ def compile_parts(q: Query, d: Dialect, group: str) -> list[tuple[str, str, list
     pl = plan(q)
     out: list[tuple[str, str, list[Any]]] = []
     if pl.need_event_sql:
-        out.append(("event", *event_sql(q, d, group, pl.need_vis)))
+        out.append(("event", *event_sql(q, d, group)))
     if pl.need_visit_sql:
         out.append(("visit", *visit_sql(q, d, group)))
     return out

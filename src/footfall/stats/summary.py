@@ -171,7 +171,9 @@ def _candidates(store: Any, q: Query, dim: str, fvalue: str, visit_rows: bool) -
     sql = (
         f"SELECT value FROM stats_rollup WHERE site = ? AND dim = ? AND fvalue = ?"  # noqa: S608
         " AND grain = 'd' AND bucket BETWEEN ? AND ?"
-        f" GROUP BY value ORDER BY SUM({counter}) DESC, value LIMIT ?"
+        # A value whose counters went back to 0 (a visit's exit page moved on) is gone.
+        f" GROUP BY value HAVING SUM({'visits' if visit_rows else 'events'}) > 0"
+        f" ORDER BY SUM({counter}) DESC, value LIMIT ?"
     )
     keep = q.page * q.limit + 10
     params = (q.site, dim, fvalue, _day(q.first), _day(q.last), keep)

@@ -1,46 +1,54 @@
 """Events -> the column lists clickhouse-driver inserts (`columnar=True`).
 
 ClickHouse stores columns, and clickhouse-driver serialises a column at a
-time, so a batch is transposed once (`zip(*map(astuple, events))`, which runs
-in C) instead of being built row by row. Columns that hold only their
-default in a batch (often half of them: a page view has no `status`, a
-server request no `screen`) are left out of the INSERT, and the server fills
-in the default - less to encode, send and write.
+time, so a batch is transposed once (`zip(*map(astuple, events))`, which
+runs in C; measured as fast as one `attrgetter` pass per field, or faster)
+instead of being built row by row. Columns that hold only their default in
+a batch (often half of them: a page view has no `status`, a server request
+no `screen`) are left out of the INSERT, and the server fills in the
+default - less to encode, send and write. The timestamp column comes back
+with the rest: the store's duplicate check needs its min and max.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
 
 from footfall.event import Event
-from footfall.stores.rows import COLUMNS, encode_json, to_micros
+from footfall.stores.rows import COLUMNS, encode_json
 
-__all__ = ["ALWAYS", "columns"]
+__all__ = ["ALWAYS", "columns", "micros"]
 
 ALWAYS = frozenset({"id", "ts", "site", "name"})  # the sort key's own columns
-_ALWAYS_AT = frozenset(COLUMNS.index(c) for c in ALWAYS)
-_TS, _BOT = COLUMNS.index("ts"), COLUMNS.index("is_bot")
-_JSON = frozenset({COLUMNS.index("props"), COLUMNS.index("context")})
 _astuple = msgspec.structs.astuple
+_JSON = frozenset({"props", "context"})
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+
+
+def micros(stamps: Sequence[datetime]) -> list[int]:
+    """UTC microseconds since the epoch, exact (timedelta // timedelta runs in C)."""
+    return [(t - _EPOCH) // _MICRO for t in stamps]
 
 
 def columns(events: Sequence[Event]) -> tuple[list[str], list[Sequence[Any]]]:
     """(column names, one sequence of values per name), all-default columns left out."""
     names: list[str] = []
     values: list[Sequence[Any]] = []
-    for i, col in enumerate(zip(*map(_astuple, events), strict=True)):
-        if i == _TS:
-            values.append([to_micros(t) for t in col])
-        elif i not in _ALWAYS_AT and not any(col):  # '' / 0 / False / {} everywhere
+    col: Sequence[Any]
+    for name, col in zip(COLUMNS, zip(*map(_astuple, events), strict=True), strict=True):
+        if name == "ts":
+            col = micros(col)
+        elif name not in ALWAYS and not any(col):  # '' / 0 / False / {} everywhere
             continue
-        elif i in _JSON:
-            values.append([encode_json(v) for v in col])
-        elif i == _BOT:
-            values.append([1 if v else 0 for v in col])
-        else:
-            values.append(col)
-        names.append(COLUMNS[i])
+        elif name in _JSON:
+            col = [encode_json(v) for v in col]
+        elif name == "is_bot":
+            col = [1 if v else 0 for v in col]
+        names.append(name)
+        values.append(col)
     return names, values

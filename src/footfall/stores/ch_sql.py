@@ -15,10 +15,13 @@ from footfall.stores.base import EventFilter
 from footfall.stores.rows import COLUMNS, to_micros
 
 __all__ = [
+    "BUFFER",
+    "BUFFERED",
     "COUNT",
     "EXISTING_IDS",
     "INSERT",
     "SELECT_PAGE",
+    "buffer_table_sql",
     "delete_sql",
     "insert_sql",
     "retention_ttl_sql",
@@ -43,6 +46,34 @@ EXISTING_IDS = (
 )
 
 
+# The opt-in Buffer table (`?buffer_seconds=N`): inserts land in memory and
+# reach `events` as one part per flush instead of one per batch. Reads go
+# through it to see both; a Buffer table has no PREWHERE, so the id check
+# filters with WHERE (measured ~12-22 ms per 10k ids vs ~5 ms with PREWHERE
+# on `events` alone: the price of seeing buffered rows).
+BUFFER = "events_buffer"
+BUFFERED = {
+    "COUNT": COUNT.replace("FROM events", f"FROM {BUFFER}"),
+    "SELECT_PAGE": SELECT_PAGE.replace("FROM events", f"FROM {BUFFER}"),
+    "EXISTING_IDS": (
+        f"SELECT id FROM {BUFFER} "  # noqa: S608 - fixed names
+        "WHERE ts >= %(lo)s AND ts <= %(hi)s AND site IN %(sites)s AND id IN _batch"
+    ),
+}
+# Flush when a full second has passed and 100k rows / 10 MB are held, or
+# when `seconds` have passed, or at 1M rows / 200 MB, whichever comes first.
+_BUFFER_LIMITS = "1, {seconds}, 100000, 1000000, 10000000, 200000000"
+
+
+def buffer_table_sql(database: str, seconds: int) -> str:
+    """DDL of the Buffer table in front of `events` (database name allow-listed by the caller)."""
+    limits = _BUFFER_LIMITS.format(seconds=int(seconds))
+    return (
+        f"CREATE TABLE IF NOT EXISTS {BUFFER} AS events "
+        f"ENGINE = Buffer({database}, events, 1, {limits})"
+    )
+
+
 def where_sql(
     start: datetime | None, end: datetime | None, filters: EventFilter | None
 ) -> tuple[str, dict[str, Any]]:
@@ -62,12 +93,14 @@ def where_sql(
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def insert_sql(names: list[str]) -> str:
+def insert_sql(names: list[str], table: str = "events") -> str:
     """INSERT naming only `names` (a subset of COLUMNS); the rest take defaults."""
     unknown = set(names) - set(COLUMNS)
     if unknown:
         raise ValueError(f"not event columns: {sorted(unknown)}")
-    return f"INSERT INTO events ({', '.join(names)}) VALUES"
+    if table not in ("events", BUFFER):
+        raise ValueError(f"not an events table: {table!r}")
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES"
 
 
 def delete_sql(where: str) -> str:

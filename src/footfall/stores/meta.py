@@ -6,8 +6,8 @@ that failed schema validation (Snowplow's "bad rows"). They live in the same
 database as the events, behind the `Meta` protocol below, so each store
 backend implements it in its own dialect:
 
-- SQLite: `footfall.stores.meta_sqlite.SQLiteMeta` (uses `SQLiteStore.transaction()`
-  and `SQLiteStore.query()`).
+- SQLite and PostgreSQL: `footfall.stores.meta_sql.SQLMeta`, one set of
+  statements for both (uses the store's `transaction()` and `query()`).
 - Another backend provides either a `meta()` method on its Store returning a
   `Meta`, or a module `footfall.stores.meta_<dialect>` with a function
   `open_meta(store) -> Meta`. `open_meta` below tries those in that order.
@@ -120,10 +120,10 @@ def open_meta(store: Any) -> Meta:
         meta: Meta = method()
         return meta
     dialect = getattr(store, "dialect", "")
-    if dialect == "sqlite":
-        from footfall.stores.meta_sqlite import SQLiteMeta
+    if dialect in ("sqlite", "postgres"):
+        from footfall.stores.meta_sql import SQLMeta
 
-        return SQLiteMeta(store)
+        return SQLMeta(store, "?" if dialect == "sqlite" else "%s")
     try:
         module = importlib.import_module(f"footfall.stores.meta_{dialect}")
     except ModuleNotFoundError as exc:

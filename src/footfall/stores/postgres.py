@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
@@ -44,6 +44,7 @@ from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.migrate import pending_migrations
+from footfall.stores.pg_copy import CopyPlan
 from footfall.stores.pg_types import NumberLoader
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
@@ -51,6 +52,7 @@ __all__ = ["PostgresStore", "split_url"]
 
 DEFAULT_POOL_SIZE = 10
 CONNECT_TIMEOUT_S = 10.0
+COPY_SLICE = 2_000  # events per COPY write: the server parses one while the next is formatted
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _COLS = ", ".join(COLUMNS)
 _STAGE = "footfall_stage"
@@ -63,9 +65,9 @@ _MOVE = (
     "ON CONFLICT (id) DO NOTHING"
 )
 _SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
-# Rows are SQLite's encoding (rows.sqlite_columns): ts in microseconds, JSON
-# as text (the server parses it into jsonb), is_bot as the 0/1 smallint the
-# schema uses on every store.
+# COPY data is SQLite's encoding (pg_copy, or rows.sqlite_columns as the
+# fallback): ts in microseconds, JSON as text (the server parses it into
+# jsonb), is_bot as the 0/1 smallint the schema uses on every store.
 _MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
 
 T = TypeVar("T")
@@ -91,7 +93,9 @@ def split_url(url: str) -> tuple[str, str | None, int]:
                 raise ConfigurationError(f"pool_size must be an integer, not {value!r}") from None
         else:
             kept.append((key, value))
-    return urlunsplit(parts._replace(query=urlencode(kept))), schema, pool_size
+    # quote, not quote_plus: libpq reads "+" as a plus sign, not a space
+    query = urlencode(kept, quote_via=quote)
+    return urlunsplit(parts._replace(query=query)), schema, pool_size
 
 
 def _filters_sql(
@@ -112,6 +116,38 @@ def _filters_sql(
     if not clauses:
         return sql.SQL(""), params
     return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
+
+
+class _CopyData:
+    """A batch ready for COPY: text rendered by pg_copy, or rows for psycopg.
+
+    The text goes in slices of COPY_SLICE events: while the server parses
+    one, the next is formatted (two cores at work instead of one after the
+    other). Rows that psycopg adapts value by value are the fallback for an
+    Event holding a value of the wrong type, which the text plan refuses.
+    """
+
+    def __init__(self, batch: list[Event]) -> None:
+        self.size = len(batch)
+        self.plan: CopyPlan | None = None
+        self.rows: list[tuple[Any, ...]] = []
+        names: Sequence[str]
+        try:
+            self.plan = CopyPlan(batch)
+            names = self.plan.names
+        except (TypeError, ValueError, AttributeError):
+            names, self.rows = sqlite_columns(batch)
+        self.columns = ", ".join(names)  # names come from COLUMNS
+
+    def into(self, cur: psycopg.Cursor[Any], table: str) -> None:
+        with cur.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy:
+            if self.plan is not None:
+                for start in range(0, self.size, COPY_SLICE):
+                    copy.write(self.plan.render(start, start + COPY_SLICE))
+            else:
+                write_row = copy.write_row
+                for row in self.rows:
+                    write_row(row)
 
 
 class PostgresStore(Store):
@@ -213,30 +249,24 @@ class PostgresStore(Store):
         unique: dict[str, Event] = {}
         for e in events:
             unique.setdefault(e.id, e)
-        # Only the columns some event of the batch uses (the rest take their
-        # DEFAULT): most events fill a handful of ~40 fields.
-        names, rows = sqlite_columns(list(unique.values()))
-        used = ", ".join(names)  # names come from COLUMNS
-
-        def copy_rows(cur: psycopg.Cursor[Any], table: str) -> None:
-            with cur.copy(f"COPY {table} ({used}) FROM STDIN") as copy:
-                write_row = copy.write_row
-                for row in rows:
-                    write_row(row)
+        batch = list(unique.values())
+        copy = _CopyData(batch)
 
         def insert(cur: psycopg.Cursor[Any]) -> int:
             try:
                 # Fast path: new events (the usual case) go straight in. A
                 # duplicate id aborts the COPY at the savepoint and nothing of
                 # it stays; then the staged, ON CONFLICT path sorts it out.
+                # (Without the savepoint - retry in a new transaction - was
+                # measured no faster: 58k vs 63k events/s, medians of 7.)
                 with cur.connection.transaction():
-                    copy_rows(cur, "events")
-                inserted = len(rows)
+                    copy.into(cur, "events")
+                inserted = len(batch)
             except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
                 # (a deadlock: two writers copying overlapping batches in
                 # different orders; the savepoint released our locks)
                 cur.execute(_CREATE_STAGE)
-                copy_rows(cur, _STAGE)
+                copy.into(cur, _STAGE)
                 cur.execute(_MOVE)
                 inserted = cur.rowcount
             self._after_insert(cur, events, inserted)

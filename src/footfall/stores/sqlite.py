@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -27,7 +28,7 @@ from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 
-__all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
+__all__ = ["BUSY_RETRY_SECONDS", "DeleteHook", "SQLiteStore", "WriteHook"]
 
 BUSY_TIMEOUT_MS = 2_000  # sqlite's own wait for a lock, per attempt
 BUSY_RETRY_SECONDS = 120.0  # our total patience with a locked database
@@ -37,28 +38,56 @@ log = logging.getLogger("footfall.stores")
 T = TypeVar("T")
 
 
+# SQLite's limit on bound parameters per statement (3.32+; 999 before).
+MAX_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+ROWS_PER_STATEMENT = 500
+
+
 @functools.lru_cache(maxsize=256)
-def _insert_sql(columns: tuple[str, ...]) -> str:
-    """INSERT for the columns a batch uses (names come from EVENT_FIELDS only)."""
+def _insert_rows_sql(columns: tuple[str, ...], n: int) -> str:
+    """INSERT of `n` rows in one statement (names come from EVENT_FIELDS only)."""
+    one = f"({', '.join('?' for _ in columns)})"
     return (
         f"INSERT OR IGNORE INTO events ({', '.join(columns)}) "  # noqa: S608 - fixed names
-        f"VALUES ({', '.join('?' for _ in columns)})"
+        f"VALUES {', '.join([one] * n)}"
     )
 
 
+def _insert_rows(
+    conn: sqlite3.Connection, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert a batch with one statement per few hundred rows.
+
+    `executemany` steps the statement once per row, and the sqlite3 module
+    releases and re-takes the GIL around every step: in a process whose event
+    loop keeps the GIL busy (the collector), each re-take waits for a GIL
+    hand-off, so a 1,000-row batch waited for 1,000 of them. Multi-row VALUES
+    binds in C and steps once per statement.
+    """
+    per = max(1, min(ROWS_PER_STATEMENT, MAX_VARIABLES // max(1, len(columns))))
+    for i in range(0, len(rows), per):
+        part = rows[i : i + per]
+        conn.execute(_insert_rows_sql(columns, len(part)), list(chain.from_iterable(part)))
+
+
 # Called inside a batch's write transaction with only the events that were new
-# (not already stored, first of any in-batch duplicates): summaries maintained
-# at write time count each event exactly once even when a batch is retried.
+# (not already stored, first of any in-batch duplicates). None by default: the
+# stats summaries trail the writes (footfall.stats.catchup) instead of sitting in
+# them, so a write is only the insert.
 WriteHook = Callable[[sqlite3.Connection, Sequence[Event]], None]
+# Called inside a delete's transaction, before it, with the DELETE's WHERE clause
+# (fixed SQL over `events`) and its parameters: data kept beside the events
+# (summaries) learns what is about to go.
+DeleteHook = Callable[[sqlite3.Connection, str, Sequence[Any]], None]
 
 
-def _default_write_hooks() -> list[WriteHook]:
-    """Hooks of installed packages that keep data in step with writes (stats summaries)."""
+def _default_delete_hooks() -> list[DeleteHook]:
+    """Hooks of installed packages that must hear of deletes (stats summaries)."""
     try:
-        from footfall.stats.rollup import sqlite_write_hook
+        from footfall.stats.catchup import before_delete
     except ImportError:
         return []
-    return [sqlite_write_hook]
+    return [before_delete]
 
 
 def _new_events(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
@@ -102,7 +131,8 @@ class SQLiteStore(Store):
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._pid = os.getpid()
-        self.write_hooks: list[WriteHook] = _default_write_hooks()
+        self.write_hooks: list[WriteHook] = []
+        self.delete_hooks: list[DeleteHook] = _default_delete_hooks()
         if self.memory:
             self._keepalive = self._connect()
 
@@ -199,12 +229,11 @@ class SQLiteStore(Store):
         if not events:
             return 0
         columns, rows = sqlite_columns(events)
-        statement = _insert_sql(columns)
 
         def insert(conn: sqlite3.Connection) -> int:
             fresh = _new_events(conn, events) if self.write_hooks else ()
             before = conn.total_changes
-            conn.executemany(statement, rows)
+            _insert_rows(conn, columns, rows)
             inserted = conn.total_changes - before
             self._after_insert(conn, events, inserted)
             for hook in self.write_hooks:
@@ -259,20 +288,30 @@ class SQLiteStore(Store):
         return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])  # noqa: S608
 
     def purge(self, before: datetime, site: str | None = None) -> int:
-        sql = "DELETE FROM events WHERE ts < ?"
+        where = "ts < ?"
         params: list[Any] = [to_micros(before)]
         if site is not None:
-            sql += " AND site = ?"
+            where += " AND site = ?"
             params.append(site)
-        return self._write_tx(lambda conn: conn.execute(sql, params).rowcount)
+        return self._delete(where, params)
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
-        sql = "DELETE FROM events WHERE visitor_id = ?"
+        where = "visitor_id = ?"
         params: list[Any] = [visitor_id]
         if site is not None:
-            sql += " AND site = ?"
+            where += " AND site = ?"
             params.append(site)
-        return self._write_tx(lambda conn: conn.execute(sql, params).rowcount)
+        return self._delete(where, params)
+
+    def _delete(self, where: str, params: list[Any]) -> int:
+        """DELETE FROM events WHERE `where` (fixed SQL), delete hooks first, one transaction."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            for hook in self.delete_hooks:
+                hook(conn, where, params)
+            return int(conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount)  # noqa: S608
+
+        return self._write_tx(delete)
 
     def is_writable(self) -> bool:
         try:

@@ -218,7 +218,7 @@ class FootfallMiddleware:
         if pending.set_cookie:
             response.set_cookie(
                 self.options.cookie_name,
-                pending.ev.visitor_id,
+                pending.visitor_id,
                 max_age=self.options.cookie_max_age,
                 path="/",
                 secure=pending.scheme == "https",
@@ -248,9 +248,8 @@ class FootfallMiddleware:
         try:
             user = _user_id(request, self.load_user)
             if user:
-                pending.ev.user_id = user
-            event = pending.event(status, content_type, size, self.options.classify)
-            deliver(self.tracker, event, self.options)
+                pending.user_id = user
+            deliver(self.tracker, pending.finish(status, content_type, size), self.options)
             run_inline(pending, request)
         except Exception:
             log.exception("footfall: could not record a request")

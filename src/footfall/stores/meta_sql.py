@@ -1,0 +1,180 @@
+"""`Meta` (sites, tokens, failed events) for the SQL stores; tables from 0002-0004.
+
+SQLite and PostgreSQL share one set of statements: both understand
+`INSERT ... ON CONFLICT (...) DO NOTHING` and `RETURNING id` (SQLite since
+3.35), so the only difference left is the placeholder, which `SQLMeta`
+rewrites once per statement. Keeping one copy means a fix to a statement
+reaches both stores.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from footfall.stores.meta import FailedEvent, Site, Token
+from footfall.stores.rows import from_micros, to_micros
+
+__all__ = ["SQLMeta"]
+
+_FAILED_COLS = "id, ts, reason, payload, event, site, source, schema, attempts, status"
+
+
+def _when(seconds: int | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, timezone.utc)
+
+
+def _site(row: tuple[Any, ...]) -> Site:
+    return Site(row[0], row[1], bool(row[2]), _when(row[3]))
+
+
+def _token(row: tuple[Any, ...]) -> Token:
+    return Token(int(row[0]), row[1], row[2], row[3], _when(row[4]), bool(row[5]))
+
+
+def _failed(row: tuple[Any, ...]) -> FailedEvent:
+    return FailedEvent(
+        id=int(row[0]),
+        ts=from_micros(row[1]),
+        reason=row[2],
+        payload=row[3],
+        event=row[4],
+        site=row[5],
+        source=row[6],
+        schema=row[7],
+        attempts=int(row[8]),
+        status=row[9],
+    )
+
+
+@lru_cache(maxsize=64)
+def _format_style(statement: str) -> str:
+    # Statements here are fixed text with no literal '?' or '%'.
+    return statement.replace("?", "%s")
+
+
+class SQLMeta:
+    """Sites, tokens and failed events in the store's own database.
+
+    `store` provides `transaction()` (a DB-API connection in a transaction)
+    and `query(sql, params)`; `placeholder` is `?` (SQLite) or `%s`
+    (PostgreSQL).
+    """
+
+    def __init__(self, store: Any, placeholder: str = "?") -> None:
+        if placeholder not in ("?", "%s"):
+            raise ValueError(f"unsupported placeholder {placeholder!r}")
+        self.store = store
+        self._format = placeholder == "%s"
+
+    def _sql(self, statement: str) -> str:
+        return _format_style(statement) if self._format else statement
+
+    def _query(self, statement: str, params: Any = ()) -> list[Any]:
+        return list(self.store.query(self._sql(statement), params))
+
+    def _change(self, statement: str, params: tuple[Any, ...]) -> int:
+        with self.store.transaction() as conn:
+            cur = conn.cursor()
+            cur.execute(self._sql(statement), params)  # fixed statements below
+            return int(cur.rowcount)
+
+    # -- sites --------------------------------------------------------------
+    def add_site(self, site: Site) -> bool:
+        inserted = self._change(
+            "INSERT INTO sites (domain, timezone, public, created_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (domain) DO NOTHING",
+            (site.domain, site.timezone, int(site.public), int(time.time())),
+        )
+        return inserted > 0
+
+    def get_site(self, domain: str) -> Site | None:
+        rows = self._query(
+            "SELECT domain, timezone, public, created_at FROM sites WHERE domain = ?", (domain,)
+        )
+        return _site(rows[0]) if rows else None
+
+    def list_sites(self) -> list[Site]:
+        rows = self._query("SELECT domain, timezone, public, created_at FROM sites ORDER BY domain")
+        return [_site(r) for r in rows]
+
+    # -- tokens -------------------------------------------------------------
+    def add_token(self, name: str, site: str, token_hash: str, prefix: str) -> Token:
+        now = int(time.time())
+        with self.store.transaction() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                self._sql(
+                    "INSERT INTO api_tokens (name, site, token_hash, prefix, created_at) "
+                    "VALUES (?, ?, ?, ?, ?) RETURNING id"
+                ),
+                (name, site, token_hash, prefix, now),
+            )
+            token_id = int(cur.fetchone()[0])
+        return Token(token_id, name, site, prefix, _when(now))
+
+    def list_tokens(self) -> list[Token]:
+        rows = self._query(
+            "SELECT id, name, site, prefix, created_at, revoked FROM api_tokens ORDER BY id"
+        )
+        return [_token(r) for r in rows]
+
+    def active_tokens(self) -> dict[str, Token]:
+        rows = self._query(
+            "SELECT id, name, site, prefix, created_at, revoked, token_hash "
+            "FROM api_tokens WHERE revoked = 0"
+        )
+        return {r[6]: _token(r) for r in rows}
+
+    def revoke_token(self, token_id: int) -> bool:
+        changed = self._change(
+            "UPDATE api_tokens SET revoked = 1 WHERE id = ? AND revoked = 0", (token_id,)
+        )
+        return changed > 0
+
+    # -- failed events ------------------------------------------------------
+    def add_failed(self, rows: list[FailedEvent]) -> int:
+        if not rows:
+            return 0
+        values = [
+            (to_micros(r.ts), r.reason, r.payload, r.event, r.site, r.source, r.schema, r.status)
+            for r in rows
+        ]
+        with self.store.transaction() as conn:
+            conn.cursor().executemany(
+                self._sql(
+                    "INSERT INTO failed_events "
+                    "(ts, reason, payload, event, site, source, schema, status) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                values,
+            )
+        return len(values)
+
+    def list_failed(
+        self, status: str | None = "failed", limit: int = 100, site: str | None = None
+    ) -> list[FailedEvent]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        if site is not None:
+            clauses.append("site = ?")
+            params.append(site)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        params.append(max(1, min(int(limit), 100_000)))
+        rows = self._query(
+            f"SELECT {_FAILED_COLS} FROM failed_events{where} ORDER BY id LIMIT ?",  # noqa: S608 - fixed clauses, bound values
+            params,
+        )
+        return [_failed(r) for r in rows]
+
+    def set_failed_status(self, failed_id: int, status: str, reason: str | None = None) -> None:
+        self._change(
+            "UPDATE failed_events SET status = ?, reason = COALESCE(?, reason), "
+            "attempts = attempts + 1 WHERE id = ?",
+            (status, reason, failed_id),
+        )

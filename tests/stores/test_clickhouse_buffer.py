@@ -1,0 +1,107 @@
+"""The opt-in ClickHouse Buffer table (`?buffer_seconds=N`).
+
+The whole contract suite also runs on a buffered store (tests/stores/backends.py,
+"clickhouse-buffered"); these are the parts only a buffer has: the URL
+option, events visible before they reach `events`, the flush, and the DDL
+staying valid on current ClickHouse (chDB).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from footfall import Event
+from footfall.errors import ConfigurationError
+
+T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
+
+
+def test_buffer_seconds_from_the_url() -> None:
+    pytest.importorskip("clickhouse_driver")
+    from footfall.stores.clickhouse import buffer_seconds, split_url
+
+    url = "clickhouse://h:9000/db?buffer_seconds=10&compression=lz4"
+    assert buffer_seconds(url) == 10
+    assert split_url(url)[0] == "clickhouse://h:9000/db?compression=lz4"  # not a driver setting
+    assert buffer_seconds("clickhouse://h/db") is None
+    for bad in ("0", "x", "86400"):
+        with pytest.raises(ConfigurationError):
+            buffer_seconds(f"clickhouse://h/db?buffer_seconds={bad}")
+
+
+def test_buffered_events_are_read_before_and_after_the_flush(tmp_path: Path) -> None:
+    from tests.stores.backends import clickhouse_buffered_store
+
+    store: Any = clickhouse_buffered_store(tmp_path)
+    try:
+        events = [Event(name="pageview", ts=T0 + timedelta(seconds=i), site="s") for i in range(50)]
+        assert store.write(events) == 50
+        # In the buffer (60 s, far below its row limits), not yet in `events`...
+        assert store.client.execute("SELECT count() FROM events") == [(0,)]
+        # ...yet counted, paged and known to the duplicate check.
+        assert store.count() == 50
+        assert len(store.get_usage(limit=100)) == 50
+        assert store.write(events[:10]) == 0
+        store.flush_buffer()
+        assert store.client.execute("SELECT count() FROM events") == [(50,)]
+        assert store.count() == 50
+        assert store.write(events) == 0
+    finally:
+        store.close()
+
+
+def test_migrating_again_keeps_buffered_events(tmp_path: Path) -> None:
+    from tests.stores.backends import clickhouse_buffered_store
+
+    store: Any = clickhouse_buffered_store(tmp_path)
+    try:
+        store.write([Event(name="pageview", ts=T0, site="s")])
+        assert store.migrate() == []
+        assert store.count() == 1
+    finally:
+        store.close()
+
+
+def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
+    chdb_session = pytest.importorskip("chdb.session", reason="chdb is a dev dependency")
+    from footfall.stores.ch_sql import BUFFERED, buffer_table_sql, insert_sql
+    from footfall.stores.migrate import load_migrations
+
+    session = chdb_session.Session(str(tmp_path / "chdb"))
+    try:
+
+        def run(query: str) -> str:
+            out = session.query(query, "TabSeparated")
+            return (out.bytes().decode() if hasattr(out, "bytes") else str(out)).strip()
+
+        run("CREATE DATABASE IF NOT EXISTS ff")
+        run("USE ff")
+        for m in load_migrations("clickhouse"):
+            for stmt in m.statements:
+                run(stmt)
+        run(buffer_table_sql("ff", 10))
+        run(insert_sql(["id", "ts", "site", "name"], "events_buffer") + " ('a', 5, 's', 'n')")
+        assert run(BUFFERED["COUNT"].format(where="")) == "1"
+        assert (
+            run(
+                f"SELECT id FROM ({BUFFERED['SELECT_PAGE']})".replace("{where}", "")
+                .replace("%(limit)s", "10")
+                .replace("%(offset)s", "0")
+            )
+            == "a"
+        )
+        driver = pytest.importorskip("clickhouse_driver").Client("127.0.0.1")
+        run("CREATE TABLE _batch (id String) ENGINE = Memory")
+        run("INSERT INTO _batch VALUES ('a'), ('b')")
+        params = {"lo": 0, "hi": 10, "sites": ("s", "t")}
+        context = driver.connection.context
+        check = driver.substitute_params(BUFFERED["EXISTING_IDS"], params, context)
+        assert run(check) == "a"
+        run("OPTIMIZE TABLE events_buffer")
+        assert run("SELECT count() FROM events") == "1"
+    finally:
+        session.close()
