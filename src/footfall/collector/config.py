@@ -15,6 +15,10 @@ travel as environment variables (like `FOOTFALL_DB`); tests build a
   failed events.
 - `FOOTFALL_SITE_CACHE_SECONDS` (`5`): how long site and token look-ups are
   cached in-process.
+- `FOOTFALL_ADMIT_DEPTH` (`10000`): queued events above which new ingest
+  requests wait for room (see `footfall.collector.admission`).
+- `FOOTFALL_ADMIT_WAIT` (`5`): seconds a request waits at most; `0` turns the
+  wait off (a full queue then answers 503 at once).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from footfall.collector.admission import DEFAULT_ADMIT_DEPTH, DEFAULT_ADMIT_WAIT
 
 __all__ = ["MAX_BODY_BYTES", "MAX_EVENTS", "CollectorConfig"]
 
@@ -54,6 +60,8 @@ class CollectorConfig:
     site_cache_seconds: float = 5.0
     max_body_bytes: int = MAX_BODY_BYTES
     max_events: int = MAX_EVENTS
+    admit_depth: int = DEFAULT_ADMIT_DEPTH
+    admit_wait: float = DEFAULT_ADMIT_WAIT
 
     @classmethod
     def from_env(
@@ -69,4 +77,6 @@ class CollectorConfig:
             schemas_dir=schemas_dir or e.get("FOOTFALL_SCHEMAS") or None,
             strict_schemas=e.get("FOOTFALL_SCHEMAS_STRICT", "0").lower() in ("1", "true", "yes"),
             site_cache_seconds=float(e.get("FOOTFALL_SITE_CACHE_SECONDS", "5") or 5),
+            admit_depth=int(e.get("FOOTFALL_ADMIT_DEPTH", "") or DEFAULT_ADMIT_DEPTH),
+            admit_wait=float(e.get("FOOTFALL_ADMIT_WAIT", "") or DEFAULT_ADMIT_WAIT),
         )

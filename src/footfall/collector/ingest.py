@@ -39,6 +39,12 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
     accepted (or kept as failed), else the errors' common status (400 if
     mixed). Bad events never stop the good ones beside them.
 
+`await Collector.admit()`
+    Call once per ingest request before reading its body: returns at once
+    while the delivery queue is shallow, else waits (bounded) for room; see
+    footfall.collector.admission for why a deep queue holds requests rather
+    than refusing them.
+
 `Collector.store_failed(payload, reason, *, event=None, site="", source="", schema="")`
     Queue one failed event (original payload + reason) without I/O.
 
@@ -53,6 +59,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.collector.admission import Admission
 from footfall.collector.config import CollectorConfig
 from footfall.collector.directory import Directory
 from footfall.collector.failed import FailedWriter
@@ -143,6 +150,7 @@ class Collector:
         self.schemas = SchemaRegistry(self.config.schemas_dir, strict=self.config.strict_schemas)
         self.failed = FailedWriter(meta) if meta else None
         self.tracker = state.tracker
+        self.admission = Admission(self.config.admit_depth, self.config.admit_wait)
 
     # -- per request --------------------------------------------------------
     def authenticate(self, authorization: str | None) -> Token | None:
@@ -164,6 +172,9 @@ class Collector:
         wait = self.limiter.take(rate_key(ip), cost)
         if wait > 0:
             raise Rejected(429, "too many requests from this address", retry_after=wait)
+
+    async def admit(self) -> None:
+        await self.admission(self.tracker)
 
     # -- per event ----------------------------------------------------------
     def _check_site(self, event: Event, token: Token | None) -> EventError | None:

@@ -130,6 +130,7 @@ async def post_event(request: Request) -> Response:
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype not in JSON_TYPES:
             raise Rejected(415, "send JSON as application/json or text/plain")
+        await collector.admit()
         body = await read_body(request, collector.config.max_body_bytes)
         body = decode_content(
             body, request.headers.get("content-encoding", ""), collector.config.max_body_bytes
@@ -255,6 +256,7 @@ class _Pixel:
         )
         try:
             collector.check_rate(ip, None)
+            await collector.admit()
             referer = headers.get(b"referer")
             page = referer.decode("latin-1") if referer else None
             event = build_event(

@@ -148,6 +148,7 @@ def routes(state: Any) -> list[BaseRoute]:
             collector.check_rate(ip, None)
         except Rejected as exc:
             return _refusal(request, exc)
+        await collector.admit()
         status, report = _ingest(request, collector, [dict(request.query_params)], None, ip)
         if status != 200:
             return _answer(request, report, status)
@@ -159,6 +160,7 @@ def routes(state: Any) -> list[BaseRoute]:
             ip = client_address(request, collector)
             token = collector.authenticate(request.headers.get("authorization"))
             collector.check_rate(ip, token)
+            await collector.admit()
             body = await read_body(request, collector.config.max_body_bytes)
             raws = decode_envelope(body, collector.config.max_events)
         except Rejected as exc:

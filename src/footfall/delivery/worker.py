@@ -97,6 +97,11 @@ class BackgroundWorker:
         return True
 
     @property
+    def depth(self) -> int:
+        """Items (and flush markers) waiting in the queue: O(1), for admission checks."""
+        return len(self._queue)
+
+    @property
     def enqueued(self) -> int:
         """Items accepted so far (taken by the thread plus still queued)."""
         return self._taken + sum(1 for i in list(self._queue) if not isinstance(i, _Marker))

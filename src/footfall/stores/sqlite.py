@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
@@ -27,6 +27,7 @@ from footfall.event import Event
 from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
+from footfall.stores.sqlite_lock import WriterLock
 
 __all__ = ["BUSY_RETRY_SECONDS", "DeleteHook", "SQLiteStore", "WriteHook"]
 
@@ -133,6 +134,7 @@ class SQLiteStore(Store):
         self._pid = os.getpid()
         self.write_hooks: list[WriteHook] = []
         self.delete_hooks: list[DeleteHook] = _default_delete_hooks()
+        self._writer = None if self.memory else WriterLock(self.path, BUSY_RETRY_SECONDS)
         if self.memory:
             self._keepalive = self._connect()
 
@@ -182,14 +184,15 @@ class SQLiteStore(Store):
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """A write transaction holding the database lock from its first statement."""
         conn = self.conn
-        self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
-            self._retry(lambda: conn.execute("COMMIT"))
+        with self._writer.hold() if self._writer is not None else nullcontext():
+            self._retry(lambda: conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                self._retry(lambda: conn.execute("COMMIT"))
 
     def _write_tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in a write transaction, retrying the whole of it while busy."""
@@ -329,6 +332,8 @@ class SQLiteStore(Store):
             except sqlite3.Error:
                 pass
         self._local = threading.local()
+        if self._writer is not None:
+            self._writer.close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.url!r})"
