@@ -375,6 +375,39 @@ def run(quick: bool) -> list[dict[str, Any]]:
                         "goal": goal,
                     }
                 )
+        rows.extend(_without_admission(tmp, seconds))
+    return rows
+
+
+def _without_admission(tmp: Path, seconds: int) -> list[dict[str, Any]]:
+    """The batched runs again with admission control off: a deep queue answers 503 at once.
+
+    Shows what holding requests (footfall.collector.admission) is worth; the
+    peer column is the run above with it on, so run them close together.
+    """
+    rows: list[dict[str, Any]] = []
+    for workers in (1, 2):
+        runs: dict[str, dict[str, Any]] = {}
+        for label in ("off", "on"):
+            where = tmp / f"admission-{label}-{workers}"
+            where.mkdir()
+            if label == "off":
+                os.environ["FOOTFALL_ADMIT_WAIT"] = "0"
+            try:
+                runs[label] = _one(where, "batched", workers, seconds)
+            finally:
+                os.environ.pop("FOOTFALL_ADMIT_WAIT", None)
+        off, on = runs["off"]["stored_per_s"], runs["on"]["stored_per_s"]
+        rows.append(
+            {
+                "benchmark": f"  same, {workers} worker(s), stored: admission off (503 at once)",
+                "footfall": round(off),
+                "peer": "admission on (default), run next",
+                "peer_value": round(on),
+                "ratio": round(on / off, 2),
+                "unit": "events/s",
+            }
+        )
     return rows
 
 

@@ -66,6 +66,10 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from footfall.server.catchup import start_catch_up
 
+        # Compile the user-agent rules, crawler list and geo data before the first
+        # request (~1 s of CPU, once per process): otherwise the first batches pay
+        # for it on the delivery thread, under load, while the queue backs up.
+        state.tracker.warm()
         catching_up = start_catch_up(state.store, state.tracker.worker)
         state.extras["footfall.server.catchup"] = catching_up
         yield
