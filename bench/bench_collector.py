@@ -375,36 +375,42 @@ def run(quick: bool) -> list[dict[str, Any]]:
                         "goal": goal,
                     }
                 )
-        rows.extend(_without_admission(tmp, seconds))
+        rows.extend(_switched_off(tmp, seconds))
     return rows
 
 
-def _without_admission(tmp: Path, seconds: int) -> list[dict[str, Any]]:
-    """The batched runs again with admission control off: a deep queue answers 503 at once.
+def _switched_off(tmp: Path, seconds: int) -> list[dict[str, Any]]:
+    """The batched runs again with one mechanism off, each beside a run with it on.
 
-    Shows what holding requests (footfall.collector.admission) is worth; the
-    peer column is the run above with it on, so run them close together.
+    Admission control (`FOOTFALL_ADMIT_WAIT=0`: a deep queue answers 503 at
+    once) with 1 and 2 workers, and the SQLite writer lock
+    (`FOOTFALL_SQLITE_WRITER_LOCK=0`: writers wait in SQLite's busy handler)
+    with 2 workers, the only case where writers contend.
     """
     rows: list[dict[str, Any]] = []
-    for workers in (1, 2):
-        runs: dict[str, dict[str, Any]] = {}
-        for label in ("off", "on"):
-            where = tmp / f"admission-{label}-{workers}"
+    cases = [
+        ("FOOTFALL_ADMIT_WAIT", "admission off (503 at once)", 1),
+        ("FOOTFALL_ADMIT_WAIT", "admission off (503 at once)", 2),
+        ("FOOTFALL_SQLITE_WRITER_LOCK", "writer lock off (SQLite busy handler)", 2),
+    ]
+    for n, (variable, label, workers) in enumerate(cases):
+        runs: dict[bool, float] = {}
+        for on in (False, True):
+            where = tmp / f"switch-{n}-{'on' if on else 'off'}"
             where.mkdir()
-            if label == "off":
-                os.environ["FOOTFALL_ADMIT_WAIT"] = "0"
+            if not on:
+                os.environ[variable] = "0"
             try:
-                runs[label] = _one(where, "batched", workers, seconds)
+                runs[on] = _one(where, "batched", workers, seconds)["stored_per_s"]
             finally:
-                os.environ.pop("FOOTFALL_ADMIT_WAIT", None)
-        off, on = runs["off"]["stored_per_s"], runs["on"]["stored_per_s"]
+                os.environ.pop(variable, None)
         rows.append(
             {
-                "benchmark": f"  same, {workers} worker(s), stored: admission off (503 at once)",
-                "footfall": round(off),
-                "peer": "admission on (default), run next",
-                "peer_value": round(on),
-                "ratio": round(on / off, 2),
+                "benchmark": f"  same, {workers} worker(s), stored: {label}",
+                "footfall": round(runs[False]),
+                "peer": "on (the default), run next",
+                "peer_value": round(runs[True]),
+                "ratio": round(runs[True] / runs[False], 2),
                 "unit": "events/s",
             }
         )

@@ -8,6 +8,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from footfall import connect
 from footfall.stores.sqlite_lock import WriterLock
 
@@ -108,3 +110,13 @@ def test_store_writes_from_two_processes_all_land(tmp_path: Path) -> None:
     assert all(p.wait(120) == 0 for p in procs)
     assert store.count() == 3 * 40 * 50
     assert (tmp_path / "s.db.lock").exists()
+
+
+def test_the_lock_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from footfall.event import Event
+
+    monkeypatch.setenv("FOOTFALL_SQLITE_WRITER_LOCK", "0")
+    store = connect(f"sqlite:///{tmp_path / 'off.db'}")
+    store.write([Event(name="x", site="a.example")])
+    assert store.count() == 1
+    assert not (tmp_path / "off.db.lock").exists()

@@ -134,7 +134,10 @@ class SQLiteStore(Store):
         self._pid = os.getpid()
         self.write_hooks: list[WriteHook] = []
         self.delete_hooks: list[DeleteHook] = _default_delete_hooks()
-        self._writer = None if self.memory else WriterLock(self.path, BUSY_RETRY_SECONDS)
+        # $FOOTFALL_SQLITE_WRITER_LOCK=0 leaves all waiting to SQLite (file systems
+        # where flock misbehaves; the bench's side-by-side row).
+        use_lock = not self.memory and os.environ.get("FOOTFALL_SQLITE_WRITER_LOCK", "1") != "0"
+        self._writer = WriterLock(self.path, BUSY_RETRY_SECONDS) if use_lock else None
         if self.memory:
             self._keepalive = self._connect()
 
