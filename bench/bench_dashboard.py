@@ -34,17 +34,11 @@ from pathlib import Path
 from typing import Any
 
 BIN = Path(sys.executable).parent
-CHROMIUM = os.environ.get("FOOTFALL_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.services import CHROMIUM, CHROMIUM_ARGS  # noqa: E402 - needs the path above
+
+ARGS = CHROMIUM_ARGS
+
 SITE = "demo.footfall.dev"
 COMPLETE_JS = """() => {
   const panels = Array.from(document.querySelectorAll('.panel:not(.hidden) .status'));

@@ -84,3 +84,23 @@ def test_serve_app_health(db_url: str) -> None:
         body = response.json()
         assert body["store_writable"] is True
         assert body["queue_depth"] == 0
+
+
+def test_a_delete_says_which_sites_need_a_summaries_rebuild(db_url: str) -> None:
+    from footfall.stats.catchup import catch_up
+
+    t = footfall.Tracker([db_url])
+    for i in range(4):
+        t.emit("pageview", path=f"/{i}", visitor_id=f"v{i % 2}", site="s.com")
+    t.close()
+    catch_up(footfall.connect(db_url))  # the summaries now count all four
+    runner = CliRunner()
+    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1"])
+    assert gone.exit_code == 0 and "deleted 2 events" in gone.output
+    assert "footfall stats rebuild --site s.com" in gone.stderr
+    rebuilt = runner.invoke(main, ["stats", "rebuild", "--db", db_url, "--site", "s.com"])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    again = runner.invoke(main, ["delete-visitor", "--db", db_url, "v0"])
+    assert "deleted 2 events" in again.output and "s.com" in again.stderr
+    nothing = runner.invoke(main, ["delete-visitor", "--db", db_url, "nobody"])
+    assert "deleted 0 events" in nothing.output and nothing.stderr == ""

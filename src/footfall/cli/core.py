@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import click
 import msgspec
@@ -125,8 +126,10 @@ def purge(
     )
     if not yes:
         click.confirm(f"delete events before {cutoff.isoformat()}?", abort=True)
-    n = connect(db_url).purge(cutoff, site=site)
+    store = connect(db_url)
+    n = store.purge(cutoff, site=site)
     click.echo(f"deleted {n} events")
+    _rebuild_hint(store, n)
 
 
 @click.command("delete-visitor")
@@ -135,8 +138,26 @@ def purge(
 @click.option("--site", help="Only this site.")
 def delete_visitor(db_url: str, visitor_id: str, site: str | None) -> None:
     """Delete every event of one visitor (erasure request)."""
-    n = connect(db_url).delete_visitor(visitor_id, site=site)
+    store = connect(db_url)
+    n = store.delete_visitor(visitor_id, site=site)
     click.echo(f"deleted {n} events of visitor {visitor_id}")
+    _rebuild_hint(store, n)
+
+
+def _rebuild_hint(store: Any, deleted: int) -> None:
+    """After a delete, name the sites whose stats now read raw events until a rebuild."""
+    if not deleted or getattr(store, "dialect", "") != "sqlite":
+        return
+    try:
+        rows = store.query("SELECT site FROM stats_sites WHERE complete = 0 ORDER BY site")
+    except Exception:  # no summaries in this file (not migrated): nothing to say
+        return
+    for (name,) in rows:
+        click.echo(
+            f"stats summaries of {name} still count deleted events, so its stats read raw "
+            f"events (slower) until: footfall stats rebuild --site {name}",
+            err=True,
+        )
 
 
 @click.command()
