@@ -14,7 +14,7 @@ import pytest
 
 import footfall
 from footfall import CaptureSink, Event, JsonlSink, StoreSink, Tracker
-from footfall.delivery.worker import BackgroundWorker
+from footfall.delivery.worker import BackgroundWorker, wait_until
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -300,3 +300,34 @@ def test_duplicate_ids_stored_once(sqlite_store: footfall.stores.Store) -> None:
     t.flush(5)
     assert sqlite_store.write([ev]) == 0  # type: ignore[attr-defined]
     assert sqlite_store.count() == 1  # type: ignore[attr-defined]
+
+
+def test_counts_stay_exact_with_markers_in_the_queue() -> None:
+    gate = threading.Event()
+    seen: list[int] = []
+
+    def process(batch: list[int]) -> None:
+        gate.wait(30)
+        seen.extend(batch)
+
+    w = BackgroundWorker(process, batch_size=2, flush_interval=60)
+    for i in range(5):
+        assert w.submit(i)
+    assert not w.flush(timeout=0.05)  # its marker stays queued behind the blocked batch
+    for i in range(5, 8):
+        assert w.submit(i)
+    assert w.enqueued == 8
+    assert w.pending == 8 - len(seen)
+    assert w.depth >= 8 - 2  # at most one batch taken off the queue so far
+    gate.set()
+    assert w.flush(timeout=10)
+    assert (w.enqueued, w.pending, w.depth) == (8, 0, 0)
+    assert sorted(seen) == list(range(8))
+    gate.clear()  # block again: markers already consumed must no longer count
+    for i in range(8, 12):
+        assert w.submit(i)
+    assert wait_until(lambda: w.depth <= 2, 10)  # the thread holds one batch of 2
+    assert w.enqueued == 12
+    gate.set()
+    assert w.close(timeout=10) == 0
+    assert sorted(seen) == list(range(12))

@@ -78,6 +78,7 @@ class BackgroundWorker:
         self._closed = False
         self._pid = os.getpid()
         self._taken = 0  # items the thread has popped (single consumer: exact)
+        self._markers = 0  # flush/stop markers in the queue, so counts need no walk
         self._in_flight = 0
         self.dropped = 0
 
@@ -103,8 +104,13 @@ class BackgroundWorker:
 
     @property
     def enqueued(self) -> int:
-        """Items accepted so far (taken by the thread plus still queued)."""
-        return self._taken + sum(1 for i in list(self._queue) if not isinstance(i, _Marker))
+        """Items accepted so far (taken by the thread plus still queued); O(1).
+
+        Read by `/health` and by the server's catch-up thread every second,
+        so it must not walk a queue of 100,000 items. While a marker is being
+        queued it may be one low for an instant.
+        """
+        return self._taken + max(0, len(self._queue) - self._markers)
 
     @property
     def pending(self) -> int:
@@ -118,7 +124,7 @@ class BackgroundWorker:
                 return True
             self._start()
         marker = _Marker()
-        self._queue.append(marker)
+        self._put_marker(marker)
         self._wake.set()
         return marker.done.wait(timeout)
 
@@ -131,11 +137,16 @@ class BackgroundWorker:
         thread = self._thread
         if thread is not None and thread.is_alive():
             marker = _Marker(stop=True)
-            self._queue.append(marker)
+            self._put_marker(marker)
             self._wake.set()
             if ok:
                 thread.join(timeout)
         return self.pending
+
+    def _put_marker(self, marker: _Marker) -> None:
+        with self._count_lock:
+            self._markers += 1
+        self._queue.append(marker)
 
     # -- worker thread ------------------------------------------------------
     def _start(self) -> None:
@@ -165,6 +176,8 @@ class BackgroundWorker:
         while queue:
             item = queue.popleft()
             if isinstance(item, _Marker):
+                with self._count_lock:
+                    self._markers -= 1
                 self._handle(batch)
                 batch = []
                 item.done.set()
