@@ -105,3 +105,39 @@ def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
         assert run("SELECT count() FROM events") == "1"
     finally:
         session.close()
+
+
+def test_stats_include_events_still_in_the_buffer(tmp_path: Path) -> None:
+    from tests.stores.backends import clickhouse_buffered_store
+
+    from footfall import stats
+    from footfall.stats.model import build_query
+
+    store: Any = clickhouse_buffered_store(tmp_path)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        events = [
+            Event(
+                name="pageview",
+                ts=now - timedelta(seconds=60 - i),
+                site="s.example",
+                path=f"/{i % 3}",
+                visitor_id=f"v{i % 4}",
+                visit_id=f"v{i % 4}-1",
+            )
+            for i in range(12)
+        ]
+        assert store.write(events) == 12
+        assert store.client.execute("SELECT count() FROM events") == [(0,)]  # all buffered
+        day = now.date().isoformat()
+        got = stats.query(
+            store, "s.example", period="day", date=day, metrics="visitors,pageviews,visits"
+        )
+        assert (got["visitors"], got["pageviews"], got["visits"]) == (4, 12, 4)
+        assert stats.realtime_visitors(store, "s.example", now) == 4
+        assert sum(p["visitors"] for p in stats.current_pages(store, "s.example", now)) == 4
+        q = build_query("s.example", period="day", date=day, tz="UTC")
+        steps = stats.funnel(store, q, ["event:page==/0", "event:page==/1"])
+        assert steps["entering_visitors"] == 4
+    finally:
+        store.close()

@@ -124,6 +124,9 @@ class Dialect:
     join = "JOIN"  # events (outer) joined to their visits (inner)
     # False: relations are pasted as subqueries (needs named placeholders).
     ctes = True
+    # Where the stats read events: a store that writes through a buffer (ClickHouse's
+    # opt-in Buffer table) reads through it too, so answers include what it holds.
+    events_table = "events"
 
     def placeholder(self, index: int) -> str:
         return "?"

@@ -34,6 +34,10 @@ JSON_FUNCTIONS = (19, 7)  # first release with JSONType / JSONExtract*
 _ORDER = "(ts, id)"  # a visit's events in order: what ROW_NUMBER() sorts by elsewhere
 
 
+# The tables the stats may read events from (pasted into SQL: never user input).
+EVENT_TABLES = frozenset({"events", "events_buffer"})
+
+
 class ClickHouseDialect(Dialect):
     """Named placeholders, inline subqueries, argMin visits, toStartOf* buckets."""
 
@@ -42,8 +46,11 @@ class ClickHouseDialect(Dialect):
     join = "ALL INNER JOIN"
     ctes = False
 
-    def __init__(self, version: tuple[int, ...] = (99,)) -> None:
+    def __init__(self, version: tuple[int, ...] = (99,), events_table: str = "events") -> None:
+        if events_table not in EVENT_TABLES:
+            raise ValueError(f"unknown events table {events_table!r}")
         self.version = version
+        self.events_table = events_table
 
     def placeholder(self, index: int) -> str:
         return f"%(p{index})s"

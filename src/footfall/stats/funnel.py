@@ -64,7 +64,7 @@ def funnel(store: Any, q: Query, steps: list[str]) -> dict[str, Any]:
         where.append("e.is_bot = 0")
     any_step = " OR ".join(cond_sql(c, d, p) for c in conditions)
     sql = (
-        f"SELECT e.visitor_id, {', '.join(flags)} FROM events e"  # noqa: S608 - allow-listed
+        f"SELECT e.visitor_id, {', '.join(flags)} FROM {d.events_table} e"  # noqa: S608 - allow-listed
         f" WHERE {' AND '.join(where)} AND ({any_step}) ORDER BY e.visitor_id, e.ts, e.id"
     )
     reached = [0] * len(conditions)

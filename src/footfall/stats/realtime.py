@@ -21,9 +21,10 @@ def _since(now: datetime | None) -> int:
 
 def realtime_visitors(store: Any, site: str, now: datetime | None = None) -> int:
     """Distinct visitors with an event in the last 5 minutes."""
-    p = Params(dialect_for(store))
+    d = dialect_for(store)
+    p = Params(d)
     rows = store.query(
-        f"SELECT COUNT(DISTINCT visitor_id) FROM events WHERE site = {p.add(site)}"
+        f"SELECT COUNT(DISTINCT visitor_id) FROM {d.events_table} WHERE site = {p.add(site)}"
         f" AND ts >= {p.add(_since(now))} AND is_bot = 0 AND visitor_id <> ''",
         p.values,
     )
@@ -37,7 +38,8 @@ def current_pages(
     d = dialect_for(store)
     p = Params(d)
     recent = (
-        f"SELECT id, ts, name, path, visitor_id, visit_id FROM events WHERE site = {p.add(site)}"
+        f"SELECT id, ts, name, path, visitor_id, visit_id FROM {d.events_table}"
+        f" WHERE site = {p.add(site)}"
         f" AND ts >= {p.add(_since(now))} AND is_bot = 0 AND name = 'pageview'"
         " AND visit_id <> ''"
     )

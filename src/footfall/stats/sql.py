@@ -131,7 +131,7 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> Relations:
     bots = "" if q.include_bots else " AND is_bot = 0"
     rels.define(
         "ev",
-        f"SELECT {', '.join(_EV_COLUMNS)} FROM events WHERE site = {p.add(q.site)}"
+        f"SELECT {', '.join(_EV_COLUMNS)} FROM {d.events_table} WHERE site = {p.add(q.site)}"
         f" AND ts >= {p.add(wlo)} AND ts < {p.add(whi)}{bots}",
     )
     if not need_vis:

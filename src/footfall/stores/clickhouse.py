@@ -25,10 +25,10 @@ i.e. two files per column, and on a slow disk that file creation, not the
 data, is what an insert costs. `?buffer_seconds=N` (opt-in) puts a Buffer
 table in front of `events`: writes land in the server's memory and reach
 `events` as one part per flush (at most every N seconds, or at 1M rows).
-Reads, the duplicate check and deletes go through it, so they see buffered
-events; the price is ClickHouse's own: a server crash loses what the buffer
-held (at most N seconds), and the stats engine, which reads `events`, lags
-by up to N seconds. docs/stores.md says more.
+Reads, the duplicate check, deletes and the stats engine (through
+`stats_dialect()`) go through it, so they see buffered events; the price is
+ClickHouse's own: a server crash loses what the buffer held (at most N
+seconds). docs/stores.md says more.
 
 URL: `clickhouse://user:password@host:9000/database?retention_days=400`
 (`&buffer_seconds=10` to buffer). Extra query parameters are
@@ -187,7 +187,7 @@ class ClickHouseStore(Store):
                 f"stats on ClickHouse need ClickHouse >= {need}; this server is {have}",
                 501,
             )
-        return ClickHouseDialect(self.server_version)
+        return ClickHouseDialect(self.server_version, self._table)
 
     @property
     def server_version(self) -> tuple[int, ...]:
