@@ -136,3 +136,34 @@ def test_wait_zero_never_holds() -> None:
     assert Admission(depth=1, wait=0).ready(Full())
     assert not Admission(depth=1, wait=1).ready(Full())
     assert Admission(depth=1, wait=1).ready(object())  # no worker: nothing to wait for
+
+
+def test_a_new_event_loop_gets_its_own_wake_up() -> None:
+    import asyncio
+    import contextlib
+
+    class Worker:
+        depth = 100
+
+    class Tracker_:
+        worker = Worker()
+
+    admission = Admission(depth=10, wait=5)
+    tracker = Tracker_()
+    # A loop closed while a request was held leaves its poller (and event) behind.
+    first = asyncio.new_event_loop()
+    with contextlib.suppress(asyncio.TimeoutError):
+        first.run_until_complete(asyncio.wait_for(admission(tracker), 0.05))
+    first.close()
+
+    async def held_then_freed() -> None:
+        async def free() -> None:
+            await asyncio.sleep(0.05)
+            tracker.worker.depth = 0
+
+        task = asyncio.get_running_loop().create_task(free())
+        await admission(tracker)  # must not wait on the closed loop's event
+        await task
+
+    asyncio.run(held_then_freed())
+    assert admission.held == 2 and admission.timed_out == 0

@@ -43,6 +43,8 @@ class Admission:
         self.held = 0  # requests that had to wait
         self.timed_out = 0  # of those, let through with the queue still deep
         self._room: asyncio.Event | None = None  # set by the poller when there is room
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop `_room` belongs to
+        self._poller: asyncio.Task[None] | None = None
 
     def ready(self, tracker: Any) -> bool:
         """True when a request for `tracker` may go on now."""
@@ -55,10 +57,13 @@ class Admission:
         if self.ready(tracker):
             return
         self.held += 1
+        loop = asyncio.get_running_loop()
         room = self._room
-        if room is None:
-            room = self._room = asyncio.Event()
-            asyncio.get_running_loop().create_task(self._poll(tracker, room))
+        if room is None or self._loop is not loop:  # none yet, or left by a closed loop
+            room, self._loop = asyncio.Event(), loop
+            self._room = room
+            # Keep a reference: the loop holds tasks weakly, a collected poller never wakes anyone.
+            self._poller = loop.create_task(self._poll(tracker, room))
         try:
             await asyncio.wait_for(room.wait(), self.wait)
         except asyncio.TimeoutError:
