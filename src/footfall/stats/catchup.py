@@ -20,10 +20,19 @@ transaction. So:
 Who runs it: `footfall serve` in a background thread (`footfall.server.catchup`),
 and every stats read (`ensure_current`, called by the engine) before it
 answers, so answers include every event stored before the query began.
+
+On PostgreSQL the cursor is `events.seq` (migration 0013), which writers are
+given in commit order because they insert under an advisory lock
+(`PostgresStore.write`): an uncommitted batch always holds larger values than
+every committed one, so none can land below the watermark. A catch-up
+transaction takes a second advisory lock (`PostgresStore.rollup_tx`), so
+catch-ups fold one at a time, as SQLite's write lock makes them there; the
+same folding code runs through `footfall.stats.qmark`.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -31,6 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from footfall.stats.qmark import is_postgres, run
 from footfall.stats.rollup import ROW_COLS, apply_rows, register_site
 
 __all__ = [
@@ -48,9 +58,14 @@ KEY = "rollup_rowid"
 log = logging.getLogger("footfall.stats")
 
 _SELECT = (
-    f"SELECT rowid, site, is_bot, {', '.join(ROW_COLS)} FROM events"  # noqa: S608 - fixed names
-    " WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    "SELECT {cursor}, site, is_bot, " + ", ".join(ROW_COLS) + " FROM events"  # noqa: S608
+    " WHERE {cursor} > ? ORDER BY {cursor} LIMIT ?"
 )
+
+
+def cursor_column(conn_or_store: Any) -> str:
+    """The commit-ordered events column the watermark points into."""
+    return "seq" if is_postgres(conn_or_store) else "rowid"
 
 
 def _chunk_size() -> int:
@@ -61,16 +76,26 @@ def _chunk_size() -> int:
 
 
 def _supported(store: Any) -> bool:
-    return getattr(store, "dialect", "") == "sqlite" and hasattr(store, "_write_tx")
+    return (getattr(store, "dialect", "") == "sqlite" and hasattr(store, "_write_tx")) or (
+        is_postgres(store) and hasattr(store, "rollup_tx")
+    )
+
+
+def summaries_tx(store: Any, fn: Callable[[Any], Any]) -> Any:
+    """Run `fn(conn)` in the store's transaction for summary writes (one at a time)."""
+    if is_postgres(store):
+        return store.rollup_tx(fn)
+    return store._write_tx(fn)
 
 
 def fold_chunk(conn: sqlite3.Connection, limit: int) -> int:
     """Fold up to `limit` events after the watermark (caller holds the write lock)."""
     row = conn.execute("SELECT value FROM stats_state WHERE key = ?", (KEY,)).fetchone()
     mark = int(row[0]) if row else 0
-    rows = conn.execute(_SELECT, (mark, limit)).fetchall()
+    cursor = cursor_column(conn)
+    rows = conn.execute(_SELECT.format(cursor=cursor), (mark, limit)).fetchall()
     if not rows:
-        top = conn.execute("SELECT MAX(rowid) FROM events").fetchone()[0] or 0
+        top = conn.execute(f"SELECT MAX({cursor}) FROM events").fetchone()[0] or 0  # noqa: S608
         if top < mark:  # the top rows went by other means than before_delete
             _set_mark(conn, top)
         return 0
@@ -103,12 +128,14 @@ def lag(store: Any) -> int | None:
     """
     if not _supported(store):
         return None
+    cursor = cursor_column(store)
     try:
-        ((mark, top),) = store.query(
-            "SELECT (SELECT value FROM stats_state WHERE key = ?), (SELECT MAX(rowid) FROM events)",
+        ((mark, top),) = run(
+            store,
+            f"SELECT (SELECT value FROM stats_state WHERE key = ?), (SELECT MAX({cursor}) FROM events)",  # noqa: S608, E501
             (KEY,),
         )
-    except sqlite3.OperationalError:  # migrations not applied (connect(migrate=False))
+    except Exception:  # migrations not applied (connect(migrate=False)): no summaries
         return None
     return int(top or 0) - int(mark or 0)
 
@@ -132,13 +159,17 @@ def catch_up(
     total = 0
     while max_events is None or total < max_events:
         step = size if max_events is None else min(size, max_events - total)
-        n: int = store._write_tx(lambda conn, s=step: fold_chunk(conn, s))
+        n: int = summaries_tx(store, functools.partial(_fold, limit=step))
         total += n
         if progress is not None and n:
             progress(total)
         if n < step:
             break
     return total
+
+
+def _fold(conn: Any, limit: int) -> int:
+    return fold_chunk(conn, limit)
 
 
 _WARNED: set[str] = set()
@@ -152,7 +183,7 @@ def ensure_current(store: Any) -> None:
     """
     try:
         catch_up(store)
-    except sqlite3.Error as exc:
+    except _CATCH_UP_ERRORS as exc:
         where = str(getattr(store, "path", ""))
         if where not in _WARNED:
             _WARNED.add(where)
@@ -196,3 +227,32 @@ def _has_state(conn: sqlite3.Connection) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_state'"
     ).fetchone()
     return row is not None
+
+
+def _catch_up_errors() -> tuple[type[Exception], ...]:
+    """What a store that cannot be written raises (read-only file, hot standby)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+_CATCH_UP_ERRORS = _catch_up_errors()
+
+
+def before_delete_postgres(cur: Any, where: Any, params: Sequence[Any]) -> None:
+    """`PostgresStore` delete hook: the sites losing events get `complete = 0`.
+
+    Their summaries still count the deleted events, so their queries read raw
+    events until `footfall stats rebuild`. `seq` values are never reused, so
+    the watermark stays where it is.
+    """
+    from psycopg import sql
+
+    found = cur.execute(sql.SQL("SELECT DISTINCT site FROM events") + where, params).fetchall()
+    if found:
+        cur.executemany(
+            "UPDATE stats_sites SET complete = 0, updated_at = %s WHERE site = %s",
+            [(int(time.time()), r[0]) for r in found],
+        )

@@ -17,7 +17,7 @@ from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
 from footfall.stats.model import Query
 from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
-from footfall.stats.summary import site_complete, summary_parts, why_not
+from footfall.stats.summary import SUMMARY_DIALECTS, site_complete, summary_parts, why_not
 
 __all__ = [
     "aggregate",
@@ -45,8 +45,8 @@ def raw_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]:
     d = dialect_for(store)
     if d.name == "sqlite":
         d.prepare(store.conn)
-        if q.engine != "raw" and site_complete(store, q.site):
-            q = replace(q, visits_table="stats_visits")
+    if d.name in SUMMARY_DIALECTS and q.engine != "raw" and site_complete(store, q.site):
+        q = replace(q, visits_table="stats_visits")
     out: dict[str, dict[str, Any]] = {}
     for kind, sql, params in compile_parts(q, d, group):
         names = EVENT_PARTS if kind == "event" else VISIT_PARTS

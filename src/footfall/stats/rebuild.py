@@ -13,22 +13,32 @@ until the rebuild finishes, so queries use raw events meanwhile.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
-from footfall.stats.catchup import KEY, catch_up
+from footfall.stats.catchup import KEY, catch_up, cursor_column, summaries_tx
+from footfall.stats.qmark import is_postgres, run
 from footfall.stats.rollup import ROW_COLS, apply_rows, site_timezone
+from footfall.stats.summary import SUMMARY_DIALECTS
 
 __all__ = ["CHUNK", "rebuild"]
 
 CHUNK = 50_000
 
 
+def _mark_complete(conn: Any, site: str) -> None:
+    conn.execute(
+        "UPDATE stats_sites SET complete = 1, updated_at = ? WHERE site = ?",
+        (int(time.time()), site),
+    )
+
+
 def _sites(store: Any, site: str | None) -> list[str]:
     if site is not None:
         return [site]
-    return [r[0] for r in store.query("SELECT DISTINCT site FROM events")]
+    return [r[0] for r in run(store, "SELECT DISTINCT site FROM events")]
 
 
 def rebuild(
@@ -39,8 +49,11 @@ def rebuild(
     Ends with a catch-up, so the summaries are current when it returns (events
     after the watermark are folded by that, for every site, and counted too).
     """
-    if getattr(store, "dialect", "") != "sqlite":
-        raise NotImplementedError("summaries are maintained for SQLite stores")
+    if getattr(store, "dialect", "") not in SUMMARY_DIALECTS:
+        raise NotImplementedError("summaries are maintained for SQLite and PostgreSQL stores")
+    cursor_col = cursor_column(store)
+    # `+site` (SQLite): walk the cursor range, not the (site, ts) index sorted by rowid.
+    site_col = "site" if is_postgres(store) else "+site"
     total = 0
     for name in _sites(store, site):
 
@@ -49,42 +62,37 @@ def rebuild(
             for table in ("stats_rollup", "stats_sketches", "stats_visits"):
                 conn.execute(f"DELETE FROM {table} WHERE site = ?", (name,))  # noqa: S608
             conn.execute(
-                "INSERT OR REPLACE INTO stats_sites (site, tz, complete, updated_at)"
-                " VALUES (?, ?, 0, ?)",
+                "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, 0, ?)"
+                " ON CONFLICT (site) DO UPDATE SET tz = excluded.tz, complete = 0,"
+                " updated_at = excluded.updated_at",
                 (name, tz, int(time.time())),
             )
             row = conn.execute(
-                "SELECT COALESCE((SELECT value FROM stats_state WHERE key = ?),"
-                " (SELECT MAX(rowid) FROM events))",
+                "SELECT COALESCE((SELECT value FROM stats_state WHERE key = ?),"  # noqa: S608
+                f" (SELECT MAX({cursor_col}) FROM events))",
                 (KEY,),
             ).fetchone()
             return int(row[0] or 0)
 
-        last = store._write_tx(reset)
-        tz = store.query("SELECT tz FROM stats_sites WHERE site = ?", (name,))[0][0]
+        last = summaries_tx(store, reset)
+        tz = run(store, "SELECT tz FROM stats_sites WHERE site = ?", (name,))[0][0]
         cursor = 0
         sql = (
-            f"SELECT rowid, {', '.join(ROW_COLS)} FROM events"  # noqa: S608 - fixed names
-            # `+site`: walk the rowid range, not the (site, ts) index sorted by rowid.
-            " WHERE rowid > ? AND rowid <= ? AND +site = ? AND is_bot = 0"
-            " ORDER BY rowid LIMIT ?"
+            f"SELECT {cursor_col}, {', '.join(ROW_COLS)} FROM events"  # noqa: S608 - fixed names
+            f" WHERE {cursor_col} > ? AND {cursor_col} <= ? AND {site_col} = ? AND is_bot = 0"
+            f" ORDER BY {cursor_col} LIMIT ?"
         )
         while True:
-            rows = store.query(sql, (cursor, last, name, CHUNK))
+            rows = run(store, sql, (cursor, last, name, CHUNK))
             if not rows:
                 break
             cursor = rows[-1][0]
             body = [r[1:] for r in rows]
-            store._write_tx(lambda conn, b=body, n=name, z=tz: apply_rows(conn, n, z, b))
+            summaries_tx(store, functools.partial(apply_rows, site=name, tz=tz, rows=body))
             total += len(body)
             if progress is not None:
                 progress(name, total)
-        store._write_tx(
-            lambda conn, name=name: conn.execute(
-                "UPDATE stats_sites SET complete = 1, updated_at = ? WHERE site = ?",
-                (int(time.time()), name),
-            )
-        )
+        summaries_tx(store, functools.partial(_mark_complete, site=name))
     done = total
     total += catch_up(
         store, progress=None if progress is None else lambda n: progress("*", done + n)

@@ -42,6 +42,8 @@ from zoneinfo import ZoneInfo
 
 import datasketches as ds
 
+from footfall.stats.qmark import is_postgres
+
 __all__ = [
     "CROSS_DIMS",
     "EVENT_DIMS",
@@ -128,6 +130,12 @@ _ROLLUP_SQL = (
     f"INSERT INTO stats_rollup ({_KEY}, {', '.join(_COUNTERS)})"  # noqa: S608 - fixed names
     f" VALUES ({', '.join('?' * (6 + len(_COUNTERS)))}) ON CONFLICT ({_KEY}) DO UPDATE SET "
     + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTERS)
+)
+# PostgreSQL wants the stored row's columns qualified (`visits` alone is ambiguous there).
+_ROLLUP_SQL_PG = (
+    f"INSERT INTO stats_rollup ({_KEY}, {', '.join(_COUNTERS)})"  # noqa: S608 - fixed names
+    f" VALUES ({', '.join('?' * (6 + len(_COUNTERS)))}) ON CONFLICT ({_KEY}) DO UPDATE SET "
+    + ", ".join(f"{c} = stats_rollup.{c} + excluded.{c}" for c in _COUNTERS)
 )
 _SKETCH_SQL = (
     f"INSERT INTO stats_sketches ({_KEY}, visitors)"  # noqa: S608 - fixed names
@@ -330,10 +338,19 @@ def _visits(
         else:
             _regrow(acc, old, new, clock)
         out.append((site, vid, *_visit_values(new)))
+    conn.executemany(_visits_upsert(conn), out)
+
+
+def _visits_upsert(conn: Any) -> str:
+    """Replace a visit's row whole (a replaced row is open again: `closed` = 0)."""
+    cols = ", ".join(_VISIT_COLS)
     marks = ", ".join("?" * (len(_VISIT_COLS) + 2))
-    conn.executemany(
-        f"INSERT OR REPLACE INTO stats_visits (site, visit_id, {cols}) VALUES ({marks})",  # noqa: S608
-        out,
+    if not is_postgres(conn):
+        return f"INSERT OR REPLACE INTO stats_visits (site, visit_id, {cols}) VALUES ({marks})"  # noqa: S608
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _VISIT_COLS)
+    return (
+        f"INSERT INTO stats_visits (site, visit_id, {cols}) VALUES ({marks})"  # noqa: S608
+        f" ON CONFLICT (site, visit_id) DO UPDATE SET {updates}, closed = 0"
     )
 
 
@@ -348,9 +365,9 @@ def hll_merge(old: bytes | None, new: bytes | None) -> bytes | None:
     return merged
 
 
-def _flush(conn: sqlite3.Connection, site: str, acc: Acc) -> None:
-    conn.executemany(_ROLLUP_SQL, [(site, *key, *row[:8]) for key, row in acc.items()])
-    conn.create_function("footfall_hll_merge", 2, hll_merge, deterministic=True)
+def _flush(conn: Any, site: str, acc: Acc) -> None:
+    upsert = _ROLLUP_SQL_PG if is_postgres(conn) else _ROLLUP_SQL
+    conn.executemany(upsert, [(site, *key, *row[:8]) for key, row in acc.items()])
     out = []
     for key, row in acc.items():
         if row[8]:
@@ -358,7 +375,41 @@ def _flush(conn: sqlite3.Connection, site: str, acc: Acc) -> None:
             for visitor in row[8]:
                 sk.update(visitor)
             out.append((site, *key, sk.serialize_compact()))
+    if not out:
+        return
+    if is_postgres(conn):
+        _merge_sketches_in_python(conn, site, out)
+        return
+    conn.create_function("footfall_hll_merge", 2, hll_merge, deterministic=True)
     conn.executemany(_SKETCH_SQL, out)
+
+
+_SKETCH_REPLACE = (
+    f"INSERT INTO stats_sketches ({_KEY}, visitors)"  # noqa: S608 - fixed names
+    f" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT ({_KEY}) DO UPDATE"
+    " SET visitors = excluded.visitors"
+)
+
+
+def _merge_sketches_in_python(conn: Any, site: str, out: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL cannot run `hll_merge` in SQL: read the stored sketches of these keys,
+    union them here and write the unions back (the caller holds the catch-up lock, so
+    nothing changes them meanwhile)."""
+    stored: dict[tuple[Any, ...], bytes] = {}
+    for i in range(0, len(out), 500):
+        part = out[i : i + 500]
+        keys = ", ".join("(?, ?, ?, ?, ?)" for _ in part)
+        sql = (
+            "SELECT s.dim, s.fvalue, s.grain, s.bucket, s.value, s.visitors"  # noqa: S608 - marks
+            f" FROM stats_sketches s JOIN (VALUES {keys}) AS k (dim, fvalue, grain, bucket, value)"
+            " ON s.dim = k.dim AND s.fvalue = k.fvalue AND s.grain = k.grain"
+            " AND s.bucket = k.bucket::bigint AND s.value = k.value WHERE s.site = ?"
+        )
+        params = [v for row in part for v in row[1:6]]
+        for rec in conn.execute(sql, [*params, site]).fetchall():
+            stored[tuple(rec[:5])] = bytes(rec[5])
+    merged = [(*row[:6], hll_merge(stored.get(tuple(row[1:6])), row[6])) for row in out]
+    conn.executemany(_SKETCH_REPLACE, merged)
 
 
 IDLE_US = 30 * 60 * 1_000_000  # a visit idle this long is over (its exit page is final)
@@ -431,8 +482,10 @@ def register_site(conn: sqlite3.Connection, site: str, mark: int) -> str:
     current = site_timezone(conn, site)
     row = conn.execute("SELECT tz, complete FROM stats_sites WHERE site = ?", (site,)).fetchone()
     if row is None:
+        cursor = "seq" if is_postgres(conn) else "rowid"
         older = conn.execute(
-            "SELECT 1 FROM events WHERE site = ? AND rowid <= ? LIMIT 1", (site, mark)
+            f"SELECT 1 FROM events WHERE site = ? AND {cursor} <= ? LIMIT 1",  # noqa: S608
+            (site, mark),
         ).fetchone()
         conn.execute(
             "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, ?, ?)",

@@ -15,6 +15,7 @@ from typing import Any
 
 import datasketches as ds
 
+from footfall.stats.qmark import run
 from footfall.stats.rollup import HLL_TYPE, LG_K, month_of_day
 
 __all__ = ["MONTH_CACHE_SIZE", "estimate", "visitors_of"]
@@ -61,7 +62,7 @@ def _fetch_blobs(
             " AND fvalue = ? AND grain = ? AND bucket BETWEEN ? AND ?"
             f" AND value IN ({','.join('?' * len(chunk))})"
         )
-        for value, bucket, blob in store.query(sql, (site, dim, fvalue, grain, lo, hi, *chunk)):
+        for value, bucket, blob in run(store, sql, (site, dim, fvalue, grain, lo, hi, *chunk)):
             if (value, bucket) in wanted:
                 found[(value, bucket)] = blob
     return found

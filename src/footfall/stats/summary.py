@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from footfall.stats.model import Query
+from footfall.stats.qmark import run
 from footfall.stats.rollup import (
     CROSS_DIMS,
     FILTER_DIMS,
@@ -28,7 +29,9 @@ from footfall.stats.sketches import visitors_of
 from footfall.stats.sql import plan
 from footfall.stores.rows import to_micros
 
-__all__ = ["summary_parts", "why_not"]
+__all__ = ["SUMMARY_DIALECTS", "summary_parts", "why_not"]
+
+SUMMARY_DIALECTS = frozenset({"sqlite", "postgres"})  # stores the catch-up keeps summaries in
 
 _EPOCH = date(1970, 1, 1)
 ESTIMATE_CACHE_SIZE = 20_000
@@ -108,14 +111,14 @@ def why_not(q: Query) -> str | None:
 def site_complete(store: Any, site: str) -> bool:
     """Whether the site's summaries (and `stats_visits`) cover all its events."""
     try:
-        rows = store.query("SELECT complete FROM stats_sites WHERE site = ?", (site,))
+        rows = run(store, "SELECT complete FROM stats_sites WHERE site = ?", (site,))
     except Exception:
         return False
     return bool(rows) and bool(rows[0][0])
 
 
 def _site_ready(store: Any, q: Query) -> bool:
-    rows = store.query("SELECT tz, complete FROM stats_sites WHERE site = ?", (q.site,))
+    rows = run(store, "SELECT tz, complete FROM stats_sites WHERE site = ?", (q.site,))
     return bool(rows) and rows[0][0] == q.tz and bool(rows[0][1])
 
 
@@ -154,7 +157,7 @@ def _fetch(
         f" WHERE r.site = ? AND r.dim = ? AND r.fvalue = ? AND r.grain = ?"
         f" AND r.bucket BETWEEN ? AND ?{where}"
     )
-    rows: list[tuple[Any, ...]] = store.query(sql, params)
+    rows: list[tuple[Any, ...]] = run(store, sql, params)
     return rows
 
 
@@ -177,7 +180,7 @@ def _candidates(store: Any, q: Query, dim: str, fvalue: str, visit_rows: bool) -
     )
     keep = q.page * q.limit + 10
     params = (q.site, dim, fvalue, _day(q.first), _day(q.last), keep)
-    return [r[0] for r in store.query(sql, params)]
+    return [r[0] for r in run(store, sql, params)]
 
 
 _EVENT_PARTS = ("pageviews", "events", "requests", "bytes", "errors")
@@ -200,7 +203,7 @@ def _aggregate(
         " WHERE r.site = ? AND r.dim = ? AND r.fvalue = ? AND r.grain = ?"
         f" AND r.bucket BETWEEN ? AND ?{where} GROUP BY 1"
     )
-    rows: list[tuple[Any, ...]] = store.query(sql, params)
+    rows: list[tuple[Any, ...]] = run(store, sql, params)
     return rows
 
 
@@ -209,7 +212,8 @@ def _open_visitors(store: Any, q: Query, values: list[str]) -> dict[str, set[str
     `+start_ts` keeps SQLite on the (site, closed, end_ts) index: open visits are few."""
     start, end = q.utc_range()
     marks = ",".join("?" * len(values))
-    rows = store.query(
+    rows = run(
+        store,
         "SELECT exit_page, visitor_id FROM stats_visits WHERE site = ? AND closed = 0"  # noqa: S608
         f" AND +start_ts >= ? AND +start_ts < ? AND visitor_id <> '' AND exit_page IN ({marks})",
         (q.site, to_micros(start), to_micros(end), *values),
@@ -227,7 +231,7 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     counter sums: the same rows with the same sums hold the same visitors (any new
     event changes `events`), so only a cache miss reads and unions sketches.
     """
-    if getattr(store, "dialect", "") != "sqlite" or why_not(q) is not None:
+    if getattr(store, "dialect", "") not in SUMMARY_DIALECTS or why_not(q) is not None:
         return None
     if not _site_ready(store, q):
         return None

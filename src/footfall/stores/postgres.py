@@ -69,6 +69,10 @@ _SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
 # fallback): ts in microseconds, JSON as text (the server parses it into
 # jsonb), is_bot as the 0/1 smallint the schema uses on every store.
 _MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
+# Writers insert one at a time, so `events.seq` is handed out in commit order and the
+# stats catch-up can trust a watermark on it (migration 0013); catch-ups fold one at a time.
+WRITE_LOCK = 0x666F6F75
+ROLLUP_LOCK = 0x666F6F76
 
 T = TypeVar("T")
 
@@ -150,6 +154,15 @@ class _CopyData:
                     write_row(row)
 
 
+def _default_delete_hooks() -> list[Callable[[Any, sql.Composable, list[Any]], None]]:
+    """Hooks of installed packages that must hear of deletes (stats summaries)."""
+    try:
+        from footfall.stats.catchup import before_delete_postgres
+    except ImportError:
+        return []
+    return [before_delete_postgres]
+
+
 class PostgresStore(Store):
     """Events in PostgreSQL (psycopg 3, pooled connections, COPY for writes)."""
 
@@ -162,6 +175,10 @@ class PostgresStore(Store):
         self._lock = threading.Lock()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = os.getpid()
+        # Run in a delete's transaction, before it: (cursor, WHERE clause, params).
+        self.delete_hooks: list[Callable[[Any, sql.Composable, list[Any]], None]] = (
+            _default_delete_hooks()
+        )
 
     # -- connections --------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
@@ -253,6 +270,7 @@ class PostgresStore(Store):
         copy = _CopyData(batch)
 
         def insert(cur: psycopg.Cursor[Any]) -> int:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             try:
                 # Fast path: new events (the usual case) go straight in. A
                 # duplicate id aborts the COPY at the savepoint and nothing of
@@ -302,7 +320,22 @@ class PostgresStore(Store):
 
     def _delete(self, where: sql.Composable, params: list[Any]) -> int:
         query = sql.SQL("DELETE FROM events") + where
-        return self._run(lambda cur: cur.execute(query, params).rowcount)
+
+        def delete(cur: psycopg.Cursor[Any]) -> int:
+            for hook in self.delete_hooks:
+                hook(cur, where, params)
+            return int(cur.execute(query, params).rowcount)
+
+        return self._run(delete)
+
+    def rollup_tx(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn` on a `?`-placeholder view of one connection, in a transaction that
+        holds the catch-up lock (footfall.stats.catchup: one folder at a time)."""
+        from footfall.stats.qmark import QmarkConnection
+
+        with self.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+            return fn(QmarkConnection(conn))
 
     def purge(self, before: datetime, site: str | None = None) -> int:
         where, params = _filters_sql(None, before, EventFilter(site=site))

@@ -1,0 +1,2 @@
+-- Mirrors postgres/0013, which gives PostgreSQL a commit-ordered cursor for the stats
+-- catch-up. SQLite has one already: the rowid of `events` (see 0012). Nothing to do.
