@@ -99,13 +99,13 @@ def load_chdb(store: Any, path: Path) -> None:
     settle(store)
 
 
-def overview_ms(store: Any, site: str, repeat: int) -> float:
+def overview_ms(store: Any, site: str, repeat: int, engine: str = "raw") -> float:
     """Median ms of the dashboard overview: aggregate + daily timeseries over 30 days."""
     from footfall.stats.engine import aggregate, timeseries
     from footfall.stats.model import build_query
 
     q = build_query(
-        site, tz="UTC", period="30d", date="2026-10-30", engine="raw",
+        site, tz="UTC", period="30d", date="2026-10-30", engine=engine,
         metrics="visitors,visits,pageviews,bounce_rate,visit_duration",
     )  # fmt: skip
     aggregate(store, q)  # warm: first touch of the files, caches
