@@ -11,11 +11,17 @@ cursor) branch on `is_postgres` where they are written.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 __all__ = ["QmarkConnection", "is_postgres", "run", "to_pyformat"]
+
+
+_ONE_ROW_INSERT = re.compile(
+    r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, \?)*\)(.*)$", re.DOTALL
+)
 
 
 @lru_cache(maxsize=512)
@@ -33,14 +39,52 @@ class QmarkConnection:
 
     def __init__(self, conn: Any) -> None:
         self.raw = conn
+        self._table_types: dict[str, dict[str, str]] = {}
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.raw.execute(to_pyformat(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+        """Like sqlite3's; a one-row `INSERT INTO t (cols) VALUES (?, ...)` goes set-based.
+
+        PostgreSQL pays a per-statement cost, so thousands of one-row upserts a
+        chunk spent most of the catch-up waiting on the server. Such an insert
+        is sent once, its rows as one array per column:
+        `INSERT INTO t (cols) SELECT * FROM unnest(%s::type[], ...) <rest>`, a
+        short text with one parameter per column. The rows of one call must not
+        repeat a conflict key (an upsert may not touch a row twice in one
+        statement): the summaries' callers pass one row per key.
+        """
+        rows = list(rows)
         cur = self.raw.cursor()
-        cur.executemany(to_pyformat(sql), list(rows))
+        match = _ONE_ROW_INSERT.match(sql)
+        if match is None or len(rows) < 2:
+            cur.executemany(to_pyformat(sql), rows)
+            return cur
+        table, columns, tail = match.groups()
+        names = [c.strip() for c in columns.split(",")]
+        types = self._types(table)
+        arrays = ", ".join(f"%s::{types[n]}[]" for n in names)
+        # Names from our own fixed SQL (the pattern admits only identifiers) and
+        # types from the catalog; every value is a bound parameter.
+        statement = (
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
+            + to_pyformat(tail)
+        )
+        cur.execute(statement, [list(col) for col in zip(*rows, strict=True)])
         return cur
+
+    def _types(self, table: str) -> dict[str, str]:
+        """The SQL type of each column of `table` (read once per connection)."""
+        found = self._table_types.get(table)
+        if found is None:
+            rows = self.raw.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
+                " WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                (table,),
+            ).fetchall()
+            found = self._table_types[table] = {r[0]: r[1] for r in rows}
+        return found
 
     def create_function(self, *args: Any, **kwargs: Any) -> None:
         """SQLite registers Python functions on its connection; PostgreSQL has none."""

@@ -323,12 +323,24 @@ def _visits(
     ids = list(grouped)
     existing: dict[str, dict[str, Any]] = {}
     cols = ", ".join(_VISIT_COLS)
-    for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        sql = f"SELECT visit_id, {cols} FROM stats_visits WHERE site = ? AND visit_id IN ({marks})"  # noqa: S608
-        for rec in conn.execute(sql, [site, *chunk]):
-            existing[rec[0]] = dict(zip(_VISIT_COLS, rec[1:], strict=True))
+    if is_postgres(conn):  # one array parameter: a short statement, parsed once
+        found = conn.execute(
+            f"SELECT visit_id, {cols} FROM stats_visits"  # noqa: S608 - fixed names
+            " WHERE site = ? AND visit_id = ANY(?)",
+            (site, ids),
+        ).fetchall()
+    else:
+        found = []
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT visit_id, {cols} FROM stats_visits"  # noqa: S608 - only ? marks
+                f" WHERE site = ? AND visit_id IN ({marks})"
+            )
+            found += conn.execute(sql, [site, *chunk]).fetchall()
+    for rec in found:
+        existing[rec[0]] = dict(zip(_VISIT_COLS, rec[1:], strict=True))
     out = []
     for vid, evs in grouped.items():
         old = existing.get(vid)
@@ -396,18 +408,18 @@ def _merge_sketches_in_python(conn: Any, site: str, out: list[tuple[Any, ...]]) 
     union them here and write the unions back (the caller holds the catch-up lock, so
     nothing changes them meanwhile)."""
     stored: dict[tuple[Any, ...], bytes] = {}
-    for i in range(0, len(out), 500):
-        part = out[i : i + 500]
-        keys = ", ".join("(?, ?, ?, ?, ?)" for _ in part)
-        sql = (
-            "SELECT s.dim, s.fvalue, s.grain, s.bucket, s.value, s.visitors"  # noqa: S608 - marks
-            f" FROM stats_sketches s JOIN (VALUES {keys}) AS k (dim, fvalue, grain, bucket, value)"
-            " ON s.dim = k.dim AND s.fvalue = k.fvalue AND s.grain = k.grain"
-            " AND s.bucket = k.bucket::bigint AND s.value = k.value WHERE s.site = ?"
-        )
-        params = [v for row in part for v in row[1:6]]
-        for rec in conn.execute(sql, [*params, site]).fetchall():
-            stored[tuple(rec[:5])] = bytes(rec[5])
+    keys = zip(*(r[1:6] for r in out), strict=True)
+    dims, fvalues, grains, buckets, values = (list(c) for c in keys)
+    found = conn.execute(
+        "SELECT s.dim, s.fvalue, s.grain, s.bucket, s.value, s.visitors FROM stats_sketches s"
+        " JOIN unnest(?::text[], ?::text[], ?::text[], ?::bigint[], ?::text[])"
+        " AS k (dim, fvalue, grain, bucket, value)"
+        " ON s.dim = k.dim AND s.fvalue = k.fvalue AND s.grain = k.grain"
+        " AND s.bucket = k.bucket AND s.value = k.value WHERE s.site = ?",
+        (dims, fvalues, grains, buckets, values, site),
+    ).fetchall()
+    for rec in found:
+        stored[tuple(rec[:5])] = bytes(rec[5])
     merged = [(*row[:6], hll_merge(stored.get(tuple(row[1:6])), row[6])) for row in out]
     conn.executemany(_SKETCH_REPLACE, merged)
 
