@@ -225,3 +225,46 @@ def test_events_stored_before_the_watermark_make_a_site_incomplete(
         assert stats.query(store, UTC_SITE, engine="summary", **q) == raw
     finally:
         store.close()
+
+
+def test_a_batch_committed_late_is_not_skipped(tmp_path: Path) -> None:
+    """Writers hand out `seq` in commit order, so a catch-up never moves past an open batch.
+
+    Batch A draws its seq values and stays open; batch B comes after it; a catch-up
+    runs; only then A commits. Without the writer lock B would commit first, the
+    catch-up would move the watermark past A's values and A would never be folded.
+    """
+    import threading
+
+    from footfall import Event
+    from footfall.stores.postgres import PostgresStore
+
+    inserted, release = threading.Event(), threading.Event()
+
+    class HeldOpen(PostgresStore):
+        def _after_insert(self, cur: Any, events: Any, n: int) -> None:
+            inserted.set()
+            release.wait(30)
+
+    store = postgres_store(tmp_path)
+    _register(store)
+    held = HeldOpen(store.url)
+    try:
+        a = threading.Thread(target=held.write, args=([Event(name="pageview", site=UTC_SITE)],))
+        a.start()
+        assert inserted.wait(30)  # A's rows hold their seq values, uncommitted
+        b = threading.Thread(target=store.write, args=([Event(name="pageview", site=UTC_SITE)],))
+        b.start()
+        b.join(0.5)  # with the lock B waits for A; without it B would be committed by now
+        folded = catch_up(store)  # a catch-up while A is still open
+        release.set()
+        a.join(30)
+        b.join(30)
+        folded += catch_up(store)
+        assert store.count() == 2
+        assert folded == 2  # neither batch skipped
+        assert lag(store) == 0
+    finally:
+        release.set()
+        held.close()
+        store.close()
