@@ -270,6 +270,8 @@ class PostgresStore(Store):
         copy = _CopyData(batch)
 
         def insert(cur: psycopg.Cursor[Any]) -> int:
+            # Held to commit (see WRITE_LOCK). Being the first statement, it also opens
+            # the transaction, so `transaction()` below is a savepoint inside it.
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             try:
                 # Fast path: new events (the usual case) go straight in. A
