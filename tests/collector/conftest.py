@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -74,3 +76,18 @@ def make_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
 @pytest.fixture
 def env(make_env: Callable[..., Env]) -> Env:
     return make_env(FOOTFALL_RATE_LIMIT="off")
+
+
+class GatedSink:
+    """A sink that holds the delivery thread until `open` is set, so the queue stays deep."""
+
+    def __init__(self) -> None:
+        self.open = threading.Event()
+        self.got: list[Any] = []
+
+    def write(self, events: Sequence[Any]) -> None:
+        self.open.wait(30)
+        self.got.extend(events)
+
+    def close(self) -> None:
+        self.open.set()

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from footfall.collector.admission import Admission
 from footfall.collector.config import CollectorConfig
-from footfall.event import Event
 from footfall.tracker import Tracker
 
-from .conftest import SITE, Env
-
-
-class _Gate:
-    """A sink that holds the worker until opened, so the queue stays deep."""
-
-    def __init__(self) -> None:
-        self.open = threading.Event()
-        self.got: list[Event] = []
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.open.wait(30)
-        self.got.extend(events)
-
-    def close(self) -> None:
-        self.open.set()
+from .conftest import SITE, Env, GatedSink
 
 
 def _batch(n: int, tag: str) -> dict[str, list[dict[str, str]]]:
@@ -36,8 +20,8 @@ def _batch(n: int, tag: str) -> dict[str, list[dict[str, str]]]:
     }
 
 
-def _gated(env: Env, depth: int, wait: float) -> _Gate:
-    gate = _Gate()
+def _gated(env: Env, depth: int, wait: float) -> GatedSink:
+    gate = GatedSink()
     env.collector.tracker = Tracker([gate], [], queue_size=1_000, batch_size=10)
     env.collector.admission = Admission(depth, wait)
     return gate
@@ -64,7 +48,7 @@ def test_a_request_waits_for_room_and_is_accepted(env: Env) -> None:
 
 
 def test_the_wait_is_bounded_and_a_full_queue_still_refuses(env: Env) -> None:
-    gate = _Gate()
+    gate = GatedSink()
     env.collector.tracker = Tracker([gate], [], queue_size=60, batch_size=10)
     env.collector.admission = Admission(depth=5, wait=0.2)
     auth = {"authorization": f"Bearer {env.token}"}

@@ -2,32 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
-
-from footfall.event import Event
 from footfall.tracker import Tracker
 
-from .conftest import SITE, Env
-
-
-class _Blocked:
-    """A sink that holds the worker until released, so the queue fills up."""
-
-    def __init__(self) -> None:
-        self.release = threading.Event()
-        self.got: list[Event] = []
-
-    def write(self, events: Sequence[Event]) -> None:
-        self.release.wait(30)
-        self.got.extend(events)
-
-    def close(self) -> None:
-        self.release.set()
+from .conftest import SITE, Env, GatedSink
 
 
 def test_full_queue_refuses_the_rest_with_503(env: Env) -> None:
-    sink = _Blocked()
+    sink = GatedSink()
     env.collector.tracker = Tracker([sink], [], queue_size=30, batch_size=5)
     try:
         events = [
@@ -49,6 +30,6 @@ def test_full_queue_refuses_the_rest_with_503(env: Env) -> None:
         assert all(e["reason"] == "server busy, queue full" for e in errors[1:])
         assert errors[-1]["index"] == 99
     finally:
-        sink.release.set()
+        sink.open.set()
         env.collector.tracker.close(timeout=10)
     assert len(sink.got) == body["accepted"]  # what was accepted is delivered

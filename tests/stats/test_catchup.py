@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import random
-import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import datasketches as ds
 from starlette.testclient import TestClient
+from tests.catchup_processes import fold_while_writing
 
 from footfall import connect, stats
 from footfall.event import Event
@@ -124,22 +123,6 @@ def test_answers_include_events_written_just_before(tmp_path: Path, events: list
     assert lag(store) == 0
 
 
-_WORKER = """
-import os, sys
-from footfall import connect
-from footfall.stats.catchup import catch_up, lag
-store = connect(sys.argv[1], migrate=False)
-done, folded = sys.argv[2], 0
-open(sys.argv[3], "w").close()  # imported and connected: the test may start writing
-while True:
-    finished = os.path.exists(done)  # read before the lag: no write can follow it
-    folded += catch_up(store, chunk=7, max_events=70)
-    if finished and lag(store) == 0:
-        break
-print(folded)
-"""
-
-
 def test_two_processes_catching_up_fold_each_event_once(tmp_path: Path) -> None:
     from footfall.demo import generate
 
@@ -148,33 +131,9 @@ def test_two_processes_catching_up_fold_each_event_once(tmp_path: Path) -> None:
     # In time order, as live traffic arrives (out-of-order arrival is tested above).
     evs = sorted((e for b in generate(days=4, seed=5, scale=0.5) for e in b), key=lambda e: e.ts)
     store.write(evs[: len(evs) // 3])
-    done = tmp_path / "done"
-    ready = [tmp_path / f"ready-{n}" for n in range(2)]
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _WORKER, url, str(done), str(flag)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for flag in ready
-    ]
-    try:
-        # Both must be up before the writes go on, or a slow start on a loaded machine
-        # leaves one process nothing to fold and the test would not be concurrent at all.
-        deadline = time.monotonic() + 60
-        while not all(f.exists() for f in ready) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert all(f.exists() for f in ready), "a catch-up process did not start"
-        for i in range(len(evs) // 3, len(evs), 50):  # keep writing while they fold
-            store.write(evs[i : i + 50])
-        done.write_text("")
-        outs = [p.communicate(timeout=120)[0] for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-    assert all(p.returncode == 0 for p in procs)
-    counts = [int(o.strip()) for o in outs]
+    counts = fold_while_writing(
+        store, url, evs[len(evs) // 3 :], tmp_path, batch=50, chunk=7, timeout=120
+    )
     stored = store.count()
     assert sum(counts) == stored  # every stored event read by exactly one of them
     assert all(c > 0 for c in counts)  # both did some of the work

@@ -10,15 +10,13 @@ processes catching up at once must fold every event exactly once.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import datasketches as ds
 import pytest
+from tests.catchup_processes import fold_while_writing
 from tests.stats.dataset import TZ, TZ_SITE, UTC_SITE, build
 from tests.stats.test_engine import CUSTOM
 from tests.stores.backends import postgres_store
@@ -134,43 +132,13 @@ def test_summary_answers_agree(
 
 def test_writes_and_catch_ups_from_two_processes(tmp_path: Path, dataset: list[Any]) -> None:
     store = postgres_store(tmp_path)
-    _register(store)
-    evs = sorted(dataset, key=lambda e: e.ts)
-    store.write(evs[: len(evs) // 3])
-    done, ready = tmp_path / "done", [tmp_path / f"ready-{n}" for n in range(2)]
-    script = (
-        "import os, sys\n"
-        "from footfall import connect\n"
-        "from footfall.stats.catchup import catch_up, lag\n"
-        "store = connect(sys.argv[1], migrate=False)\n"
-        "open(sys.argv[3], 'w').close()\n"
-        "folded = 0\n"
-        "while True:\n"
-        "    finished = os.path.exists(sys.argv[2])\n"
-        "    folded += catch_up(store, chunk=11, max_events=77)\n"
-        "    if finished and lag(store) == 0:\n"
-        "        break\n"
-        "print(folded)\n"
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", script, store.url, str(done), str(flag)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        for flag in ready
-    ]
     try:
-        deadline = time.monotonic() + 60
-        while not all(f.exists() for f in ready) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert all(f.exists() for f in ready), "a catch-up process did not start"
-        for i in range(len(evs) // 3, len(evs), 41):  # keep writing while they fold
-            store.write(evs[i : i + 41])
-        done.write_text("")
-        outs = [p.communicate(timeout=180)[0] for p in procs]
-        assert all(p.returncode == 0 for p in procs)
-        counts = [int(o.strip()) for o in outs]
+        _register(store)
+        evs = sorted(dataset, key=lambda e: e.ts)
+        store.write(evs[: len(evs) // 3])
+        counts = fold_while_writing(
+            store, store.url, evs[len(evs) // 3 :], tmp_path, batch=41, chunk=11
+        )
         stored = store.count()
         assert sum(counts) == stored  # every event read by exactly one catch-up
         assert lag(store) == 0
@@ -178,9 +146,6 @@ def test_writes_and_catch_ups_from_two_processes(tmp_path: Path, dataset: list[A
         rebuild(store)
         assert _state(store) == live
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
         store.close()
 
 
