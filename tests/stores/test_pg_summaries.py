@@ -166,6 +166,16 @@ def test_a_delete_sends_the_site_to_raw_sql_until_a_rebuild(
             stats.query(store, UTC_SITE, engine="summary", **q)
         rebuild(store, UTC_SITE)
         assert stats.query(store, UTC_SITE, engine="summary", **q) == raw
+        # The command line says which site now needs a rebuild, as on SQLite.
+        from click.testing import CliRunner
+
+        from footfall.cli import main
+
+        others = (e.visitor_id for e in dataset if e.site == UTC_SITE and e.visitor_id)
+        other = next(v for v in others if v != visitor)
+        gone = CliRunner().invoke(main, ["delete-visitor", "--db", store.url, other])
+        assert gone.exit_code == 0, gone.output
+        assert f"footfall stats rebuild --site {UTC_SITE}" in gone.stderr
     finally:
         store.close()
 

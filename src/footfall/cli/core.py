@@ -146,10 +146,13 @@ def delete_visitor(db_url: str, visitor_id: str, site: str | None) -> None:
 
 def _rebuild_hint(store: Any, deleted: int) -> None:
     """After a delete, name the sites whose stats now read raw events until a rebuild."""
-    if not deleted or getattr(store, "dialect", "") != "sqlite":
+    from footfall.stats.qmark import run
+    from footfall.stats.summary import SUMMARY_DIALECTS
+
+    if not deleted or getattr(store, "dialect", "") not in SUMMARY_DIALECTS:
         return
     try:
-        rows = store.query("SELECT site FROM stats_sites WHERE complete = 0 ORDER BY site")
+        rows = run(store, "SELECT site FROM stats_sites WHERE complete = 0 ORDER BY site")
     except Exception:  # no summaries in this file (not migrated): nothing to say
         return
     for (name,) in rows:

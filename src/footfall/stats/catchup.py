@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from footfall.stats.qmark import is_postgres, run
+from footfall.stats.qmark import cursor_column, is_postgres, run
 from footfall.stats.rollup import ROW_COLS, apply_rows, register_site
 
 __all__ = [
@@ -57,15 +57,22 @@ KEY = "rollup_rowid"
 
 log = logging.getLogger("footfall.stats")
 
+
+def _catch_up_errors() -> tuple[type[Exception], ...]:
+    """What a store that cannot be written raises (read-only file, hot standby)."""
+    try:
+        import psycopg
+    except ImportError:
+        return (sqlite3.Error,)
+    return (sqlite3.Error, psycopg.Error)
+
+
+_CATCH_UP_ERRORS = _catch_up_errors()
+
 _SELECT = (
     "SELECT {cursor}, site, is_bot, " + ", ".join(ROW_COLS) + " FROM events"  # noqa: S608
     " WHERE {cursor} > ? ORDER BY {cursor} LIMIT ?"
 )
-
-
-def cursor_column(conn_or_store: Any) -> str:
-    """The commit-ordered events column the watermark points into."""
-    return "seq" if is_postgres(conn_or_store) else "rowid"
 
 
 def _chunk_size() -> int:
@@ -88,7 +95,7 @@ def summaries_tx(store: Any, fn: Callable[[Any], Any]) -> Any:
     return store._write_tx(fn)
 
 
-def fold_chunk(conn: sqlite3.Connection, limit: int) -> int:
+def fold_chunk(conn: Any, limit: int) -> int:
     """Fold up to `limit` events after the watermark (caller holds the write lock)."""
     row = conn.execute("SELECT value FROM stats_state WHERE key = ?", (KEY,)).fetchone()
     mark = int(row[0]) if row else 0
@@ -135,7 +142,7 @@ def lag(store: Any) -> int | None:
             f"SELECT (SELECT value FROM stats_state WHERE key = ?), (SELECT MAX({cursor}) FROM events)",  # noqa: S608, E501
             (KEY,),
         )
-    except Exception:  # migrations not applied (connect(migrate=False)): no summaries
+    except _CATCH_UP_ERRORS:  # migrations not applied (connect(migrate=False)): no summaries
         return None
     return int(top or 0) - int(mark or 0)
 
@@ -159,17 +166,13 @@ def catch_up(
     total = 0
     while max_events is None or total < max_events:
         step = size if max_events is None else min(size, max_events - total)
-        n: int = summaries_tx(store, functools.partial(_fold, limit=step))
+        n: int = summaries_tx(store, functools.partial(fold_chunk, limit=step))
         total += n
         if progress is not None and n:
             progress(total)
         if n < step:
             break
     return total
-
-
-def _fold(conn: Any, limit: int) -> int:
-    return fold_chunk(conn, limit)
 
 
 _WARNED: set[str] = set()
@@ -227,18 +230,6 @@ def _has_state(conn: sqlite3.Connection) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stats_state'"
     ).fetchone()
     return row is not None
-
-
-def _catch_up_errors() -> tuple[type[Exception], ...]:
-    """What a store that cannot be written raises (read-only file, hot standby)."""
-    try:
-        import psycopg
-    except ImportError:
-        return (sqlite3.Error,)
-    return (sqlite3.Error, psycopg.Error)
-
-
-_CATCH_UP_ERRORS = _catch_up_errors()
 
 
 def before_delete_postgres(cur: Any, where: Any, params: Sequence[Any]) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["QmarkConnection", "is_postgres", "run", "to_pyformat"]
+__all__ = ["QmarkConnection", "cursor_column", "is_postgres", "run", "to_pyformat"]
 
 
 _ONE_ROW_INSERT = re.compile(
@@ -92,6 +92,11 @@ class QmarkConnection:
 
 def is_postgres(conn_or_store: Any) -> bool:
     return getattr(conn_or_store, "dialect", "") == "postgres"
+
+
+def cursor_column(conn_or_store: Any) -> str:
+    """The commit-ordered events column the catch-up's watermark points into."""
+    return "seq" if is_postgres(conn_or_store) else "rowid"
 
 
 def run(store: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:

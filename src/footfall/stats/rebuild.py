@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from footfall.stats.catchup import KEY, catch_up, cursor_column, summaries_tx
-from footfall.stats.qmark import is_postgres, run
+from footfall.stats.catchup import KEY, catch_up, summaries_tx
+from footfall.stats.qmark import cursor_column, is_postgres, run
 from footfall.stats.rollup import ROW_COLS, apply_rows, site_timezone
 from footfall.stats.summary import SUMMARY_DIALECTS
 

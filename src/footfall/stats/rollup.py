@@ -42,7 +42,7 @@ from zoneinfo import ZoneInfo
 
 import datasketches as ds
 
-from footfall.stats.qmark import is_postgres
+from footfall.stats.qmark import cursor_column, is_postgres
 
 __all__ = [
     "CROSS_DIMS",
@@ -129,12 +129,7 @@ _KEY = "site, dim, fvalue, grain, bucket, value"
 _ROLLUP_SQL = (
     f"INSERT INTO stats_rollup ({_KEY}, {', '.join(_COUNTERS)})"  # noqa: S608 - fixed names
     f" VALUES ({', '.join('?' * (6 + len(_COUNTERS)))}) ON CONFLICT ({_KEY}) DO UPDATE SET "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _COUNTERS)
-)
-# PostgreSQL wants the stored row's columns qualified (`visits` alone is ambiguous there).
-_ROLLUP_SQL_PG = (
-    f"INSERT INTO stats_rollup ({_KEY}, {', '.join(_COUNTERS)})"  # noqa: S608 - fixed names
-    f" VALUES ({', '.join('?' * (6 + len(_COUNTERS)))}) ON CONFLICT ({_KEY}) DO UPDATE SET "
+    # The stored row's columns qualified: PostgreSQL finds a bare `visits` ambiguous.
     + ", ".join(f"{c} = stats_rollup.{c} + excluded.{c}" for c in _COUNTERS)
 )
 _SKETCH_SQL = (
@@ -378,8 +373,7 @@ def hll_merge(old: bytes | None, new: bytes | None) -> bytes | None:
 
 
 def _flush(conn: Any, site: str, acc: Acc) -> None:
-    upsert = _ROLLUP_SQL_PG if is_postgres(conn) else _ROLLUP_SQL
-    conn.executemany(upsert, [(site, *key, *row[:8]) for key, row in acc.items()])
+    conn.executemany(_ROLLUP_SQL, [(site, *key, *row[:8]) for key, row in acc.items()])
     out = []
     for key, row in acc.items():
         if row[8]:
@@ -494,7 +488,7 @@ def register_site(conn: sqlite3.Connection, site: str, mark: int) -> str:
     current = site_timezone(conn, site)
     row = conn.execute("SELECT tz, complete FROM stats_sites WHERE site = ?", (site,)).fetchone()
     if row is None:
-        cursor = "seq" if is_postgres(conn) else "rowid"
+        cursor = cursor_column(conn)
         older = conn.execute(
             f"SELECT 1 FROM events WHERE site = ? AND {cursor} <= ? LIMIT 1",  # noqa: S608
             (site, mark),
