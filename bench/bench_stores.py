@@ -287,6 +287,8 @@ def _overview_ms(
                     "UPDATE stats_state SET value = (SELECT MAX(seq) FROM events)"
                     " WHERE key = 'rollup_rowid' RETURNING value"
                 )
+        if name == "clickhouse" and extra is not None:
+            _clickhouse_summaries(store, extra)
         raw = overview_data.overview_ms(store, SITE, REPEAT)
         if folded and extra is not None:
             summary = overview_data.overview_ms(store, SITE, REPEAT, engine="summary")
@@ -313,7 +315,39 @@ def _overview_ms(
         store.close()
 
 
-def _chdb_overview_ms(tmp: Path, data: Path) -> float | str:
+def _clickhouse_summaries(store: Any, extra: list[dict[str, Any]]) -> None:
+    """Compact the loaded events' visits, then time the overview from the summaries
+    (the views filled the rest while the file was loaded)."""
+    from footfall.stats.ch_rollup import compact
+
+    n = int(store.query("SELECT count() FROM events")[0][0])
+    started = time.perf_counter()
+    hours = compact(store, settle=0)
+    took = time.perf_counter() - started
+    summary = overview_data.overview_ms(store, SITE, REPEAT, engine="summary")
+    raw = overview_data.overview_ms(store, SITE, 1)
+    label = "chdb" if "chdb" in getattr(store, "url", "") else "clickhouse 18.16 server"
+    extra.append(
+        {
+            "benchmark": f"overview (aggregate + timeseries), {n:,} events ({label}), summaries",
+            "footfall": summary,
+            "peer": "raw SQL, same store",
+            "peer_value": raw,
+            "ratio": raw / summary,
+            "unit": "ms",
+            "goal": "<= 300 at 10M",
+        }
+    )
+    extra.append(
+        {
+            "benchmark": f"  {label} compaction: visits of {hours:,} hours, {n:,} events",
+            "footfall": n / took,
+            "unit": "events/s",
+        }
+    )
+
+
+def _chdb_overview_ms(tmp: Path, data: Path, extra: list[dict[str, Any]]) -> float | str:
     """The same SQL on current ClickHouse, in process (chDB): what a current server does."""
     try:
         from tests.stores.chdb_store import ChdbStore
@@ -322,6 +356,7 @@ def _chdb_overview_ms(tmp: Path, data: Path) -> float | str:
     store = ChdbStore(tmp / f"chdb-{uuid.uuid4().hex}")
     try:
         overview_data.load_chdb(store, data)
+        _clickhouse_summaries(store, extra)
         return overview_data.overview_ms(store, SITE, REPEAT)
     finally:
         store.close()
@@ -366,7 +401,7 @@ def run(quick: bool) -> list[dict[str, Any]]:
                 extra: list[dict[str, Any]] = []
                 try:
                     if name == "chdb":
-                        ms = _chdb_overview_ms(tmp, data)
+                        ms = _chdb_overview_ms(tmp, data, extra)
                     else:
                         ms = _overview_ms(STORES[name][0], tmp, name, data, extra)
                 except Exception as exc:
@@ -376,9 +411,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     "chdb": "clickhouse dialect on chDB, in process",
                 }.get(name, name)
                 row: dict[str, Any] = {
-                    "benchmark": f"overview (aggregate + timeseries), {size:,} events ({label})",
+                    "benchmark": f"overview (aggregate + timeseries), {size:,} events ({label})"
+                    + (", raw SQL" if name in ("clickhouse", "chdb") else ""),
                     "unit": "ms",
-                    "goal": "<= 300 at 10M" if name in ("clickhouse", "chdb") else "",
                 }
                 if isinstance(ms, str):
                     row["benchmark"] += f": {ms[:80]}"

@@ -71,6 +71,8 @@ def load_clickhouse(store: Any, path: Path) -> None:
 def settle(store: Any) -> None:
     """Merge the freshly loaded parts: time the steady state, not background merges."""
     store.query("OPTIMIZE TABLE events FINAL")
+    for table in ("stats_hours", "stats_days", "stats_visit_parts"):  # the views' tables
+        store.query(f"OPTIMIZE TABLE {table} FINAL")
 
 
 def load_postgres(store: Any, path: Path) -> None:

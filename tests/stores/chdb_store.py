@@ -17,6 +17,7 @@ from typing import Any
 from footfall.event import Event
 from footfall.stats.dialect import Dialect
 from footfall.stores.ch_sql import EXISTING_IDS, INSERT
+from footfall.stores.ch_summary_sql import migration_statements
 from footfall.stores.migrate import load_migrations
 from footfall.stores.rows import row_encoder, to_micros
 
@@ -36,7 +37,7 @@ class ChdbStore:
         self.session = session.Session(str(path))
         self.url = f"chdb://{path}"
         for migration in load_migrations("clickhouse"):
-            for stmt in migration.statements:
+            for stmt in migration_statements(migration):
                 self._run(stmt)
         self._run("CREATE TABLE IF NOT EXISTS _batch (id String) ENGINE = Memory")
 
@@ -82,8 +83,13 @@ class ChdbStore:
             self._run(f"{INSERT} {values}")
         return len(rows)
 
-    def query(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        named = {f"p{i}": v for i, v in enumerate(params, start=1)}
+    def query(
+        self, query: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[tuple[Any, ...]]:
+        if isinstance(params, dict):
+            named = params
+        else:
+            named = {f"p{i}": v for i, v in enumerate(params, start=1)}
         return [tuple(r) for r in self._run(query, named)]
 
     def stats_dialect(self) -> Dialect:

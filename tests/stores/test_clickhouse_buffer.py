@@ -69,6 +69,7 @@ def test_migrating_again_keeps_buffered_events(tmp_path: Path) -> None:
 def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
     chdb_session = pytest.importorskip("chdb.session", reason="chdb is a dev dependency")
     from footfall.stores.ch_sql import BUFFERED, buffer_table_sql, insert_sql
+    from footfall.stores.ch_summary_sql import migration_statements
     from footfall.stores.migrate import load_migrations
 
     session = chdb_session.Session(str(tmp_path / "chdb"))
@@ -81,7 +82,7 @@ def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
         run("CREATE DATABASE IF NOT EXISTS ff")
         run("USE ff")
         for m in load_migrations("clickhouse"):
-            for stmt in m.statements:
+            for stmt in migration_statements(m):
                 run(stmt)
         run(buffer_table_sql("ff", 10))
         run(insert_sql(["id", "ts", "site", "name"], "events_buffer") + " ('a', 5, 's', 'n')")

@@ -30,6 +30,7 @@ from footfall.stores.ch_sql import (  # noqa: E402
     retention_ttl_sql,
     where_sql,
 )
+from footfall.stores.ch_summary_sql import migration_statements  # noqa: E402
 from footfall.stores.migrate import load_migrations  # noqa: E402
 from footfall.stores.rows import COLUMNS, row_encoder, to_micros  # noqa: E402
 
@@ -61,7 +62,7 @@ class Chdb:
 def ch(tmp_path: Path) -> Any:
     db = Chdb(tmp_path / "chdb")
     for migration in load_migrations("clickhouse"):
-        for stmt in migration.statements:
+        for stmt in migration_statements(migration):
             db.run(stmt)
     yield db
     db.close()

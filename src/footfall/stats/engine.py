@@ -12,6 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from footfall.stats import ch_summary
 from footfall.stats.catchup import ensure_current
 from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
@@ -65,11 +66,14 @@ def parts(store: Any, q: Query, group: str) -> tuple[dict[str, dict[str, Any]], 
     """
     ensure_current(store)
     if q.engine != "raw":
-        found = summary_parts(store, q, group)
+        on_clickhouse = getattr(store, "dialect", "") == "clickhouse"
+        summarise = ch_summary.summary_parts if on_clickhouse else summary_parts
+        found = summarise(store, q, group)
         if found is not None:
             return found, "summary"
         if q.engine == "summary":
-            raise StatsError("engine", why_not(q) or "summaries are not complete for this site")
+            reason = ch_summary.why_not(q) if on_clickhouse else why_not(q)
+            raise StatsError("engine", reason or "summaries are not complete for this site")
     return raw_parts(store, q, group), "raw"
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from footfall.stats import ch_rollup
 from footfall.stats.catchup import KEY, catch_up, summaries_tx
 from footfall.stats.qmark import cursor_column, is_postgres, run
 from footfall.stats.rollup import ROW_COLS, apply_rows, site_timezone
@@ -49,8 +50,10 @@ def rebuild(
     Ends with a catch-up, so the summaries are current when it returns (events
     after the watermark are folded by that, for every site, and counted too).
     """
+    if getattr(store, "dialect", "") == "clickhouse":
+        return ch_rollup.rebuild(store, site, progress)
     if getattr(store, "dialect", "") not in SUMMARY_DIALECTS:
-        raise NotImplementedError("summaries are maintained for SQLite and PostgreSQL stores")
+        raise NotImplementedError("summaries are kept for SQLite, PostgreSQL and ClickHouse")
     cursor_col = cursor_column(store)
     # `+site` (SQLite): walk the cursor range, not the (site, ts) index sorted by rowid.
     site_col = "site" if is_postgres(store) else "+site"

@@ -21,6 +21,7 @@ __all__ = [
     "EXISTING_IDS",
     "INSERT",
     "SELECT_PAGE",
+    "SITES_OF",
     "buffer_table_sql",
     "delete_sql",
     "insert_sql",
@@ -35,6 +36,7 @@ SELECT_PAGE = (
     "ORDER BY ts DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 COUNT = "SELECT count() FROM events{where}"
+SITES_OF = "SELECT DISTINCT site FROM events{where}"  # the sites a delete reaches
 # Which of a batch's ids (sent as the external table `_batch`) are stored
 # already. PREWHERE on ts reads the id column only in granules whose
 # timestamps fall in the batch's range; site and the partition min/max on ts

@@ -60,12 +60,14 @@ from footfall.stores.ch_sql import (
     COUNT,
     EXISTING_IDS,
     SELECT_PAGE,
+    SITES_OF,
     buffer_table_sql,
     delete_sql,
     insert_sql,
     retention_ttl_sql,
     where_sql,
 )
+from footfall.stores.ch_summary_sql import migration_statements
 from footfall.stores.migrate import pending_migrations
 
 if TYPE_CHECKING:
@@ -209,7 +211,7 @@ class ClickHouseStore(Store):
         done = {r[0] for r in client.execute("SELECT version FROM footfall_migrations")}
         applied: list[str] = []
         for m in pending_migrations(self.dialect, done):
-            for stmt in m.statements:
+            for stmt in migration_statements(m):
                 client.execute(stmt)
             client.execute(
                 "INSERT INTO footfall_migrations (version, name, applied_at) VALUES",
@@ -306,6 +308,12 @@ class ClickHouseStore(Store):
         self.flush_buffer()
         n = int(self.query(COUNT.format(where=where), params)[0][0])
         if n:
+            from footfall.stats.ch_rollup import mark_incomplete
+
+            # The summaries still count these events: raw SQL answers for the
+            # sites until `footfall stats rebuild`.
+            sites = self.query(SITES_OF.format(where=where), params)
+            mark_incomplete(self, [r[0] for r in sites])
             self.client.execute(delete_sql(where), params)
             self._wait_for_mutations()
         return n

@@ -1,0 +1,172 @@
+# ruff: noqa: S608 - fixed table and column names; every value is a driver parameter
+"""The SQL of ClickHouse's stats summaries (migration 0002), valid on 18.16 and current.
+
+Three materialized views fold each block inserted into `events` into
+per-(site, UTC hour) states: counters, unique-visitor sketches and the newest
+insert time (`stats_hours`), day sketches (`stats_days`) and one row per visit
+and hour (`stats_visit_parts`). Visit counters need whole visits, which no
+single block holds, so `stats_visit_hours` is written later by the compaction
+(`footfall.stats.ch_rollup`) and read only while no insert since could have
+changed it (`footfall.stats.ch_summary`).
+
+Placeholders are clickhouse-driver's `%(name)s`. The rebuild runs the views'
+SELECTs (`mv_select`) over one site's stored events, so the two can never
+count differently. No alias equals an `events` column: ClickHouse aliases are
+query-wide, and `sumState(bytes) AS bytes` would read its own alias.
+"""
+
+from __future__ import annotations
+
+from footfall.stores.migrate import Migration
+
+__all__ = [
+    "COMPACT_EVENTS",
+    "COMPACT_VISITS",
+    "DAY_US",
+    "HOUR_ROWS",
+    "HOUR_US",
+    "LIVE_VISITS",
+    "MARK_SITES",
+    "MV_SELECTS",
+    "NEWEST_MARK",
+    "PENDING_MARKS",
+    "SERVER_NOW",
+    "SITE_COMPLETE",
+    "SITE_EVENTS",
+    "SITE_SPAN",
+    "STATE_GET",
+    "STATE_SET",
+    "SUMMARY_TABLES",
+    "VISIT_ROWS",
+    "migration_statements",
+    "mv_select",
+    "visitors_sql",
+]
+
+HOUR_US = 3_600_000_000
+DAY_US = 86_400_000_000
+
+_MV_SELECTS = {
+    "stats_hours": (
+        "SELECT site, intDiv(ts, 3600000000) AS hour, maxState(now()) AS last_insert,"
+        " sumState(toUInt64(name = 'pageview')) AS pageviews, countState() AS events,"
+        " sumState(toUInt64(name = 'request')) AS requests, sumState(bytes) AS bytes_sent,"
+        " sumState(toUInt64(name = 'request' AND status >= 500)) AS errors,"
+        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
+        " FROM events WHERE is_bot = 0{where} GROUP BY site, hour"
+    ),
+    "stats_days": (
+        "SELECT site, intDiv(ts, 86400000000) AS day,"
+        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
+        " FROM events WHERE is_bot = 0{where} GROUP BY site, day"
+    ),
+    "stats_visit_parts": (
+        "SELECT site, intDiv(ts, 3600000000) AS hour, visit_id, minState(ts) AS start,"
+        " maxState(ts) AS end, sumState(toUInt64(name = 'pageview')) AS pageviews,"
+        " countState() AS events"
+        " FROM events WHERE is_bot = 0 AND visit_id != ''{where} GROUP BY site, hour, visit_id"
+    ),
+}
+MV_SELECTS = {name: sql.format(where="") for name, sql in _MV_SELECTS.items()}
+# Every table a site's summaries live in (the rebuild clears them for the site).
+SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours")
+
+
+def mv_select(table: str, site_param: str = "site") -> str:
+    """The view's SELECT restricted to one site (for the rebuild's INSERT ... SELECT)."""
+    return _MV_SELECTS[table].format(where=f" AND site = %({site_param})s")
+
+
+def migration_statements(m: Migration) -> list[str]:
+    """`m`'s statements with each `{view table}` placeholder replaced by its SELECT
+    (by name, not str.format: DEFAULT '{}' is SQL)."""
+    out = []
+    for stmt in m.statements:
+        for table, select in MV_SELECTS.items():
+            stmt = stmt.replace("{" + table + "}", select)
+        out.append(stmt)
+    return out
+
+
+# Per hour of [lo, hi): newest insert (unix seconds) and the event counters.
+HOUR_ROWS = (
+    "SELECT hour, toUInt32(maxMerge(last_insert)), countMerge(events), sumMerge(pageviews),"
+    " sumMerge(requests), sumMerge(bytes_sent), sumMerge(errors) FROM stats_hours"
+    " WHERE site = %(site)s AND hour >= %(lo)s AND hour < %(hi)s GROUP BY hour"
+)
+# The compacted visit counters of [lo, hi), newest computation per hour.
+VISIT_ROWS = (
+    "SELECT hour, toUInt32(max(computed_at)), argMax(visits, computed_at),"
+    " argMax(bounces, computed_at), argMax(duration, computed_at),"
+    " argMax(pageviews, computed_at), argMax(events, computed_at) FROM stats_visit_hours"
+    " WHERE site = %(site)s AND hour >= %(lo)s AND hour < %(hi)s GROUP BY hour"
+)
+# Hours holding an insert at or after %(since)s (unix seconds), every site.
+PENDING_MARKS = (
+    "SELECT site, hour, toUInt32(maxMerge(last_insert)) AS at FROM stats_hours"
+    " GROUP BY site, hour HAVING at >= %(since)s"
+)
+NEWEST_MARK = f"SELECT toUInt32(max(at)) FROM ({PENDING_MARKS})"
+# Visit counters by start hour, grouped from the visit parts of [plo, phi)
+# (hours), for visits that started in [slo, shi) (microseconds). The same
+# definitions as the raw SQL: a bounce is one page view and nothing else.
+LIVE_VISITS = (
+    "SELECT intDiv(s, 3600000000) AS h, count(), sum(pv = 1 AND n = 1), sum(e - s), sum(pv),"
+    " sum(n) FROM (SELECT visit_id, minMerge(start) AS s, maxMerge(end) AS e,"
+    " sumMerge(pageviews) AS pv, countMerge(events) AS n FROM stats_visit_parts"
+    " WHERE site = %(site)s AND hour >= %(plo)s AND hour < %(phi)s GROUP BY visit_id)"
+    " WHERE s >= %(slo)s AND s < %(shi)s GROUP BY h"
+)
+# The compaction: a row for every hour of [h0, h0 + n), zeros where no visit
+# started, from `{visits}` (the stats dialect's visit grouping over raw events).
+COMPACT_VISITS = (
+    "INSERT INTO stats_visit_hours"
+    " (site, hour, computed_at, visits, bounces, duration, pageviews, events)"
+    " SELECT %(site)s, h, toDateTime(%(at)s), sum(v), sum(b), sum(d), sum(pv), sum(n) FROM ("
+    "SELECT toInt64(%(h0)s + arrayJoin(range(%(n)s))) AS h, toUInt64(0) AS v,"
+    " toUInt64(0) AS b, toInt64(0) AS d, toUInt64(0) AS pv, toUInt64(0) AS n"
+    " UNION ALL SELECT toInt64(intDiv(start_ts, 3600000000)) AS h, toUInt64(count()) AS v,"
+    " toUInt64(sum(pageviews = 1 AND events = 1)) AS b, toInt64(sum(end_ts - start_ts)) AS d,"
+    " toUInt64(sum(pageviews)) AS pv, toUInt64(sum(events)) AS n FROM ({visits})"
+    " WHERE start_ts >= %(slo)s AND start_ts < %(shi)s GROUP BY h"
+    ") GROUP BY h"
+)
+# The raw events a compaction groups into visits (a day either side, as the raw SQL).
+COMPACT_EVENTS = (
+    "(SELECT id, ts, name, path, visit_id FROM events WHERE site = %(site)s"
+    " AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0)"
+)
+
+
+def visitors_sql(days: bool, hours: bool) -> str:
+    """Unique visitors per bucket number: day sketches for the UTC days a bucket
+    holds whole (`%(days)s` -> `%(day_b)s`), hour sketches for the rest."""
+    parts = []
+    if days:
+        parts.append(
+            "SELECT arrayElement(%(day_b)s, indexOf(%(days)s, day)) AS b, visitors AS v"
+            " FROM stats_days WHERE site = %(site)s AND day >= %(dlo)s AND day <= %(dhi)s"
+            " AND indexOf(%(days)s, day) > 0"
+        )
+    if hours:
+        parts.append(
+            "SELECT arrayElement(%(hour_b)s, indexOf(%(hours)s, hour)) AS b, visitors AS v"
+            " FROM stats_hours WHERE site = %(site)s AND hour >= %(hlo)s AND hour <= %(hhi)s"
+            " AND indexOf(%(hours)s, hour) > 0"
+        )
+    return f"SELECT b, uniqCombinedIfMerge(v) FROM ({' UNION ALL '.join(parts)}) GROUP BY b"
+
+
+# Completeness (ReplacingMergeTree by version: the newest row per site counts).
+SITE_COMPLETE = (
+    "SELECT argMax(complete, version) FROM stats_sites WHERE site = %(site)s GROUP BY site"
+)
+MARK_SITES = (
+    "INSERT INTO stats_sites (site, complete, version)"
+    " SELECT arrayJoin(%(sites)s), %(complete)s, %(version)s"
+)
+STATE_GET = "SELECT argMax(value, version) FROM stats_state WHERE key = %(key)s GROUP BY key"
+STATE_SET = "INSERT INTO stats_state (key, value, version) SELECT %(key)s, %(value)s, %(version)s"
+SERVER_NOW = "SELECT toUInt32(now())"
+SITE_SPAN = "SELECT min(hour), max(hour), countMerge(events) FROM stats_hours WHERE site = %(site)s"
+SITE_EVENTS = "SELECT count() FROM events WHERE site = %(site)s"

@@ -1,0 +1,232 @@
+"""ClickHouse's summaries answer exactly what the raw SQL answers (footfall.stats.ch_summary).
+
+Every comparison is with SQLite's raw-SQL engine over the same events, on
+Debian's ClickHouse 18.16 server and on current ClickHouse (chDB): totals and
+every interval for a UTC site and a site whose days cross a DST change, with
+the visit counters grouped live, compacted, and compacted then changed by
+late events. Deletes and the rebuild run on the real server.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.stats.dataset import DAYS, START, TZ, TZ_SITE, UTC_SITE, build
+from tests.stores.backends import clickhouse_buffered_store, clickhouse_store
+
+from footfall import connect, stats
+from footfall.event import Event
+from footfall.stats import ch_rollup
+from footfall.stats.errors import StatsError
+from footfall.stores import ch_summary_sql
+from footfall.stores.base import EventFilter
+from footfall.stores.migrate import load_migrations
+
+CUSTOM = f"{START},{START + timedelta(days=DAYS - 1)}"
+METRICS = (
+    "visitors,visits,pageviews,events,views_per_visit,bounce_rate,visit_duration,"
+    "requests,bytes,error_rate"
+)
+SHAPES = [
+    ("aggregate", "date"),
+    ("timeseries", "hour"),
+    ("timeseries", "date"),
+    ("timeseries", "week"),
+    ("timeseries", "month"),
+]
+
+
+def _chdb(tmp_path: Path) -> Any:
+    pytest.importorskip("chdb", reason="chdb is a dev dependency")
+    from tests.stores.chdb_store import ChdbStore
+
+    return ChdbStore(tmp_path / "chdb")
+
+
+BACKENDS = {"clickhouse": clickhouse_store, "clickhouse-chdb": _chdb}
+
+
+def _write(store: Any, events: list[Event], size: int = 37) -> None:
+    for i in range(0, len(events), size):
+        store.write(events[i : i + size])
+
+
+def _differences(reference: Any, store: Any, period: str = CUSTOM) -> list[Any]:
+    """Every (site, shape) whose summary answer differs from SQLite's raw one."""
+    out = []
+    for site, tz in ((UTC_SITE, "UTC"), (TZ_SITE, TZ)):
+        for kind, interval in SHAPES:
+            kw = dict(period="custom", date=period, metrics=METRICS, tz=tz, kind=kind)
+            kw["interval"] = interval
+            want = stats.query(reference, site, engine="raw", **kw)
+            got = stats.query(store, site, engine="summary", **kw)
+            if got != want:
+                out.append((site, kind, interval, want, got))
+    return out
+
+
+@pytest.fixture(scope="module")
+def dataset() -> list[Event]:
+    return build()
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: Any, tmp_path: Path) -> Iterator[Any]:
+    made = BACKENDS[request.param](tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def reference(tmp_path: Path) -> Iterator[Any]:
+    made = connect(f"sqlite:///{tmp_path / 'ref.db'}")
+    yield made
+    made.close()
+
+
+def test_live_compacted_and_changed_again_all_agree(
+    store: Any, reference: Any, tmp_path: Path, dataset: list[Event]
+) -> None:
+    first, late = dataset[:-80], dataset[-80:]
+    earlier = connect(f"sqlite:///{tmp_path / 'first.db'}")
+    try:
+        _write(earlier, first)
+        _write(store, first)
+        # Nothing compacted yet: every hour's visits are grouped from the visit parts.
+        assert _differences(earlier, store) == []
+        assert ch_rollup.compact(store, settle=0) > 0
+        assert _differences(earlier, store) == []
+    finally:
+        earlier.close()
+    _write(reference, dataset)
+    _write(store, late, size=7)  # newer than the compaction: those hours are live again
+    assert _differences(reference, store) == []
+    assert ch_rollup.compact(store, settle=0) > 0
+    assert _differences(reference, store) == []
+    assert ch_rollup.compact(store, settle=0) == 0  # nothing new: nothing recomputed
+
+
+def test_out_of_order_batches_after_compaction(
+    store: Any, reference: Any, dataset: list[Event]
+) -> None:
+    """Visits arrive in pieces, days out of order, with a compaction in between:
+    an early event landing after its visit was compacted moves the visit's start."""
+    shuffled = list(dataset)
+    random.Random(5).shuffle(shuffled)
+    half = len(shuffled) // 2
+    _write(reference, shuffled)
+    _write(store, shuffled[:half], size=23)
+    ch_rollup.compact(store, settle=0)
+    _write(store, shuffled[half:], size=23)
+    assert _differences(reference, store) == []
+    ch_rollup.compact(store, settle=0)
+    assert _differences(reference, store) == []
+
+
+def test_a_visit_whose_start_moves_an_hour_earlier(store: Any, reference: Any) -> None:
+    """The compacted row of the visit's old start hour must not be trusted after
+    an earlier event of the same visit arrives (the window reaches back too)."""
+    t = datetime(2026, 10, 12, 10, 20, tzinfo=timezone.utc)
+    common = dict(site=UTC_SITE, visitor_id="v1", visit_id="visit-1")
+    later = [
+        Event(name="pageview", ts=t + timedelta(minutes=m), path="/", **common) for m in (0, 5)
+    ]
+    earlier = [Event(name="pageview", ts=t - timedelta(minutes=30), path="/a", **common)]
+    _write(reference, later + earlier)
+    _write(store, later)
+    ch_rollup.compact(store, settle=0)
+    _write(store, earlier)
+    assert _differences(reference, store) == []
+    day = stats.query(store, UTC_SITE, period="day", date="2026-10-12", engine="summary")
+    assert day == stats.query(reference, UTC_SITE, period="day", date="2026-10-12", engine="raw")
+
+
+def test_only_settled_hours_are_compacted(store: Any, dataset: list[Event]) -> None:
+    _write(store, dataset)
+    assert ch_rollup.compact(store, settle=3600) == 0  # every insert is fresh
+    todo, _, _ = ch_rollup.pending_hours(store, settle=0)
+    assert set(todo) == {UTC_SITE, TZ_SITE}
+    assert ch_rollup.compact(store, settle=0) == sum(len(h) for h in todo.values())
+
+
+def test_what_summaries_do_not_answer(store: Any, dataset: list[Event]) -> None:
+    _write(store, dataset)
+    for params, why in (
+        (dict(filters="visit:country==DE"), "filters"),
+        (dict(kind="breakdown", property="visit:source"), "breakdowns"),
+        (dict(metrics="duration_p95"), "duration_p95"),
+        (dict(tz="Asia/Kolkata"), "whole UTC hours"),  # local days start at :30
+    ):
+        kw: dict[str, Any] = dict(period="custom", date=CUSTOM, engine="summary", **params)
+        with pytest.raises(StatsError, match=why):
+            stats.query(store, UTC_SITE, **kw)
+
+
+def test_a_delete_marks_the_site_incomplete_until_rebuilt(
+    tmp_path: Path, reference: Any, dataset: list[Event]
+) -> None:
+    store = clickhouse_store(tmp_path)
+    try:
+        _write(store, dataset)
+        _write(reference, dataset)
+        ch_rollup.compact(store, settle=0)
+        store.delete_visitor(f"{UTC_SITE[:3]}-v1", site=UTC_SITE)
+        reference.delete_visitor(f"{UTC_SITE[:3]}-v1", site=UTC_SITE)
+        q = dict(period="custom", date=CUSTOM, metrics=METRICS)
+        with pytest.raises(StatsError, match="not complete"):
+            stats.query(store, UTC_SITE, engine="summary", **q)
+        # auto: the raw SQL answers, without the deleted visitor
+        assert stats.query(store, UTC_SITE, **q) == stats.query(reference, UTC_SITE, **q)
+        assert stats.query(store, TZ_SITE, engine="summary", **q)  # the other site is intact
+        assert ch_rollup.rebuild(store, UTC_SITE) == store.count(filters=EventFilter(site=UTC_SITE))
+        assert _differences(reference, store) == []
+    finally:
+        store.close()
+
+
+def test_events_stored_before_the_migration_need_a_rebuild(
+    tmp_path: Path, reference: Any, dataset: list[Event]
+) -> None:
+    store = clickhouse_store(tmp_path)
+    try:
+        for table in (*ch_summary_sql.SUMMARY_TABLES, "stats_sites", "stats_state"):
+            store.query(f"DROP TABLE IF EXISTS {table}")
+        for view in ch_summary_sql.MV_SELECTS:
+            store.query(f"DROP TABLE IF EXISTS {view}_mv")
+        store.query("ALTER TABLE footfall_migrations DELETE WHERE version = 2")
+        ch_rollup._wait_for_mutations(store)
+        _write(store, dataset)  # before the summaries exist
+        _write(reference, dataset)
+        assert store.migrate() == ["0002_stats_summaries"]
+        q = dict(period="custom", date=CUSTOM, metrics=METRICS)
+        with pytest.raises(StatsError, match="not complete"):
+            stats.query(store, UTC_SITE, engine="summary", **q)
+        assert ch_rollup.rebuild(store) == len({e.id for e in dataset})
+        assert _differences(reference, store) == []
+    finally:
+        store.close()
+
+
+def test_not_with_a_buffer_table(tmp_path: Path, dataset: list[Event]) -> None:
+    store = clickhouse_buffered_store(tmp_path)
+    try:
+        _write(store, dataset[:50])
+        assert not ch_rollup.has_summaries(store)
+        with pytest.raises(StatsError):
+            stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
+    finally:
+        store.close()
+
+
+def test_views_are_filled_from_one_select_each() -> None:
+    (m,) = [m for m in load_migrations("clickhouse") if m.name == "stats_summaries"]
+    text = "\n".join(ch_summary_sql.migration_statements(m))
+    assert "{stats_" not in text
+    for table, select in ch_summary_sql.MV_SELECTS.items():
+        assert f"TO {table} AS {select}" in text
+        assert ch_summary_sql.mv_select(table).startswith(select.split(" GROUP BY")[0])
