@@ -60,6 +60,27 @@ def test_demo_is_deterministic_and_realistic(db_url: str) -> None:
     assert a == b and a != c and len(set(a)) == len(a)
 
 
+def test_demo_visits_emit_their_events_in_visit_order() -> None:
+    """A Download shares its page view's ts; its id must still sort after it, or the
+    visit's first event by (ts, id) is the Download and arriving in emission order
+    would move the visit's start (and source) after the page view was folded."""
+    from datetime import datetime, timezone
+
+    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    last: dict[str, tuple[datetime, str]] = {}
+    ties = 0
+    for batch in generate(days=30, seed=5, now=now):
+        for e in batch:
+            if not e.visit_id:
+                continue
+            prev = last.get(e.visit_id)
+            if prev is not None:
+                assert prev < (e.ts, e.id)
+                ties += prev[0] == e.ts
+            last[e.visit_id] = (e.ts, e.id)
+    assert ties > 0  # the case is there: events at their page view's ts
+
+
 def test_export_purge_delete_visitor(db_url: str) -> None:
     t = footfall.Tracker([db_url])
     for i in range(5):

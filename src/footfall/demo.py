@@ -161,12 +161,23 @@ def _pick(rng: random.Random, items: list[tuple]) -> tuple:  # type: ignore[type
     return rng.choices(items, weights=[i[-1] for i in items])[0]
 
 
-def _uuid7(rng: random.Random, ts: datetime) -> str:
+def _uuid7(rng: random.Random, ts: datetime, after: str = "") -> str:
+    """A UUIDv7 for `ts`, sorting after `after` (the visit's previous id) if one is given.
+
+    Visits order their events by (ts, id), and a real client's ids (`new_id`) grow
+    within a millisecond; random ones would put an event emitted at its page view's
+    ts before the page view, so the visit's source would come from the event, and a
+    catch-up folding the page view alone would file the visitor under a source the
+    visit later loses (sketches cannot forget).
+    """
     ms = int(ts.timestamp() * 1000)
     rand = rng.getrandbits(74)
     value = (
         (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
     )
+    floor = uuid.UUID(after).int if after else 0
+    if value <= floor:  # the same millisecond: the next id, as a monotonic generator gives
+        value = floor + 1
     return str(uuid.UUID(int=value))
 
 
@@ -216,6 +227,7 @@ def _visit(
     )
     steps = ["/", "/pricing", "/signup"] if funnel else []
     first = True
+    last = ""  # the visit's previous id: each next one sorts after it
     for i in range(max(n_pages, len(steps))):
         if steps:
             path = steps[i] if i < len(steps) else _pick(rng, pages)[0]
@@ -223,7 +235,7 @@ def _visit(
             path = _pick(rng, pages)[0]
         yield Event(
             name="pageview",
-            id=_uuid7(rng, ts),
+            id=(last := _uuid7(rng, ts, last)),
             ts=ts,
             url=f"https://{site}{path}",
             host=site,
@@ -241,7 +253,7 @@ def _visit(
             plan = rng.choice(["free", "free", "pro", "team"])
             yield Event(
                 name="Signup",
-                id=_uuid7(rng, ts),
+                id=(last := _uuid7(rng, ts, last)),
                 ts=ts,
                 url=f"https://{site}/signup",
                 host=site,
@@ -253,7 +265,7 @@ def _visit(
         if path.startswith("/docs") and rng.random() < 0.1:
             yield Event(
                 name="Download",
-                id=_uuid7(rng, ts),
+                id=(last := _uuid7(rng, ts, last)),
                 ts=ts,
                 url=f"https://{site}{path}",
                 host=site,
