@@ -51,6 +51,7 @@ SITE = "bench.example"
 PG_URL = os.environ.get("FOOTFALL_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 GOALS = {"sqlite": "", "postgres": ">= 100,000", "clickhouse": ">= 200,000"}
 GOALS["clickhouse, buffer_seconds=10"] = GOALS["clickhouse"]
+GOALS["clickhouse, summaries=off"] = GOALS["clickhouse"]
 _BUFFERED = "?buffer_seconds=10"  # the opt-in Buffer table (docs/stores.md)
 _PAGES = [f"/docs/{i}" for i in range(200)] + ["/", "/pricing", "/blog", "/signup"]
 _REFS = ["", "", "google.com", "news.ycombinator.com", "duckduckgo.com", "github.com"]
@@ -210,7 +211,7 @@ def _raw_ch(tmp: Path, events: list[Event], query: str = "") -> float:
     rows = [enc(e) for e in events]
     store, drop = _ch_store(tmp, query)
     client = store.client  # type: ignore[attr-defined]
-    insert = INSERT.replace("events", "events_buffer") if query else INSERT
+    insert = INSERT.replace("events", "events_buffer") if "buffer_seconds" in query else INSERT
 
     def go() -> None:
         for chunk in _batches(rows):
@@ -234,6 +235,11 @@ STORES: dict[str, tuple[Callable[[Path], tuple[Store, Callable[[], None]]], Any]
     "clickhouse, buffer_seconds=10": (
         lambda tmp: _ch_store(tmp, _BUFFERED),
         lambda tmp, events: _raw_ch(tmp, events, _BUFFERED),
+    ),
+    # Without the stats views (an ingest-only node): what the summaries cost inserts.
+    "clickhouse, summaries=off": (
+        lambda tmp: _ch_store(tmp, "?summaries=off"),
+        lambda tmp, events: _raw_ch(tmp, events, "?summaries=off"),
     ),
 }
 

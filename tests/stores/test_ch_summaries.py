@@ -229,4 +229,38 @@ def test_views_are_filled_from_one_select_each() -> None:
     assert "{stats_" not in text
     for table, select in ch_summary_sql.MV_SELECTS.items():
         assert f"TO {table} AS {select}" in text
+        assert ch_summary_sql.view_ddl(table) in text
         assert ch_summary_sql.mv_select(table).startswith(select.split(" GROUP BY")[0])
+
+
+def test_summaries_off_drops_the_views_and_on_brings_them_back(
+    tmp_path: Path, reference: Any, dataset: list[Event]
+) -> None:
+    from footfall.stores.clickhouse import ClickHouseStore
+
+    store = clickhouse_store(tmp_path)
+    half = len(dataset) // 2
+    try:
+        _write(store, dataset[:half])
+        _write(reference, dataset)
+        off = ClickHouseStore(f"{store.url}?summaries=off")
+        try:
+            off.migrate()
+            assert off.query(
+                "SELECT count() FROM system.tables WHERE database = currentDatabase()"
+                " AND endsWith(name, '_mv')"
+            ) == [(0,)]
+            _write(off, dataset[half:])  # no view sees these
+            assert not ch_rollup.has_summaries(off)
+            with pytest.raises(StatsError):
+                stats.query(off, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
+        finally:
+            off.close()
+        store.migrate()  # summaries on again: the views come back, the sites are incomplete
+        q = dict(period="custom", date=CUSTOM, metrics=METRICS)
+        with pytest.raises(StatsError, match="not complete"):
+            stats.query(store, UTC_SITE, engine="summary", **q)
+        ch_rollup.rebuild(store)
+        assert _differences(reference, store) == []
+    finally:
+        store.close()

@@ -57,10 +57,13 @@ _HAVE: weakref.WeakSet[Any] = weakref.WeakSet()  # stores known to have the tabl
 def has_summaries(store: Any) -> bool:
     """Whether `store` is a ClickHouse store whose summaries answer stats.
 
-    Not with a Buffer table in front of `events`: the views see rows only when
-    the buffer flushes, and answers must include every accepted event.
+    Not with a Buffer table in front of `events` (the views see rows only when
+    the buffer flushes, and answers must include every accepted event), nor
+    with `summaries=off` (no views).
     """
     if getattr(store, "dialect", "") != "clickhouse" or getattr(store, "buffer_seconds", None):
+        return False
+    if not getattr(store, "summaries", True):  # `summaries=off`: no views, raw SQL
         return False
     try:
         if store in _HAVE:

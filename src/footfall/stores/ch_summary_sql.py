@@ -26,6 +26,7 @@ __all__ = [
     "HOUR_ROWS",
     "HOUR_US",
     "LIVE_VISITS",
+    "MARK_ALL_INCOMPLETE",
     "MARK_SITES",
     "MV_SELECTS",
     "NEWEST_MARK",
@@ -37,9 +38,11 @@ __all__ = [
     "STATE_GET",
     "STATE_SET",
     "SUMMARY_TABLES",
+    "VIEW_TABLES",
     "VISIT_ROWS",
     "migration_statements",
     "mv_select",
+    "view_ddl",
     "visitors_sql",
 ]
 
@@ -68,6 +71,19 @@ _MV_SELECTS = {
     ),
 }
 MV_SELECTS = {name: sql.format(where="") for name, sql in _MV_SELECTS.items()}
+VIEW_TABLES = tuple(MV_SELECTS)  # each has a view `<table>_mv` on `events`
+# Every site with events: views created late (after `summaries=off`) missed inserts.
+MARK_ALL_INCOMPLETE = (
+    "INSERT INTO stats_sites (site, complete, version)"
+    " SELECT DISTINCT site, 0, toUInt64(now()) * 1000000 FROM events"
+)
+
+
+def view_ddl(table: str) -> str:
+    """The materialized view filling `table` (the text migration 0002 creates)."""
+    return f"CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS {MV_SELECTS[table]}"
+
+
 # Every table a site's summaries live in (the rebuild clears them for the site).
 SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours")
 

@@ -67,14 +67,19 @@ from footfall.stores.ch_sql import (
     retention_ttl_sql,
     where_sql,
 )
-from footfall.stores.ch_summary_sql import migration_statements
+from footfall.stores.ch_summary_sql import (
+    MARK_ALL_INCOMPLETE,
+    VIEW_TABLES,
+    migration_statements,
+    view_ddl,
+)
 from footfall.stores.migrate import pending_migrations
 
 if TYPE_CHECKING:
     from footfall.stats.dialect import Dialect
 from footfall.stores.rows import row_to_event
 
-__all__ = ["ClickHouseStore", "split_url"]
+__all__ = ["ClickHouseStore", "split_url", "summaries_enabled"]
 
 log = logging.getLogger("footfall.stores")
 
@@ -101,7 +106,7 @@ def split_url(url: str) -> tuple[str, str, int | None]:
                 raise ConfigurationError(f"retention_days must be an integer: {value!r}") from None
             if retention < 1:
                 raise ConfigurationError("retention_days must be at least 1")
-        elif key != "buffer_seconds":  # read by buffer_seconds()
+        elif key not in ("buffer_seconds", "summaries"):  # read by their own functions
             kept.append((key, value))
     return urlunsplit(parts._replace(query=urlencode(kept))), database, retention
 
@@ -120,6 +125,23 @@ def buffer_seconds(url: str) -> int | None:
     return None
 
 
+_ON, _OFF = frozenset({"1", "on", "true", "yes"}), frozenset({"0", "off", "false", "no"})
+
+
+def summaries_enabled(url: str) -> bool:
+    """The URL's `summaries=on|off` (default on): `off` drops the stats views, so
+    inserts cost less and stats use raw SQL (an ingest-only node, a cluster's
+    insert path)."""
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if key == "summaries":
+            if value.lower() in _ON:
+                return True
+            if value.lower() in _OFF:
+                return False
+            raise ConfigurationError(f"summaries must be on or off: {value!r}")
+    return True
+
+
 class ClickHouseStore(Store):
     """Events in ClickHouse; one native-protocol client per thread."""
 
@@ -129,6 +151,7 @@ class ClickHouseStore(Store):
         self.url = url
         self.driver_url, self.database, self.retention_days = split_url(url)
         self.buffer_seconds = buffer_seconds(url)
+        self.summaries = summaries_enabled(url)
         self._table = BUFFER if self.buffer_seconds else "events"  # where writes go
         self._sql = BUFFERED if self.buffer_seconds else _PLAIN_SQL  # reads see the buffer
         self._local = threading.local()
@@ -218,12 +241,28 @@ class ClickHouseStore(Store):
                 [(m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None))],
             )
             applied.append(m.label)
+        self._sync_views(fresh=any(label.startswith("0002_") for label in applied))
         if self.buffer_seconds:
             if applied:  # `events` may have changed: rebuild its Buffer (DROP flushes it)
                 client.execute(f"DROP TABLE IF EXISTS {BUFFER}")
             client.execute(buffer_table_sql(self.database, self.buffer_seconds))
         self._apply_retention()
         return applied
+
+    def _sync_views(self, fresh: bool) -> None:
+        """Drop the stats views (`summaries=off`), or create the missing ones. Views
+        created now missed the inserts made without them: every site with events is
+        incomplete until `footfall stats rebuild` (`fresh`: the migration did that)."""
+        client = self.client
+        missing = [t for t in VIEW_TABLES if not client.execute(f"EXISTS TABLE {t}_mv")[0][0]]
+        if not self.summaries:
+            for table in VIEW_TABLES:
+                client.execute(f"DROP TABLE IF EXISTS {table}_mv")  # fixed names
+            return
+        for table in missing:
+            client.execute(view_ddl(table))
+        if missing and not fresh:
+            client.execute(MARK_ALL_INCOMPLETE)
 
     def flush_buffer(self) -> None:
         """Write what the Buffer table holds (if any) into `events` now."""
