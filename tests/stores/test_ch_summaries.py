@@ -264,3 +264,32 @@ def test_summaries_off_drops_the_views_and_on_brings_them_back(
         assert _differences(reference, store) == []
     finally:
         store.close()
+
+
+def test_the_server_thread_compacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: list[Event]
+) -> None:
+    """`footfall serve` starts its catch-up thread for ClickHouse too; there it compacts."""
+    import time
+
+    from footfall.server.catchup import start_catch_up
+
+    monkeypatch.setenv("FOOTFALL_CH_SETTLE_SECONDS", "0")
+    monkeypatch.setenv("FOOTFALL_CATCHUP_SECONDS", "0.05")
+    store = clickhouse_store(tmp_path)
+    try:
+        _write(store, dataset)
+        thread = start_catch_up(store)
+        assert thread is not None
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if ch_rollup.pending_hours(store, settle=0)[0] == {}:
+                    break
+                time.sleep(0.1)
+            assert ch_rollup.pending_hours(store, settle=0)[0] == {}
+            assert store.query("SELECT count() FROM stats_visit_hours")[0][0] > 0
+        finally:
+            thread.stop()
+    finally:
+        store.close()

@@ -25,6 +25,7 @@ it. Several compactions at once write the same rows (the newest wins).
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -173,12 +174,21 @@ def _compact_site(store: Any, site: str, hours: Iterable[int], at: int) -> int:
     return written
 
 
-def compact(store: Any, settle: float = SETTLE_S) -> int:
+def settle_seconds() -> float:
+    """`$FOOTFALL_CH_SETTLE_SECONDS` (default SETTLE_S): how old inserts must be."""
+    try:
+        return max(0.0, float(os.environ.get("FOOTFALL_CH_SETTLE_SECONDS", "") or SETTLE_S))
+    except ValueError:
+        return float(SETTLE_S)
+
+
+def compact(store: Any, settle: float | None = None) -> int:
     """Recompute the visit counters inserts have changed; return how many hours.
 
-    `settle=0` compacts everything now (tests, benchmarks, the rebuild).
+    `settle=0` compacts everything now (tests, benchmarks, the rebuild); None
+    takes `settle_seconds()`.
     """
-    todo, now, watermark = pending_hours(store, settle)
+    todo, now, watermark = pending_hours(store, settle_seconds() if settle is None else settle)
     written = sum(_compact_site(store, site, hours, now) for site, hours in todo.items())
     if watermark > _watermark(store):
         store.query(sql.STATE_SET, {"key": KEY, "value": watermark, "version": _version()})
