@@ -293,3 +293,16 @@ def test_the_server_thread_compacts(
             thread.stop()
     finally:
         store.close()
+
+
+def test_newest_mark_within_a_day_is_a_sliding_maximum() -> None:
+    from footfall.stats.ch_summary import _newest_within
+
+    rng = random.Random(3)
+    marks = {h: (rng.randint(1, 10_000), 1) for h in range(0, 400) if rng.random() < 0.3}
+    got = _newest_within(marks, 30, 330)
+    want = [
+        max((marks[x][0] for x in range(h - 24, h + 25) if x in marks), default=0)
+        for h in range(30, 330)
+    ]
+    assert got == want

@@ -16,9 +16,12 @@ small sets, about 0.3 % off beyond), as SQLite's summaries use HLL sketches.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
+import functools
+import threading
+from collections import OrderedDict, deque
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from footfall.stats.ch_rollup import TAIL_HOURS, has_summaries
 from footfall.stats.model import Query
@@ -44,6 +47,7 @@ METRICS = frozenset(
 LIVE_CACHE_SIZE = 64
 # (url, site, live hours, the marks and counts they depend on) -> counters per hour
 _LIVE: OrderedDict[tuple[Any, ...], dict[int, tuple[int, ...]]] = OrderedDict()
+_LIVE_LOCK = threading.Lock()
 _HOUR = timedelta(hours=1)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -64,32 +68,56 @@ def why_not(q: Query) -> str | None:
     return None
 
 
-def _label(q: Query, hour: int) -> str:
-    local = (_EPOCH + hour * _HOUR).astimezone(q.zone)
-    if q.interval == "hour":
+def _label(zone: ZoneInfo, interval: str, hour: int) -> str:
+    local = (_EPOCH + hour * _HOUR).astimezone(zone)
+    if interval == "hour":
         return local.strftime("%Y-%m-%d %H:00:00")
     d = local.date()
-    if q.interval == "week":
+    if interval == "week":
         d -= timedelta(days=d.weekday())
-    elif q.interval == "month":
+    elif interval == "month":
         d = d.replace(day=1)
     return d.isoformat()
 
 
 def _hours(q: Query, group: str) -> dict[int, str] | None:
     """{UTC hour: group label} over the range, or None if local days are not whole hours."""
-    start, end = q.utc_range()
+    return _hour_labels(q.tz, q.first, q.last, "" if group == "total" else q.interval)
+
+
+@functools.lru_cache(maxsize=256)
+def _hour_labels(tz: str, first: date, last: date, interval: str) -> dict[int, str] | None:
+    zone = ZoneInfo(tz or "UTC")
+    start = datetime.combine(first, datetime.min.time(), zone).astimezone(timezone.utc)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    end = end.astimezone(timezone.utc)
     if start.minute or start.second or end.minute or end.second:
         return None
-    zone = q.zone
-    lo = int((start - _EPOCH) // _HOUR)
-    hi = int((end - _EPOCH) // _HOUR)
     out: dict[int, str] = {}
-    for h in range(lo, hi):
+    for h in range(int((start - _EPOCH) // _HOUR), int((end - _EPOCH) // _HOUR)):
         offset = (_EPOCH + h * _HOUR).astimezone(zone).utcoffset()
         if offset is None or offset.total_seconds() % 3600:
             return None
-        out[h] = "" if group == "total" else _label(q, h)
+        out[h] = _label(zone, interval, h) if interval else ""
+    return out
+
+
+def _newest_within(marks: dict[int, tuple[int, int]], lo: int, hi: int) -> list[int]:
+    """For each hour of [lo, hi): the newest mark within TAIL_HOURS of it (0: none).
+    A sliding-window maximum, so a year's hours cost O(n), not O(n * 49)."""
+    span = range(lo - TAIL_HOURS, hi + TAIL_HOURS)
+    values = [marks[h][0] if h in marks else 0 for h in span]
+    width = 2 * TAIL_HOURS + 1
+    out: list[int] = []
+    window: deque[int] = deque()  # indexes into values, their values decreasing
+    for i, v in enumerate(values):
+        while window and values[window[-1]] <= v:
+            window.pop()
+        window.append(i)
+        if window[0] <= i - width:
+            window.popleft()
+        if i >= width - 1:
+            out.append(values[window[0]])
     return out
 
 
@@ -112,10 +140,11 @@ def _live(
         tuple(live),
         tuple((h, marks[h]) for h in range(lo, hi) if h in marks),
     )
-    found = _LIVE.get(key)
-    if found is not None:
-        _LIVE.move_to_end(key)
-        return found
+    with _LIVE_LOCK:
+        found = _LIVE.get(key)
+        if found is not None:
+            _LIVE.move_to_end(key)
+            return found
     rows = store.query(
         sql.LIVE_VISITS,
         {
@@ -128,9 +157,10 @@ def _live(
     )
     wanted = set(live)
     found = {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows if int(r[0]) in wanted}
-    _LIVE[key] = found
-    while len(_LIVE) > LIVE_CACHE_SIZE:
-        _LIVE.popitem(last=False)
+    with _LIVE_LOCK:
+        _LIVE[key] = found
+        while len(_LIVE) > LIVE_CACHE_SIZE:
+            _LIVE.popitem(last=False)
     return found
 
 
@@ -142,15 +172,12 @@ def _visit_counters(
     stored = {int(r[0]): (int(r[1]), tuple(int(v) for v in r[2:])) for r in rows}
     out: dict[int, tuple[int, ...]] = {}
     live: list[int] = []
+    newest = _newest_within(marks, hours[0], hours[-1] + 1)
     for h in hours:
         if h not in marks:
             continue  # no event in the hour: no visit started in it
         row = stored.get(h)
-        newest = max(
-            (marks[x][0] for x in range(h - TAIL_HOURS, h + TAIL_HOURS + 1) if x in marks),
-            default=0,
-        )
-        if row is None or newest >= row[0]:
+        if row is None or newest[h - hours[0]] >= row[0]:
             live.append(h)
         else:
             out[h] = row[1]
