@@ -26,6 +26,7 @@ it. Several compactions at once write the same rows (the newest wins).
 from __future__ import annotations
 
 import os
+import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -86,8 +87,20 @@ def _now(store: Any) -> int:
     return int(store.query(sql.SERVER_NOW)[0][0])
 
 
-def _version() -> int:
-    return time.time_ns() // 1000
+_last_version = [0]
+_version_lock = threading.Lock()
+
+
+def _version(store: Any) -> int:
+    """A row version above everything written so far: this client's microseconds,
+    but never below the server's current second (the migration versions rows
+    with the server's `now()`, and a client clock behind it would lose), and
+    strictly increasing within the process (two writes in one microsecond)."""
+    floor = _now(store) * 1_000_000 + 999_999
+    with _version_lock:
+        v = max(time.time_ns() // 1000, floor, _last_version[0] + 1)
+        _last_version[0] = v
+    return v
 
 
 def _watermark(store: Any) -> int:
@@ -191,7 +204,7 @@ def compact(store: Any, settle: float | None = None) -> int:
     todo, now, watermark = pending_hours(store, settle_seconds() if settle is None else settle)
     written = sum(_compact_site(store, site, hours, now) for site, hours in todo.items())
     if watermark > _watermark(store):
-        store.query(sql.STATE_SET, {"key": KEY, "value": watermark, "version": _version()})
+        store.query(sql.STATE_SET, {"key": KEY, "value": watermark, "version": _version(store)})
     return written
 
 
@@ -216,7 +229,7 @@ def mark_incomplete(store: Any, sites: Iterable[str]) -> None:
     answers for them until `footfall stats rebuild`."""
     names = sorted(set(sites))
     if names and has_summaries(store):
-        store.query(sql.MARK_SITES, {"sites": names, "complete": 0, "version": _version()})
+        store.query(sql.MARK_SITES, {"sites": names, "complete": 0, "version": _version(store)})
 
 
 def _wait_for_mutations(store: Any) -> None:
@@ -263,7 +276,7 @@ def rebuild(
             lo, hi, _ = store.query(sql.SITE_SPAN, params)[0]
             hours = range(int(lo) - TAIL_HOURS, int(hi) + TAIL_HOURS + 1)
             _compact_site(store, name, hours, _now(store))
-        store.query(sql.MARK_SITES, {"sites": [name], "complete": 1, "version": _version()})
+        store.query(sql.MARK_SITES, {"sites": [name], "complete": 1, "version": _version(store)})
         total += n
         if progress is not None:
             progress(name, total)
