@@ -46,6 +46,7 @@ __all__ = [
     "mark_incomplete",
     "pending_hours",
     "rebuild",
+    "visits_sql",
 ]
 
 SETTLE_S = 60  # an insert this old no longer blocks compacting the hours it touched
@@ -166,25 +167,33 @@ def pending_hours(store: Any, settle: float = SETTLE_S) -> tuple[dict[str, set[i
 
 def _compact_site(store: Any, site: str, hours: Iterable[int], at: int) -> int:
     written = 0
+    totals = visits_sql([])
+    dims = visits_sql(["visitor_id", *sql.VISIT_DIMS])
     for h0, h1 in _runs(hours, CHUNK_HOURS):
-        ev = sql.COMPACT_EVENTS
-        visits = ClickHouseDialect().visits_select(ev, [], Params(ClickHouseDialect()))
-        assert visits is not None
-        store.query(
-            sql.COMPACT_VISITS.format(visits=visits),
-            {
-                "site": site,
-                "at": at,
-                "h0": h0,
-                "n": h1 - h0,
-                "slo": h0 * sql.HOUR_US,
-                "shi": h1 * sql.HOUR_US,
-                "elo": h0 * sql.HOUR_US - sql.DAY_US,
-                "ehi": h1 * sql.HOUR_US + sql.DAY_US,
-            },
-        )
+        params = {
+            "site": site,
+            "at": at,
+            "h0": h0,
+            "n": h1 - h0,
+            "slo": h0 * sql.HOUR_US,
+            "shi": h1 * sql.HOUR_US,
+            "elo": h0 * sql.HOUR_US - sql.DAY_US,
+            "ehi": h1 * sql.HOUR_US + sql.DAY_US,
+        }
+        # Breakdowns first: readers take them only with the totals row of the
+        # same computation, so until that row lands they read the previous one.
+        store.query(sql.COMPACT_DIMS.format(visits=dims), params)
+        store.query(sql.COMPACT_VISITS.format(visits=totals), params)
         written += h1 - h0
     return written
+
+
+def visits_sql(columns: list[str]) -> str:
+    """The raw SQL's visit grouping over COMPACT_EVENTS, with these visit columns."""
+    dialect = ClickHouseDialect()
+    found = dialect.visits_select(sql.COMPACT_EVENTS, columns, Params(dialect))
+    assert found is not None  # ClickHouse groups visits itself
+    return found
 
 
 def settle_seconds() -> float:

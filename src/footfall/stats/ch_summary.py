@@ -44,6 +44,20 @@ METRICS = frozenset(
         "error_rate",
     }
 )
+EVENT_DIM_METRICS = frozenset({"visitors", "pageviews", "events"})
+VISIT_DIM_METRICS = frozenset(
+    {
+        "visitors",
+        "visits",
+        "pageviews",
+        "events",
+        "views_per_visit",
+        "bounce_rate",
+        "visit_duration",
+    }
+)
+EVENT_DIMS = sql.EVENT_DIMS
+VISIT_DIMS = frozenset(sql.VISIT_DIMS)
 LIVE_CACHE_SIZE = 64
 # (url, site, live hours, the marks and counts they depend on) -> counters per hour
 _LIVE: OrderedDict[tuple[Any, ...], dict[int, tuple[int, ...]]] = OrderedDict()
@@ -59,7 +73,12 @@ def why_not(q: Query) -> str | None:
     if q.filters or q.goal is not None:
         return "filters and goals need raw events on ClickHouse"
     if q.prop is not None:
-        return "breakdowns need raw events on ClickHouse"
+        if q.prop.prop_key or q.prop.column not in (VISIT_DIMS if q.prop.is_visit else EVENT_DIMS):
+            return f"{q.prop.name} breakdowns need raw events on ClickHouse"
+        allowed = VISIT_DIM_METRICS if q.prop.is_visit else EVENT_DIM_METRICS
+        extra = set(q.metrics) - allowed
+        if extra:
+            return f"{', '.join(sorted(extra))} not summarised for {q.prop.name}"
     extra = set(q.metrics) - METRICS
     if extra:
         return f"{', '.join(sorted(extra))} not summarised"
@@ -168,19 +187,8 @@ def _visit_counters(
     store: Any, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
 ) -> dict[int, tuple[int, ...]]:
     """(visits, bounces, duration, pageviews, events) per start hour that has any."""
-    rows = store.query(sql.VISIT_ROWS, {"site": site, "lo": hours[0], "hi": hours[-1] + 1})
-    stored = {int(r[0]): (int(r[1]), tuple(int(v) for v in r[2:])) for r in rows}
-    out: dict[int, tuple[int, ...]] = {}
-    live: list[int] = []
-    newest = _newest_within(marks, hours[0], hours[-1] + 1)
-    for h in hours:
-        if h not in marks:
-            continue  # no event in the hour: no visit started in it
-        row = stored.get(h)
-        if row is None or newest[h - hours[0]] >= row[0]:
-            live.append(h)
-        else:
-            out[h] = row[1]
+    trusted, live = _split(store, site, hours, marks)
+    out = {h: counters for h, (_, counters) in trusted.items()}
     if live:
         out.update(_live(store, site, live, marks))
     return out
@@ -215,9 +223,74 @@ def _visitors(store: Any, site: str, groups: dict[str, list[int]]) -> dict[str, 
     return {labels[int(b)]: int(v) for b, v in rows}
 
 
+def _marks(store: Any, site: str, lo: int, hi: int) -> dict[int, tuple[int, int]]:
+    rows = store.query(sql.HOUR_ROWS, {"site": site, "lo": lo, "hi": hi})
+    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def _split(
+    store: Any, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
+) -> tuple[dict[int, tuple[int, tuple[int, ...]]], list[int]]:
+    """({hour: (computed_at, counters)} of the trusted compacted hours, live hours)."""
+    rows = store.query(sql.VISIT_ROWS, {"site": site, "lo": hours[0], "hi": hours[-1] + 1})
+    stored = {int(r[0]): (int(r[1]), tuple(int(v) for v in r[2:])) for r in rows}
+    trusted: dict[int, tuple[int, tuple[int, ...]]] = {}
+    live: list[int] = []
+    newest = _newest_within(marks, hours[0], hours[-1] + 1)
+    for h in hours:
+        if h not in marks:
+            continue  # no event in the hour: no visit started in it
+        row = stored.get(h)
+        if row is None or newest[h - hours[0]] >= row[0]:
+            live.append(h)
+        else:
+            trusted[h] = row
+    return trusted, live
+
+
+def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, Any]]:
+    """Parts per value of q.prop: events from the view, visits compacted or live."""
+    from footfall.stats.ch_rollup import visits_sql
+
+    assert q.prop is not None
+    acc: dict[str, dict[str, Any]] = {}
+    if not q.prop.is_visit:
+        found = {"site": q.site, "dim": EVENT_DIMS[q.prop.column], "lo": hours[0]}
+        found["hi"] = hours[-1] + 1
+        for value, events, pageviews, visitors in store.query(sql.EVENT_DIM_ROWS, found):
+            acc[str(value)] = {
+                "events": int(events),
+                "pageviews": int(pageviews),
+                "visitors": int(visitors),
+            }
+        return acc
+    column = q.prop.column
+    marks = _marks(store, q.site, hours[0] - TAIL_HOURS, hours[-1] + 1 + TAIL_HOURS)
+    trusted, live = _split(store, q.site, hours, marks)
+    pairs = tuple((h, at) for h, (at, _) in sorted(trusted.items()))
+    if not pairs and not live:
+        return acc
+    live_sql = None
+    params: dict[str, Any] = {"site": q.site, "dim": column, "pairs": pairs}
+    if live:
+        visits = visits_sql(["visitor_id", column])
+        live_sql = sql.DIM_LIVE.format(column=column, visits=visits)  # allow-listed column
+        params.update(
+            live=live,
+            elo=live[0] * sql.HOUR_US - sql.DAY_US,
+            ehi=(live[-1] + 1) * sql.HOUR_US + sql.DAY_US,
+        )
+    names = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
+    for row in store.query(sql.visit_dim_sql(bool(pairs), live_sql), params):
+        acc[str(row[0])] = dict(zip(names, (int(v) for v in row[1:]), strict=True))
+    return acc
+
+
 def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
-    """Parts per group ("" or bucket label) as the raw SQL gives them, or None."""
-    if group not in ("total", "bucket") or why_not(q) is not None:
+    """Parts per group ("", bucket label or value) as the raw SQL gives them, or None."""
+    if why_not(q) is not None:
+        return None
+    if (group == "prop") != (q.prop is not None) or group not in ("total", "bucket", "prop"):
         return None
     if not has_summaries(store):
         return None
@@ -232,6 +305,8 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     if not _complete(store, q.site):
         return None
     hours = sorted(labels)
+    if group == "prop":
+        return _breakdown(store, q, hours)
     p = plan(q)
     want_visits = p.need_visit_sql
     lo, hi = hours[0], hours[-1] + 1

@@ -20,9 +20,14 @@ from __future__ import annotations
 from footfall.stores.migrate import Migration
 
 __all__ = [
+    "COMPACT_DIMS",
     "COMPACT_EVENTS",
     "COMPACT_VISITS",
     "DAY_US",
+    "DIM_LIVE",
+    "DIM_STORED",
+    "EVENT_DIMS",
+    "EVENT_DIM_ROWS",
     "HOUR_ROWS",
     "HOUR_US",
     "LIVE_VISITS",
@@ -39,10 +44,12 @@ __all__ = [
     "STATE_SET",
     "SUMMARY_TABLES",
     "VIEW_TABLES",
+    "VISIT_DIMS",
     "VISIT_ROWS",
     "migration_statements",
     "mv_select",
     "view_ddl",
+    "visit_dim_sql",
     "visitors_sql",
 ]
 
@@ -69,8 +76,37 @@ _MV_SELECTS = {
         " countState() AS events"
         " FROM events WHERE is_bot = 0 AND visit_id != ''{where} GROUP BY site, hour, visit_id"
     ),
+    "stats_event_dims": (
+        "SELECT site, intDiv(ts, 3600000000) AS hour, d.1 AS dim, d.2 AS value,"
+        " sumState(toUInt64(name = 'pageview')) AS pageviews, countState() AS events,"
+        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
+        " FROM events ARRAY JOIN [('page', path), ('hostname', host), ('name', name)] AS d"
+        " WHERE is_bot = 0{where} GROUP BY site, hour, dim, value"
+    ),
 }
 MV_SELECTS = {name: sql.format(where="") for name, sql in _MV_SELECTS.items()}
+# Event properties the view breaks down by: Property.column -> dim.
+EVENT_DIMS = {"path": "page", "host": "hostname", "name": "name"}
+# Visit properties the compaction breaks down by (all but user_id).
+VISIT_DIMS = (
+    "entry_page",
+    "exit_page",
+    "source",
+    "referrer",
+    "utm_medium",
+    "utm_source",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+)
 VIEW_TABLES = tuple(MV_SELECTS)  # each has a view `<table>_mv` on `events`
 # Every site with events: views created late (after `summaries=off`) missed inserts.
 MARK_ALL_INCOMPLETE = (
@@ -85,7 +121,7 @@ def view_ddl(table: str) -> str:
 
 
 # Every table a site's summaries live in (the rebuild clears them for the site).
-SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours")
+SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours", "stats_visit_dims")
 
 
 def mv_select(table: str, site_param: str = "site") -> str:
@@ -148,9 +184,59 @@ COMPACT_VISITS = (
     ") GROUP BY h"
 )
 # The raw events a compaction groups into visits (a day either side, as the raw SQL).
+# The event columns visit properties come from (stats.properties.VISIT_SOURCE_COLUMNS
+# without user_id; spelled out here, as stores do not import the stats engine).
+VISIT_SOURCES = (
+    "browser, browser_version, city, country, device, os, os_version, referrer,"
+    " referrer_source, region, utm_campaign, utm_content, utm_medium, utm_source, utm_term"
+)
+_VISIT_SOURCES = VISIT_SOURCES
 COMPACT_EVENTS = (
-    "(SELECT id, ts, name, path, visit_id FROM events WHERE site = %(site)s"
-    " AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0)"
+    f"(SELECT id, ts, name, path, visit_id, visitor_id, {_VISIT_SOURCES} FROM events"
+    " WHERE site = %(site)s AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0)"
+)
+_DIM_PAIRS = ", ".join(f"('{d}', {d})" for d in VISIT_DIMS)  # fixed names
+# Per start hour, property and value: the visits' counters and visitors.
+_DIM_COUNTERS = (
+    "toUInt64(count()) AS v, toUInt64(sum(pageviews = 1 AND events = 1)) AS b,"
+    " toInt64(sum(end_ts - start_ts)) AS d, toUInt64(sum(pageviews)) AS pv,"
+    " toUInt64(sum(events)) AS n, uniqCombinedIfState(visitor_id, visitor_id != '') AS vis"
+)
+COMPACT_DIMS = (
+    "INSERT INTO stats_visit_dims (site, hour, dim, value, computed_at, visits, bounces,"
+    " duration, pageviews, events, visitors)"
+    " SELECT %(site)s, h, k.1 AS dim, k.2 AS value, toDateTime(%(at)s) AS at,"
+    f" {_DIM_COUNTERS} FROM (SELECT *, intDiv(start_ts, 3600000000) AS h FROM ({{visits}}))"
+    f" ARRAY JOIN [{_DIM_PAIRS}] AS k"
+    " WHERE start_ts >= %(slo)s AND start_ts < %(shi)s GROUP BY h, dim, value"
+)
+# One property's values over the range: compacted hours (at their computation)
+# plus the live hours grouped from raw events (`{visits}`, `{column}`).
+DIM_STORED = (
+    "SELECT value, visits AS v, bounces AS b, duration AS d, pageviews AS pv, events AS n,"
+    " visitors AS vis FROM stats_visit_dims WHERE site = %(site)s AND dim = %(dim)s"
+    " AND (hour, toUInt32(computed_at)) IN %(pairs)s"
+)
+DIM_LIVE = (
+    f"SELECT {{column}} AS value, {_DIM_COUNTERS} FROM ({{visits}})"
+    " WHERE has(%(live)s, intDiv(start_ts, 3600000000)) GROUP BY value"
+)
+
+
+def visit_dim_sql(stored: bool, live: str | None) -> str:
+    """Counters and visitors per value of one visit property; `live` is the
+    filled-in DIM_LIVE, or None when every hour is compacted."""
+    parts = ([DIM_STORED] if stored else []) + ([live] if live else [])
+    return (
+        "SELECT value, sum(v), sum(b), sum(d), sum(pv), sum(n), uniqCombinedIfMerge(vis)"
+        f" FROM ({' UNION ALL '.join(parts)}) GROUP BY value"
+    )
+
+
+EVENT_DIM_ROWS = (
+    "SELECT value, countMerge(events), sumMerge(pageviews), uniqCombinedIfMerge(visitors)"
+    " FROM stats_event_dims WHERE site = %(site)s AND dim = %(dim)s"
+    " AND hour >= %(lo)s AND hour < %(hi)s GROUP BY value"
 )
 
 
