@@ -28,6 +28,7 @@ class ChdbStore:
     """Just enough of a Store for the stats engine: write, query, stats_dialect."""
 
     dialect = "clickhouse"
+    threadsafe = False  # one chDB session: the summaries compact inline, not on a thread
 
     def __init__(self, path: Path) -> None:
         from chdb import session

@@ -325,3 +325,23 @@ def test_newest_mark_within_a_day_is_a_sliding_maximum() -> None:
         for h in range(30, 330)
     ]
     assert got == want
+
+
+def test_a_stats_read_starts_a_compaction(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset: list[Event]
+) -> None:
+    import time
+
+    monkeypatch.setenv("FOOTFALL_CH_SETTLE_SECONDS", "0")
+    store = clickhouse_store(tmp_path)
+    try:
+        _write(store, dataset)
+        time.sleep(1.1)  # marks have 1 s resolution: let the newest one be past
+        stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
+        deadline = time.monotonic() + 30
+        while ch_rollup.pending_hours(store, settle=0)[0] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ch_rollup.pending_hours(store, settle=0)[0] == {}
+        assert store.query("SELECT count() FROM stats_visit_hours")[0][0] > 0
+    finally:
+        store.close()

@@ -25,6 +25,7 @@ it. Several compactions at once write the same rows (the newest wins).
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -42,6 +43,7 @@ __all__ = [
     "TAIL_HOURS",
     "compact",
     "compact_due",
+    "compact_in_background",
     "has_summaries",
     "mark_incomplete",
     "pending_hours",
@@ -54,6 +56,7 @@ TAIL_HOURS = 24  # visits last under a day (the raw SQL's TAIL_US)
 CHUNK_HOURS = 168  # start hours per compaction query (a week, plus a day each side)
 MUTATION_TIMEOUT_S = 600.0
 KEY = "compacted_through"
+log = logging.getLogger("footfall.stats")
 _HAVE: weakref.WeakSet[Any] = weakref.WeakSet()  # stores known to have the tables
 
 
@@ -231,6 +234,40 @@ def compact_due(store: Any) -> int:
         return 0
     _last_run[id(store)] = now
     return compact(store)
+
+
+_running: set[int] = set()  # stores with a background compaction under way
+_running_lock = threading.Lock()
+
+
+def compact_in_background(store: Any) -> bool:
+    """Start `compact_due(store)` on a daemon thread unless one is running for it.
+
+    What stats reads call: answers never wait for a compaction (the first one
+    over a big import takes a minute), they group the uncompacted hours live.
+    """
+    if not has_summaries(store):
+        return False
+    if not getattr(store, "threadsafe", True):  # one connection for all threads (chDB)
+        compact_due(store)
+        return False
+    key = id(store)
+    with _running_lock:
+        if key in _running:
+            return False
+        _running.add(key)
+
+    def run() -> None:
+        try:
+            compact_due(store)
+        except Exception:  # logged, retried by the next read or the server thread
+            log.exception("ClickHouse summaries: compaction failed")
+        finally:
+            with _running_lock:
+                _running.discard(key)
+
+    threading.Thread(target=run, name="footfall-ch-compact", daemon=True).start()
+    return True
 
 
 def mark_incomplete(store: Any, sites: Iterable[str]) -> None:
