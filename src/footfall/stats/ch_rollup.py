@@ -185,6 +185,7 @@ def _compact_site(store: Any, site: str, hours: Iterable[int], at: int) -> int:
         }
         # Breakdowns first: readers take them only with the totals row of the
         # same computation, so until that row lands they read the previous one.
+        store.query(sql.COMPACT_EVENT_DIMS, params)
         store.query(sql.COMPACT_DIMS.format(visits=dims), params)
         store.query(sql.COMPACT_VISITS.format(visits=totals), params)
         written += h1 - h0

@@ -249,37 +249,38 @@ def _split(
 
 
 def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, Any]]:
-    """Parts per value of q.prop: events from the view, visits compacted or live."""
+    """Parts per value of q.prop: compacted hours at their computation, plus the live
+    hours grouped from raw events."""
     from footfall.stats.ch_rollup import visits_sql
 
     assert q.prop is not None
     acc: dict[str, dict[str, Any]] = {}
-    if not q.prop.is_visit:
-        found = {"site": q.site, "dim": EVENT_DIMS[q.prop.column], "lo": hours[0]}
-        found["hi"] = hours[-1] + 1
-        for value, events, pageviews, visitors in store.query(sql.EVENT_DIM_ROWS, found):
-            acc[str(value)] = {
-                "events": int(events),
-                "pageviews": int(pageviews),
-                "visitors": int(visitors),
-            }
-        return acc
     column = q.prop.column
     marks = _marks(store, q.site, hours[0] - TAIL_HOURS, hours[-1] + 1 + TAIL_HOURS)
     trusted, live = _split(store, q.site, hours, marks)
     pairs = tuple((h, at) for h, (at, _) in sorted(trusted.items()))
     if not pairs and not live:
         return acc
-    live_sql = None
-    params: dict[str, Any] = {"site": q.site, "dim": column, "pairs": pairs}
+    params: dict[str, Any] = {"site": q.site, "pairs": pairs, "live": live}
     if live:
-        visits = visits_sql(["visitor_id", column])
-        live_sql = sql.DIM_LIVE.format(column=column, visits=visits)  # allow-listed column
         params.update(
-            live=live,
             elo=live[0] * sql.HOUR_US - sql.DAY_US,
             ehi=(live[-1] + 1) * sql.HOUR_US + sql.DAY_US,
         )
+    if not q.prop.is_visit:
+        params["dim"] = EVENT_DIMS[column]
+        text = sql.event_dim_sql(bool(pairs), bool(live)).format(column=column)
+        for value, events, pageviews, visitors in store.query(text, params):
+            acc[str(value)] = {
+                "events": int(events),
+                "pageviews": int(pageviews),
+                "visitors": int(visitors),
+            }
+        return acc
+    params["dim"] = column
+    live_sql = None
+    if live:  # allow-listed column
+        live_sql = sql.DIM_LIVE.format(column=column, visits=visits_sql(["visitor_id", column]))
     names = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
     for row in store.query(sql.visit_dim_sql(bool(pairs), live_sql), params):
         acc[str(row[0])] = dict(zip(names, (int(v) for v in row[1:]), strict=True))

@@ -22,12 +22,14 @@ from footfall.stores.migrate import Migration
 __all__ = [
     "COMPACT_DIMS",
     "COMPACT_EVENTS",
+    "COMPACT_EVENT_DIMS",
     "COMPACT_VISITS",
     "DAY_US",
     "DIM_LIVE",
     "DIM_STORED",
     "EVENT_DIMS",
-    "EVENT_DIM_ROWS",
+    "EVENT_DIM_LIVE",
+    "EVENT_DIM_STORED",
     "HOUR_ROWS",
     "HOUR_US",
     "LIVE_VISITS",
@@ -46,6 +48,7 @@ __all__ = [
     "VIEW_TABLES",
     "VISIT_DIMS",
     "VISIT_ROWS",
+    "event_dim_sql",
     "migration_statements",
     "mv_select",
     "view_ddl",
@@ -75,13 +78,6 @@ _MV_SELECTS = {
         " maxState(ts) AS end, sumState(toUInt64(name = 'pageview')) AS pageviews,"
         " countState() AS events"
         " FROM events WHERE is_bot = 0 AND visit_id != ''{where} GROUP BY site, hour, visit_id"
-    ),
-    "stats_event_dims": (
-        "SELECT site, intDiv(ts, 3600000000) AS hour, d.1 AS dim, d.2 AS value,"
-        " sumState(toUInt64(name = 'pageview')) AS pageviews, countState() AS events,"
-        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
-        " FROM events ARRAY JOIN [('page', path), ('hostname', host), ('name', name)] AS d"
-        " WHERE is_bot = 0{where} GROUP BY site, hour, dim, value"
     ),
 }
 MV_SELECTS = {name: sql.format(where="") for name, sql in _MV_SELECTS.items()}
@@ -121,7 +117,7 @@ def view_ddl(table: str) -> str:
 
 
 # Every table a site's summaries live in (the rebuild clears them for the site).
-SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours", "stats_visit_dims")
+SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours", "stats_visit_dims", "stats_event_dims")
 
 
 def mv_select(table: str, site_param: str = "site") -> str:
@@ -233,11 +229,36 @@ def visit_dim_sql(stored: bool, live: str | None) -> str:
     )
 
 
-EVENT_DIM_ROWS = (
-    "SELECT value, countMerge(events), sumMerge(pageviews), uniqCombinedIfMerge(visitors)"
-    " FROM stats_event_dims WHERE site = %(site)s AND dim = %(dim)s"
-    " AND hour >= %(lo)s AND hour < %(hi)s GROUP BY value"
+_EVENT_PAIRS = ", ".join(f"('{d}', {c})" for c, d in EVENT_DIMS.items())  # fixed names
+_EVENT_COUNTERS = (
+    "toUInt64(countIf(name = 'pageview')) AS pv, toUInt64(count()) AS n,"
+    " uniqCombinedIfState(visitor_id, visitor_id != '') AS vis"
 )
+COMPACT_EVENT_DIMS = (
+    "INSERT INTO stats_event_dims (site, hour, dim, value, computed_at, pageviews, events,"
+    " visitors) SELECT %(site)s, intDiv(ts, 3600000000) AS h, k.1 AS dim, k.2 AS value,"
+    f" toDateTime(%(at)s) AS at, {_EVENT_COUNTERS} FROM events ARRAY JOIN [{_EVENT_PAIRS}] AS k"
+    " WHERE site = %(site)s AND ts >= %(slo)s AND ts < %(shi)s AND is_bot = 0"
+    " GROUP BY h, dim, value"
+)
+EVENT_DIM_STORED = (
+    "SELECT value, pageviews AS pv, events AS n, visitors AS vis FROM stats_event_dims"
+    " WHERE site = %(site)s AND dim = %(dim)s AND (hour, toUInt32(computed_at)) IN %(pairs)s"
+)
+EVENT_DIM_LIVE = (
+    f"SELECT {{column}} AS value, {_EVENT_COUNTERS} FROM events"
+    " WHERE site = %(site)s AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0"
+    " AND has(%(live)s, intDiv(ts, 3600000000)) GROUP BY value"
+)
+
+
+def event_dim_sql(stored: bool, live: bool) -> str:
+    """Page views, events and visitors per value of one event property."""
+    parts = ([EVENT_DIM_STORED] if stored else []) + ([EVENT_DIM_LIVE] if live else [])
+    return (
+        "SELECT value, sum(n), sum(pv), uniqCombinedIfMerge(vis)"
+        f" FROM ({' UNION ALL '.join(parts)}) GROUP BY value"
+    )
 
 
 def visitors_sql(days: bool, hours: bool) -> str:
