@@ -345,3 +345,48 @@ def test_a_stats_read_starts_a_compaction(
         assert store.query("SELECT count() FROM stats_visit_hours")[0][0] > 0
     finally:
         store.close()
+
+
+def test_whole_days_are_read_from_day_rows(store: Any, reference: Any) -> None:
+    """A day with events in every hour is read from its day rows (one sketch per
+    value), and gives the same breakdowns as its 24 hour rows would."""
+    from footfall.stats.ch_summary import _split, _triples
+
+    start = datetime(2026, 10, 12, tzinfo=timezone.utc)
+    rng = random.Random(9)
+    events = []
+    for h in range(72):
+        for v in range(3):
+            visitor = f"v{rng.randrange(40)}"
+            t = start + timedelta(hours=h, minutes=rng.randrange(50))
+            common = dict(site=UTC_SITE, visitor_id=visitor, visit_id=f"visit-{h}-{v}")
+            common.update(country=rng.choice(["DE", "FR", "US"]), referrer_source="Google")
+            for step in range(rng.randint(1, 3)):
+                page = rng.choice(["/", "/a", "/b"])
+                ts = t + timedelta(minutes=step)
+                events.append(Event(name="pageview", ts=ts, path=page, **common))
+    _write(reference, events)
+    _write(store, events)
+    ch_rollup.compact(store, settle=0)
+    hours = list(range(int(start.timestamp()) // 3600, int(start.timestamp()) // 3600 + 72))
+    marks = {
+        int(r[0]): (int(r[1]), int(r[2]))
+        for r in store.query(
+            ch_summary_sql.HOUR_ROWS, {"site": UTC_SITE, "lo": hours[0] - 24, "hi": hours[-1] + 25}
+        )
+    }
+    trusted, live = _split(store, UTC_SITE, hours, marks)
+    assert live == []
+    for table, dim in (("stats_visit_dims", "country"), ("stats_event_dims", "page")):
+        triples = _triples(store, table, UTC_SITE, dim, hours, trusted)
+        assert [t[:2] for t in triples if t[0] == 1] == [
+            (1, hours[0]),
+            (1, hours[24]),
+            (1, hours[48]),
+        ]
+    period = "2026-10-12,2026-10-14"
+    for prop, metrics in BREAKDOWNS:
+        kw = dict(period="custom", date=period, metrics=metrics, tz="UTC", kind="breakdown")
+        kw.update(property=prop, limit=1000)
+        want = stats.query(reference, UTC_SITE, engine="raw", **kw)
+        assert stats.query(store, UTC_SITE, engine="summary", **kw) == want, prop

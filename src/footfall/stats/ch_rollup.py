@@ -113,10 +113,12 @@ def _watermark(store: Any) -> int:
 
 
 def _runs(hours: Iterable[int], most: int) -> list[tuple[int, int]]:
-    """Sorted hours as [first, end) runs of consecutive hours, each at most `most` long."""
+    """Sorted hours as [first, end) runs of consecutive hours. A run longer than
+    `most` is cut only at a UTC midnight, so every day lies within one run (its
+    day rows need all 24 hours of one computation)."""
     out: list[tuple[int, int]] = []
     for h in sorted(set(hours)):
-        if out and out[-1][1] == h and h - out[-1][0] < most:
+        if out and out[-1][1] == h and (h % 24 or h - out[-1][0] < most):
             out[-1] = (out[-1][0], h + 1)
         else:
             out.append((h, h + 1))
@@ -187,6 +189,10 @@ def _compact_site(store: Any, site: str, hours: Iterable[int], at: int) -> int:
         # same computation, so until that row lands they read the previous one.
         store.query(sql.COMPACT_EVENT_DIMS, params)
         store.query(sql.COMPACT_DIMS.format(visits=dims), params)
+        d0, d1 = -(-h0 // 24) * 24, h1 // 24 * 24  # the whole UTC days of the run
+        if d1 > d0:
+            for table in sql.DIM_TABLES:
+                store.query(sql.roll_days_sql(table), {**params, "d0": d0, "d1": d1})
         store.query(sql.COMPACT_VISITS.format(visits=totals), params)
         written += h1 - h0
     return written

@@ -248,6 +248,34 @@ def _split(
     return trusted, live
 
 
+def _triples(
+    store: Any,
+    table: str,
+    site: str,
+    dim: str,
+    hours: list[int],
+    trusted: dict[int, tuple[int, tuple[int, ...]]],
+) -> tuple[tuple[int, int, int], ...]:
+    """(grain, hour, computed_at) of the breakdown rows to read: a UTC day's row
+    where all its 24 hours are trusted from one computation and the compaction
+    wrote that day's row, else the trusted hours one by one."""
+    held = set(hours)
+    candidates: dict[int, int] = {}
+    for day in sorted({h // 24 for h in trusted}):
+        first = day * 24
+        ats = {trusted[h][0] for h in range(first, first + 24) if h in trusted and h in held}
+        if len(ats) == 1 and all(first + i in trusted for i in range(24)):
+            candidates[first] = ats.pop()
+    whole: set[int] = set()
+    if candidates:
+        days = tuple(sorted(candidates.items()))
+        rows = store.query(sql.days_present_sql(table), {"site": site, "dim": dim, "days": days})
+        whole = {int(r[0]) for r in rows}
+    out = [(1, first, candidates[first]) for first in sorted(whole)]
+    out += [(0, h, at) for h, (at, _) in sorted(trusted.items()) if h // 24 * 24 not in whole]
+    return tuple(out)
+
+
 def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, Any]]:
     """Parts per value of q.prop: compacted hours at their computation, plus the live
     hours grouped from raw events."""
@@ -258,18 +286,19 @@ def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, An
     column = q.prop.column
     marks = _marks(store, q.site, hours[0] - TAIL_HOURS, hours[-1] + 1 + TAIL_HOURS)
     trusted, live = _split(store, q.site, hours, marks)
-    pairs = tuple((h, at) for h, (at, _) in sorted(trusted.items()))
-    if not pairs and not live:
+    if not trusted and not live:
         return acc
-    params: dict[str, Any] = {"site": q.site, "pairs": pairs, "live": live}
+    table = "stats_visit_dims" if q.prop.is_visit else "stats_event_dims"
+    dim = column if q.prop.is_visit else EVENT_DIMS[column]
+    triples = _triples(store, table, q.site, dim, hours, trusted)
+    params: dict[str, Any] = {"site": q.site, "dim": dim, "triples": triples, "live": live}
     if live:
         params.update(
             elo=live[0] * sql.HOUR_US - sql.DAY_US,
             ehi=(live[-1] + 1) * sql.HOUR_US + sql.DAY_US,
         )
     if not q.prop.is_visit:
-        params["dim"] = EVENT_DIMS[column]
-        text = sql.event_dim_sql(bool(pairs), bool(live)).format(column=column)
+        text = sql.event_dim_sql(bool(triples), bool(live)).format(column=column)
         for value, events, pageviews, visitors in store.query(text, params):
             acc[str(value)] = {
                 "events": int(events),
@@ -277,12 +306,11 @@ def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, An
                 "visitors": int(visitors),
             }
         return acc
-    params["dim"] = column
     live_sql = None
     if live:  # allow-listed column
         live_sql = sql.DIM_LIVE.format(column=column, visits=visits_sql(["visitor_id", column]))
     names = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
-    for row in store.query(sql.visit_dim_sql(bool(pairs), live_sql), params):
+    for row in store.query(sql.visit_dim_sql(bool(triples), live_sql), params):
         acc[str(row[0])] = dict(zip(names, (int(v) for v in row[1:]), strict=True))
     return acc
 

@@ -27,6 +27,7 @@ __all__ = [
     "DAY_US",
     "DIM_LIVE",
     "DIM_STORED",
+    "DIM_TABLES",
     "EVENT_DIMS",
     "EVENT_DIM_LIVE",
     "EVENT_DIM_STORED",
@@ -48,9 +49,11 @@ __all__ = [
     "VIEW_TABLES",
     "VISIT_DIMS",
     "VISIT_ROWS",
+    "days_present_sql",
     "event_dim_sql",
     "migration_statements",
     "mv_select",
+    "roll_days_sql",
     "view_ddl",
     "visit_dim_sql",
     "visitors_sql",
@@ -199,19 +202,21 @@ _DIM_COUNTERS = (
     " toUInt64(sum(events)) AS n, uniqCombinedIfState(visitor_id, visitor_id != '') AS vis"
 )
 COMPACT_DIMS = (
-    "INSERT INTO stats_visit_dims (site, hour, dim, value, computed_at, visits, bounces,"
+    "INSERT INTO stats_visit_dims (site, grain, hour, dim, value, computed_at, visits, bounces,"
     " duration, pageviews, events, visitors)"
-    " SELECT %(site)s, h, k.1 AS dim, k.2 AS value, toDateTime(%(at)s) AS at,"
+    " SELECT %(site)s, 0, h, k.1 AS dim, k.2 AS value, toDateTime(%(at)s) AS at,"
     f" {_DIM_COUNTERS} FROM (SELECT *, intDiv(start_ts, 3600000000) AS h FROM ({{visits}}))"
     f" ARRAY JOIN [{_DIM_PAIRS}] AS k"
     " WHERE start_ts >= %(slo)s AND start_ts < %(shi)s GROUP BY h, dim, value"
 )
 # One property's values over the range: compacted hours (at their computation)
 # plus the live hours grouped from raw events (`{visits}`, `{column}`).
+# `any` per row key: two compactions in one second write the same rows twice.
 DIM_STORED = (
-    "SELECT value, visits AS v, bounces AS b, duration AS d, pageviews AS pv, events AS n,"
-    " visitors AS vis FROM stats_visit_dims WHERE site = %(site)s AND dim = %(dim)s"
-    " AND (hour, toUInt32(computed_at)) IN %(pairs)s"
+    "SELECT value, any(visits) AS v, any(bounces) AS b, any(duration) AS d,"
+    " any(pageviews) AS pv, any(events) AS n, any(visitors) AS vis FROM stats_visit_dims"
+    " WHERE site = %(site)s AND dim = %(dim)s"
+    " AND (grain, hour, toUInt32(computed_at)) IN %(triples)s GROUP BY grain, hour, value"
 )
 DIM_LIVE = (
     f"SELECT {{column}} AS value, {_DIM_COUNTERS} FROM ({{visits}})"
@@ -235,16 +240,53 @@ _EVENT_COUNTERS = (
     " uniqCombinedIfState(visitor_id, visitor_id != '') AS vis"
 )
 COMPACT_EVENT_DIMS = (
-    "INSERT INTO stats_event_dims (site, hour, dim, value, computed_at, pageviews, events,"
-    " visitors) SELECT %(site)s, intDiv(ts, 3600000000) AS h, k.1 AS dim, k.2 AS value,"
+    "INSERT INTO stats_event_dims (site, grain, hour, dim, value, computed_at, pageviews,"
+    " events, visitors) SELECT %(site)s, 0, intDiv(ts, 3600000000) AS h, k.1 AS dim,"
+    " k.2 AS value,"
     f" toDateTime(%(at)s) AS at, {_EVENT_COUNTERS} FROM events ARRAY JOIN [{_EVENT_PAIRS}] AS k"
     " WHERE site = %(site)s AND ts >= %(slo)s AND ts < %(shi)s AND is_bot = 0"
     " GROUP BY h, dim, value"
 )
 EVENT_DIM_STORED = (
-    "SELECT value, pageviews AS pv, events AS n, visitors AS vis FROM stats_event_dims"
-    " WHERE site = %(site)s AND dim = %(dim)s AND (hour, toUInt32(computed_at)) IN %(pairs)s"
+    "SELECT value, any(pageviews) AS pv, any(events) AS n, any(visitors) AS vis"
+    " FROM stats_event_dims WHERE site = %(site)s AND dim = %(dim)s"
+    " AND (grain, hour, toUInt32(computed_at)) IN %(triples)s GROUP BY grain, hour, value"
 )
+_DIM_COUNTER_COLUMNS = {
+    "stats_visit_dims": ("visits", "bounces", "duration", "pageviews", "events"),
+    "stats_event_dims": ("pageviews", "events"),
+}
+DIM_TABLES = tuple(_DIM_COUNTER_COLUMNS)
+
+
+def roll_days_sql(table: str) -> str:
+    """Day rows (grain 1) from one computation's hour rows of the whole UTC days
+    in [%(d0)s, %(d1)s): counters summed, sketches merged (each hour row once)."""
+    cols = _DIM_COUNTER_COLUMNS[table]
+    inner = ", ".join(f"any({c}) AS a_{c}" for c in cols)
+    sums = ", ".join(f"sum(a_{c})" for c in cols)
+    return (
+        f"INSERT INTO {table} (site, grain, hour, dim, value, computed_at, {', '.join(cols)},"
+        f" visitors) SELECT site, 1, intDiv(hour, 24) * 24 AS day_hour, dim, value,"
+        f" computed_at, {sums}, uniqCombinedIfMergeState(a_visitors) FROM ("
+        f"SELECT site, hour, dim, value, computed_at, {inner}, any(visitors) AS a_visitors"
+        f" FROM {table} WHERE site = %(site)s AND grain = 0"
+        " AND computed_at = toDateTime(%(at)s) AND hour >= %(d0)s AND hour < %(d1)s"
+        " GROUP BY site, hour, dim, value, computed_at"
+        ") GROUP BY site, day_hour, dim, value, computed_at"
+    )
+
+
+def days_present_sql(table: str) -> str:
+    """Which of %(days)s ((first hour, computed_at) pairs) have day rows in `table`."""
+    if table not in _DIM_COUNTER_COLUMNS:
+        raise ValueError(f"not a breakdown table: {table!r}")
+    return (
+        f"SELECT DISTINCT hour FROM {table} WHERE site = %(site)s AND dim = %(dim)s"
+        " AND grain = 1 AND (hour, toUInt32(computed_at)) IN %(days)s"
+    )
+
+
 EVENT_DIM_LIVE = (
     f"SELECT {{column}} AS value, {_EVENT_COUNTERS} FROM events"
     " WHERE site = %(site)s AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0"

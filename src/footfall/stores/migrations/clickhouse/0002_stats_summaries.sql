@@ -63,6 +63,7 @@ ORDER BY (site, hour);
 -- every insert a three-way ARRAY JOIN and GROUP BY.
 CREATE TABLE IF NOT EXISTS stats_event_dims (
     site String,
+    grain UInt8,
     hour Int64,
     dim String,
     value String,
@@ -72,14 +73,17 @@ CREATE TABLE IF NOT EXISTS stats_event_dims (
     visitors AggregateFunction(uniqCombinedIf, String, UInt8)
 ) ENGINE = MergeTree
 PARTITION BY intDiv(hour, 768)
-ORDER BY (site, dim, hour, value, computed_at);
+ORDER BY (site, dim, grain, hour, value, computed_at);
 
 -- Visit-property breakdowns by start hour. Both breakdown tables are written
 -- by the same compaction as stats_visit_hours and read only with its
 -- computed_at (so a computation is seen whole or not at all; older
--- computations stay until a rebuild).
+-- computations stay until a rebuild). grain 0 rows are hours; grain 1 rows
+-- (hour = the day's first hour) sum a UTC day the compaction covered whole,
+-- so a month's sketches merge 30 states per value, not 720.
 CREATE TABLE IF NOT EXISTS stats_visit_dims (
     site String,
+    grain UInt8,
     hour Int64,
     dim String,
     value String,
@@ -92,7 +96,7 @@ CREATE TABLE IF NOT EXISTS stats_visit_dims (
     visitors AggregateFunction(uniqCombinedIf, String, UInt8)
 ) ENGINE = MergeTree
 PARTITION BY intDiv(hour, 768)
-ORDER BY (site, dim, hour, value, computed_at);
+ORDER BY (site, dim, grain, hour, value, computed_at);
 
 -- Sites whose summaries miss or over-count events (stored before this
 -- migration, or deleted since): raw SQL answers until `footfall stats rebuild`.
