@@ -344,6 +344,18 @@ def _clickhouse_summaries(store: Any, extra: list[dict[str, Any]]) -> None:
             "goal": "<= 300 at 10M",
         }
     )
+    panels = overview_data.breakdowns_ms(store, SITE, 3, engine="summary")
+    raw_panels = overview_data.breakdowns_ms(store, SITE, 1)
+    extra.append(
+        {
+            "benchmark": f"  dashboard's 6 breakdown panels, {n:,} events ({label}), summaries",
+            "footfall": panels,
+            "peer": "raw SQL, same store",
+            "peer_value": raw_panels,
+            "ratio": raw_panels / panels,
+            "unit": "ms",
+        }
+    )
     extra.append(
         {
             "benchmark": f"  {label} compaction: visits of {hours:,} hours, {n:,} events",

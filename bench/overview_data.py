@@ -120,6 +120,33 @@ def overview_ms(store: Any, site: str, repeat: int, engine: str = "raw") -> floa
     return statistics.median(times)
 
 
+# The dashboard's first tab of each breakdown panel (footfall/dashboard/panels.py).
+PANELS = (
+    ("event:page", "visitors,pageviews"),
+    ("visit:source", "visitors"),
+    ("visit:country", "visitors"),
+    ("visit:browser", "visitors"),
+    ("visit:entry_page", "visitors,visits"),
+    ("event:name", "visitors,events"),
+)
+
+
+def breakdowns_ms(store: Any, site: str, repeat: int, engine: str = "raw") -> float:
+    """Median ms of the dashboard's six breakdown panels (top 10 each), one after another."""
+    from footfall.stats.engine import breakdown
+    from footfall.stats.model import build_query
+
+    common = dict(tz="UTC", period="30d", date="2026-10-30", engine=engine, limit=10)
+    queries = [build_query(site, metrics=m, property=p, **common) for p, m in PANELS]
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        for q in queries:
+            breakdown(store, q)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
 def sizes(quick: bool) -> list[int]:
     """FOOTFALL_BENCH_OVERVIEW=1000000,10000000 (default; 20000 when quick; 0 skips)."""
     default = "20000" if quick else "1000000,10000000"

@@ -292,6 +292,12 @@ def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, An
     dim = column if q.prop.is_visit else EVENT_DIMS[column]
     triples = _triples(store, table, q.site, dim, hours, trusted)
     params: dict[str, Any] = {"site": q.site, "dim": dim, "triples": triples, "live": live}
+    if triples:
+        params.update(
+            grains=tuple(sorted({t[0] for t in triples})),
+            hlo=min(t[1] for t in triples),
+            hhi=max(t[1] for t in triples),
+        )
     if live:
         params.update(
             elo=live[0] * sql.HOUR_US - sql.DAY_US,

@@ -212,11 +212,14 @@ COMPACT_DIMS = (
 # One property's values over the range: compacted hours (at their computation)
 # plus the live hours grouped from raw events (`{visits}`, `{column}`).
 # `any` per row key: two compactions in one second write the same rows twice.
+# The key range (grains, hours) prunes by the index; PREWHERE reads the
+# sketches only of the rows picked.
 DIM_STORED = (
     "SELECT value, any(visits) AS v, any(bounces) AS b, any(duration) AS d,"
     " any(pageviews) AS pv, any(events) AS n, any(visitors) AS vis FROM stats_visit_dims"
-    " WHERE site = %(site)s AND dim = %(dim)s"
-    " AND (grain, hour, toUInt32(computed_at)) IN %(triples)s GROUP BY grain, hour, value"
+    " PREWHERE (grain, hour, toUInt32(computed_at)) IN %(triples)s"
+    " WHERE site = %(site)s AND dim = %(dim)s AND grain IN %(grains)s"
+    " AND hour >= %(hlo)s AND hour <= %(hhi)s GROUP BY grain, hour, value"
 )
 DIM_LIVE = (
     f"SELECT {{column}} AS value, {_DIM_COUNTERS} FROM ({{visits}})"
@@ -249,8 +252,9 @@ COMPACT_EVENT_DIMS = (
 )
 EVENT_DIM_STORED = (
     "SELECT value, any(pageviews) AS pv, any(events) AS n, any(visitors) AS vis"
-    " FROM stats_event_dims WHERE site = %(site)s AND dim = %(dim)s"
-    " AND (grain, hour, toUInt32(computed_at)) IN %(triples)s GROUP BY grain, hour, value"
+    " FROM stats_event_dims PREWHERE (grain, hour, toUInt32(computed_at)) IN %(triples)s"
+    " WHERE site = %(site)s AND dim = %(dim)s AND grain IN %(grains)s"
+    " AND hour >= %(hlo)s AND hour <= %(hhi)s GROUP BY grain, hour, value"
 )
 _DIM_COUNTER_COLUMNS = {
     "stats_visit_dims": ("visits", "bounces", "duration", "pageviews", "events"),
