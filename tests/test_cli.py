@@ -81,6 +81,25 @@ def test_demo_visits_emit_their_events_in_visit_order() -> None:
     assert ties > 0  # the case is there: events at their page view's ts
 
 
+def test_demo_visits_never_pause_past_the_visit_timeout() -> None:
+    """A pause over 30 minutes would end a real visit; in the demo it made a visit
+    close and then grow, so catch-up chunking decided an exit page's visitors."""
+    from datetime import datetime, timedelta, timezone
+
+    from footfall.demo import MAX_PAUSE_S
+
+    now = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+    last: dict[str, datetime] = {}
+    longest = timedelta(0)
+    for batch in generate(days=60, seed=5, now=now):
+        for e in batch:
+            if e.visit_id in last:
+                longest = max(longest, e.ts - last[e.visit_id])
+            if e.visit_id:
+                last[e.visit_id] = e.ts
+    assert timedelta(minutes=20) < longest <= timedelta(seconds=MAX_PAUSE_S)
+
+
 def test_export_purge_delete_visitor(db_url: str) -> None:
     t = footfall.Tracker([db_url])
     for i in range(5):

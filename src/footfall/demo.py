@@ -161,6 +161,9 @@ def _pick(rng: random.Random, items: list[tuple]) -> tuple:  # type: ignore[type
     return rng.choices(items, weights=[i[-1] for i in items])[0]
 
 
+MAX_PAUSE_S = 25 * 60  # longest pause between two events of a demo visit
+
+
 def _uuid7(rng: random.Random, ts: datetime, after: str = "") -> str:
     """A UUIDv7 for `ts`, sorting after `after` (the visit's previous id) if one is given.
 
@@ -273,7 +276,10 @@ def _visit(
                 props={"file": "footfall-0.1.0.tar.gz"},
                 **common,
             )
-        ts += timedelta(seconds=rng.lognormvariate(3.6, 1.0))
+        # Under the 30-minute visit timeout: a longer pause would end the visit
+        # (the visits processor would start a new one), and a visit that closed
+        # and then grew would leave its visitor under its first exit page.
+        ts += timedelta(seconds=min(rng.lognormvariate(3.6, 1.0), MAX_PAUSE_S))
 
 
 def _api_request(rng: random.Random, ts: datetime) -> Event:

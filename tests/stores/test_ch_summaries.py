@@ -271,6 +271,12 @@ def test_summaries_off_drops_the_views_and_on_brings_them_back(
             ) == [(0,)]
             _write(off, dataset[half:])  # no view sees these
             assert not ch_rollup.has_summaries(off)
+            # A store opened without the option (a dashboard process) stops trusting them.
+            with pytest.raises(StatsError, match="not complete"):
+                stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
+            assert stats.query(store, UTC_SITE, period="custom", date=CUSTOM) == stats.query(
+                reference, UTC_SITE, period="custom", date=CUSTOM
+            )
             with pytest.raises(StatsError):
                 stats.query(off, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
         finally:
@@ -390,3 +396,24 @@ def test_whole_days_are_read_from_day_rows(store: Any, reference: Any) -> None:
         kw.update(property=prop, limit=1000)
         want = stats.query(reference, UTC_SITE, engine="raw", **kw)
         assert stats.query(store, UTC_SITE, engine="summary", **kw) == want, prop
+
+
+def test_a_purge_keeps_later_ranges_summarised(
+    tmp_path: Path, reference: Any, dataset: list[Event]
+) -> None:
+    """`footfall purge` (daily on 18.16, which has no TTL) removes whole old hours:
+    ranges from a day past the cut-off still come from the summaries, exactly."""
+    store = clickhouse_store(tmp_path)
+    try:
+        _write(store, dataset)
+        _write(reference, dataset)
+        ch_rollup.compact(store, settle=0)
+        cut = datetime.combine(START + timedelta(days=10), datetime.min.time(), timezone.utc)
+        store.purge(cut)
+        reference.purge(cut)
+        later = f"{START + timedelta(days=12)},{START + timedelta(days=DAYS - 1)}"
+        assert _differences(reference, store, later) == []
+        with pytest.raises(StatsError, match="not complete"):  # reaches back past the cut
+            stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
+    finally:
+        store.close()

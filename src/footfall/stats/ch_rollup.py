@@ -45,7 +45,9 @@ __all__ = [
     "compact_due",
     "compact_in_background",
     "has_summaries",
+    "has_tables",
     "mark_incomplete",
+    "note_purge",
     "pending_hours",
     "rebuild",
     "visits_sql",
@@ -56,6 +58,7 @@ TAIL_HOURS = 24  # visits last under a day (the raw SQL's TAIL_US)
 CHUNK_HOURS = 168  # start hours per compaction query (a week, plus a day each side)
 MUTATION_TIMEOUT_S = 600.0
 KEY = "compacted_through"
+PURGE_KEY = "purged_before"  # events before this (unix us) were purged; `:site` for one site
 log = logging.getLogger("footfall.stats")
 _HAVE: weakref.WeakSet[Any] = weakref.WeakSet()  # stores known to have the tables
 
@@ -70,6 +73,14 @@ def has_summaries(store: Any) -> bool:
     if getattr(store, "dialect", "") != "clickhouse" or getattr(store, "buffer_seconds", None):
         return False
     if not getattr(store, "summaries", True):  # `summaries=off`: no views, raw SQL
+        return False
+    return has_tables(store)
+
+
+def has_tables(store: Any) -> bool:
+    """Whether the store's database has the summary tables (migration 0002): then
+    every delete must mark sites, whichever store object runs it."""
+    if getattr(store, "dialect", "") != "clickhouse":
         return False
     try:
         if store in _HAVE:
@@ -163,7 +174,15 @@ def pending_hours(store: Any, settle: float = SETTLE_S) -> tuple[dict[str, set[i
     for site, marks in todo.items():
         # Hours a fresh insert may still change wait; its mark stays pending
         # (the watermark stops before it), and its window covers them later.
-        hours = _spread(marks) - _spread(fresh.get(site, ()))
+        blocked = _spread(fresh.get(site, ()))
+        hours = _spread(marks) - blocked
+        # A UTC day none of whose hours waits is recomputed whole, so it gets day
+        # rows: on a live site its hours settle one by one, and a day's rows need
+        # all 24 from one computation.
+        for day in {h // 24 for h in hours}:
+            whole = set(range(day * 24, day * 24 + 24))
+            if not whole & blocked:
+                hours |= whole
         if hours:
             out[site] = hours
     watermark = max(since, cut if first_fresh is None else first_fresh)
@@ -281,8 +300,18 @@ def mark_incomplete(store: Any, sites: Iterable[str]) -> None:
     """Sites whose summaries no longer match their events (a delete): raw SQL
     answers for them until `footfall stats rebuild`."""
     names = sorted(set(sites))
-    if names and has_summaries(store):
+    if names and has_tables(store):
         store.query(sql.MARK_SITES, {"sites": names, "complete": 0, "version": _version(store)})
+
+
+def note_purge(store: Any, before_us: int, site: str | None) -> None:
+    """A purge by time removes whole old hours: the summaries stay right for
+    ranges a day past the cut-off (`ch_summary` checks), so the site stays
+    complete - a daily `footfall purge` on 18.16 (no TTL) must not switch
+    the summaries off."""
+    if has_tables(store):
+        key = PURGE_KEY if site is None else f"{PURGE_KEY}:{site}"
+        store.query(sql.STATE_SET, {"key": key, "value": before_us, "version": _version(store)})
 
 
 def _wait_for_mutations(store: Any) -> None:

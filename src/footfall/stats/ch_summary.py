@@ -23,7 +23,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from footfall.stats.ch_rollup import TAIL_HOURS, has_summaries
+from footfall.stats.ch_rollup import PURGE_KEY, TAIL_HOURS, has_summaries
 from footfall.stats.model import Query
 from footfall.stats.sql import plan
 from footfall.stores import ch_summary_sql as sql
@@ -59,6 +59,7 @@ VISIT_DIM_METRICS = frozenset(
 EVENT_DIMS = sql.EVENT_DIMS
 VISIT_DIMS = frozenset(sql.VISIT_DIMS)
 LIVE_CACHE_SIZE = 64
+LIVE_CACHE_SETTLE_S = 2  # inserts this recent (server seconds) keep an answer out of the cache
 # (url, site, live hours, the marks and counts they depend on) -> counters per hour
 _LIVE: OrderedDict[tuple[Any, ...], dict[int, tuple[int, ...]]] = OrderedDict()
 _LIVE_LOCK = threading.Lock()
@@ -104,21 +105,44 @@ def _hours(q: Query, group: str) -> dict[int, str] | None:
     return _hour_labels(q.tz, q.first, q.last, "" if group == "total" else q.interval)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=16)
 def _hour_labels(tz: str, first: date, last: date, interval: str) -> dict[int, str] | None:
     zone = ZoneInfo(tz or "UTC")
-    start = datetime.combine(first, datetime.min.time(), zone).astimezone(timezone.utc)
-    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
-    end = end.astimezone(timezone.utc)
-    if start.minute or start.second or end.minute or end.second:
-        return None
     out: dict[int, str] = {}
-    for h in range(int((start - _EPOCH) // _HOUR), int((end - _EPOCH) // _HOUR)):
-        offset = (_EPOCH + h * _HOUR).astimezone(zone).utcoffset()
-        if offset is None or offset.total_seconds() % 3600:
+    if interval == "hour":  # every hour has its own label: check each one
+        start = _utc_hour(first, zone)
+        end = _utc_hour(first + timedelta(days=(last - first).days + 1), zone)
+        if start is None or end is None:
             return None
-        out[h] = _label(zone, interval, h) if interval else ""
+        for h in range(start, end):
+            offset = (_EPOCH + h * _HOUR).astimezone(zone).utcoffset()
+            if offset is None or offset.total_seconds() % 3600:
+                return None
+            out[h] = _label(zone, interval, h)
+        return out
+    # Day, week and month buckets change at local midnights: those must be on
+    # whole UTC hours; the hours between belong to the day whatever the offset.
+    start = _utc_hour(first, zone)
+    if start is None:
+        return None
+    for i in range((last - first).days + 1):
+        d = first + timedelta(days=i)
+        end = _utc_hour(d + timedelta(days=1), zone)
+        if end is None:
+            return None
+        label = "" if not interval else _label(zone, interval, start)
+        for h in range(start, end):
+            out[h] = label
+        start = end
     return out
+
+
+def _utc_hour(d: date, zone: ZoneInfo) -> int | None:
+    """The UTC hour local midnight of `d` falls on, or None if not on a whole hour."""
+    t = datetime.combine(d, datetime.min.time(), zone).astimezone(timezone.utc)
+    if t.minute or t.second:
+        return None
+    return int((t - _EPOCH) // _HOUR)
 
 
 def _newest_within(marks: dict[int, tuple[int, int]], lo: int, hi: int) -> list[int]:
@@ -140,9 +164,20 @@ def _newest_within(marks: dict[int, tuple[int, int]], lo: int, hi: int) -> list[
     return out
 
 
-def _complete(store: Any, site: str) -> bool:
+def _complete(store: Any, site: str, start_us: int) -> bool:
+    """The site's summaries count exactly its events from `start_us` on: not marked
+    incomplete, the views in place, and no purge within a day of the range."""
     rows = store.query(sql.SITE_COMPLETE, {"site": site})
-    return not rows or bool(int(rows[0][0]))
+    if rows and not int(rows[0][0]):
+        return False
+    views = tuple(f"{t}_mv" for t in sql.VIEW_TABLES)
+    if int(store.query(sql.VIEWS_PRESENT, {"views": views})[0][0]) != len(views):
+        return False
+    keys = (PURGE_KEY, f"{PURGE_KEY}:{site}")
+    found = store.query(sql.PURGED, {"keys": keys})
+    purged = int(found[0][0] or 0) if found else 0
+    # A visit across the cut-off lost its early events in `events` only.
+    return start_us - sql.DAY_US >= purged
 
 
 def _live(
@@ -176,6 +211,11 @@ def _live(
     )
     wanted = set(live)
     found = {int(r[0]): tuple(int(v) for v in r[1:]) for r in rows if int(r[0]) in wanted}
+    newest = max((at for _, (at, _) in key[3]), default=0)
+    if newest >= int(store.query(sql.SERVER_NOW)[0][0]) - LIVE_CACHE_SETTLE_S:
+        # The views fire one after another: an insert this fresh may be in
+        # `stats_hours` (the key) and not yet in the visit parts read.
+        return found
     with _LIVE_LOCK:
         _LIVE[key] = found
         while len(_LIVE) > LIVE_CACHE_SIZE:
@@ -332,12 +372,13 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     labels = _hours(q, group)
     if not labels:
         return None
+    start, _ = q.utc_range()
     keep = getattr(store, "retention_days", None)
-    if keep is not None:
-        start, _ = q.utc_range()
-        if start < datetime.now(timezone.utc) - timedelta(days=keep + 1):
-            return None  # expired events are gone from `events`, not from the summaries
-    if not _complete(store, q.site):
+    if keep is not None and start - timedelta(days=1) < datetime.now(timezone.utc) - timedelta(
+        days=keep
+    ):
+        return None  # expired events are gone from `events`, not from the summaries
+    if not _complete(store, q.site, int((start - _EPOCH) // timedelta(microseconds=1))):
         return None
     hours = sorted(labels)
     if group == "prop":

@@ -39,6 +39,7 @@ __all__ = [
     "MV_SELECTS",
     "NEWEST_MARK",
     "PENDING_MARKS",
+    "PURGED",
     "SERVER_NOW",
     "SITE_COMPLETE",
     "SITE_EVENTS",
@@ -46,6 +47,7 @@ __all__ = [
     "STATE_GET",
     "STATE_SET",
     "SUMMARY_TABLES",
+    "VIEWS_PRESENT",
     "VIEW_TABLES",
     "VISIT_DIMS",
     "VISIT_ROWS",
@@ -329,6 +331,15 @@ def visitors_sql(days: bool, hours: bool) -> str:
 # Completeness (ReplacingMergeTree by version: the newest row per site counts).
 SITE_COMPLETE = (
     "SELECT argMax(complete, version) FROM stats_sites WHERE site = %(site)s GROUP BY site"
+)
+# How many of the views exist (another store object may have dropped them:
+# `summaries=off`), and the purge cut-offs (unix microseconds) for the site.
+VIEWS_PRESENT = (
+    "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN %(views)s"
+)
+PURGED = (
+    "SELECT max(value) FROM (SELECT key, argMax(value, version) AS value FROM stats_state"
+    " WHERE key IN %(keys)s GROUP BY key)"
 )
 MARK_SITES = (
     "INSERT INTO stats_sites (site, complete, version)"

@@ -86,6 +86,7 @@ log = logging.getLogger("footfall.stores")
 MUTATION_TIMEOUT_S = 120.0  # longest wait for our own ALTER ... DELETE
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TTL_SINCE = (19, 6)  # first ClickHouse release with table TTL
+MAX_QUERY_SIZE = 64 << 20  # bytes of SQL text the client allows (unless the URL says)
 MAX_BUFFER_SECONDS = 3600  # longest a Buffer table may hold events (buffer_seconds)
 _PLAIN_SQL = {"COUNT": COUNT, "SELECT_PAGE": SELECT_PAGE, "EXISTING_IDS": EXISTING_IDS}
 
@@ -184,6 +185,9 @@ class ClickHouseStore(Store):
         if client is None:
             self._ensure_database()
             client = Client.from_url(self.driver_url)
+            # The summaries' breakdowns name each compacted hour they read (25
+            # bytes an hour): past ~14 months that exceeds the 256 KiB default.
+            client.settings.setdefault("max_query_size", MAX_QUERY_SIZE)
             self._local.client = client
             with self._lock:
                 self._all.append(client)
@@ -256,8 +260,11 @@ class ClickHouseStore(Store):
         client = self.client
         missing = [t for t in VIEW_TABLES if not client.execute(f"EXISTS TABLE {t}_mv")[0][0]]
         if not self.summaries:
-            for table in VIEW_TABLES:
-                client.execute(f"DROP TABLE IF EXISTS {table}_mv")  # fixed names
+            if len(missing) < len(VIEW_TABLES):
+                for table in VIEW_TABLES:
+                    client.execute(f"DROP TABLE IF EXISTS {table}_mv")  # fixed names
+                # Every reader of this database (any URL) must stop trusting them.
+                client.execute(MARK_ALL_INCOMPLETE)
             return
         for table in missing:
             client.execute(view_ddl(table))
@@ -341,18 +348,21 @@ class ClickHouseStore(Store):
         where, params = where_sql(start, end, filters)
         return int(self.query(self._sql["COUNT"].format(where=where), params)[0][0])
 
-    def _delete(self, where: str, params: dict[str, Any]) -> int:
+    def _delete(self, where: str, params: dict[str, Any], purge: bool = False) -> int:
         # A mutation cannot reach rows still in the Buffer table: flush first.
         # (Events written while the mutation runs are new; they stay.)
         self.flush_buffer()
         n = int(self.query(COUNT.format(where=where), params)[0][0])
         if n:
-            from footfall.stats.ch_rollup import mark_incomplete
+            from footfall.stats.ch_rollup import mark_incomplete, note_purge
 
-            # The summaries still count these events: raw SQL answers for the
-            # sites until `footfall stats rebuild`.
-            sites = self.query(SITES_OF.format(where=where), params)
-            mark_incomplete(self, [r[0] for r in sites])
+            if purge:  # whole old hours: the summaries avoid ranges near the cut-off
+                note_purge(self, int(params["end"]), params.get("f_site"))
+            else:
+                # The summaries still count these events: raw SQL answers for
+                # the sites until `footfall stats rebuild`.
+                sites = self.query(SITES_OF.format(where=where), params)
+                mark_incomplete(self, [r[0] for r in sites])
             self.client.execute(delete_sql(where), params)
             self._wait_for_mutations()
         return n
@@ -378,7 +388,7 @@ class ClickHouseStore(Store):
 
     def purge(self, before: datetime, site: str | None = None) -> int:
         where, params = where_sql(None, before, EventFilter(site=site))
-        return self._delete(where, params)
+        return self._delete(where, params, purge=True)
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
         where, params = where_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
