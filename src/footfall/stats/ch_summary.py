@@ -24,38 +24,20 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from footfall.stats.ch_rollup import PURGE_KEY, TAIL_HOURS, has_summaries
-from footfall.stats.model import Query
+from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import plan
 from footfall.stores import ch_summary_sql as sql
 
 __all__ = ["summary_parts", "why_not"]
 
-METRICS = frozenset(
-    {
-        "visitors",
-        "visits",
-        "pageviews",
-        "events",
-        "views_per_visit",
-        "bounce_rate",
-        "visit_duration",
-        "requests",
-        "bytes",
-        "error_rate",
-    }
-)
 EVENT_DIM_METRICS = frozenset({"visitors", "pageviews", "events"})
-VISIT_DIM_METRICS = frozenset(
-    {
-        "visitors",
-        "visits",
-        "pageviews",
-        "events",
-        "views_per_visit",
-        "bounce_rate",
-        "visit_duration",
-    }
-)
+VISIT_DIM_METRICS = EVENT_DIM_METRICS | {
+    "visits",
+    "views_per_visit",
+    "bounce_rate",
+    "visit_duration",
+}
+METRICS = VISIT_DIM_METRICS | {"requests", "bytes", "error_rate"}  # site totals and series
 EVENT_DIMS = sql.EVENT_DIMS
 VISIT_DIMS = frozenset(sql.VISIT_DIMS)
 LIVE_CACHE_SIZE = 64
@@ -89,15 +71,7 @@ def why_not(q: Query) -> str | None:
 
 
 def _label(zone: ZoneInfo, interval: str, hour: int) -> str:
-    local = (_EPOCH + hour * _HOUR).astimezone(zone)
-    if interval == "hour":
-        return local.strftime("%Y-%m-%d %H:00:00")
-    d = local.date()
-    if interval == "week":
-        d -= timedelta(days=d.weekday())
-    elif interval == "month":
-        d = d.replace(day=1)
-    return d.isoformat()
+    return bucket_label((_EPOCH + hour * _HOUR).astimezone(zone), interval)
 
 
 def _hours(q: Query, group: str) -> dict[int, str] | None:
@@ -263,9 +237,18 @@ def _visitors(store: Any, site: str, groups: dict[str, list[int]]) -> dict[str, 
     return {labels[int(b)]: int(v) for b, v in rows}
 
 
-def _marks(store: Any, site: str, lo: int, hi: int) -> dict[int, tuple[int, int]]:
-    rows = store.query(sql.HOUR_ROWS, {"site": site, "lo": lo, "hi": hi})
-    return {int(r[0]): (int(r[1]), int(r[2])) for r in rows}
+def _hour_rows(
+    store: Any, site: str, lo: int, hi: int
+) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, ...]]]:
+    """Per hour of [lo, hi) with events: the mark (newest insert, event count)
+    and the event counters (events, pageviews, requests, bytes, errors)."""
+    marks: dict[int, tuple[int, int]] = {}
+    counters: dict[int, tuple[int, ...]] = {}
+    for r in store.query(sql.HOUR_ROWS, {"site": site, "lo": lo, "hi": hi}):
+        h = int(r[0])
+        marks[h] = (int(r[1]), int(r[2]))
+        counters[h] = tuple(int(v) for v in r[2:])
+    return marks, counters
 
 
 def _split(
@@ -324,7 +307,7 @@ def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, An
     assert q.prop is not None
     acc: dict[str, dict[str, Any]] = {}
     column = q.prop.column
-    marks = _marks(store, q.site, hours[0] - TAIL_HOURS, hours[-1] + 1 + TAIL_HOURS)
+    marks, _ = _hour_rows(store, q.site, hours[0] - TAIL_HOURS, hours[-1] + 1 + TAIL_HOURS)
     trusted, live = _split(store, q.site, hours, marks)
     if not trusted and not live:
         return acc
@@ -388,13 +371,7 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     lo, hi = hours[0], hours[-1] + 1
     if want_visits:
         lo, hi = lo - TAIL_HOURS, hi + TAIL_HOURS
-    rows = store.query(sql.HOUR_ROWS, {"site": q.site, "lo": lo, "hi": hi})
-    marks: dict[int, tuple[int, int]] = {}
-    counters: dict[int, tuple[int, ...]] = {}
-    for r in rows:
-        h = int(r[0])
-        marks[h] = (int(r[1]), int(r[2]))
-        counters[h] = tuple(int(v) for v in r[2:])
+    marks, counters = _hour_rows(store, q.site, lo, hi)
     acc: dict[str, dict[str, Any]] = {}
     groups: dict[str, list[int]] = {}
     for h in hours:

@@ -16,7 +16,7 @@ from footfall.stats import ch_summary
 from footfall.stats.catchup import ensure_current
 from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
-from footfall.stats.model import Query
+from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
 from footfall.stats.summary import SUMMARY_DIALECTS, site_complete, summary_parts, why_not
 
@@ -138,7 +138,7 @@ def bucket_labels(q: Query) -> list[str]:
         labels: list[str] = []
         t = start
         while t < end:
-            label = t.astimezone(q.zone).strftime("%Y-%m-%d %H:00:00")
+            label = bucket_label(t.astimezone(q.zone), "hour")
             if not labels or labels[-1] != label:
                 labels.append(label)
             t += timedelta(hours=1)
@@ -146,12 +146,7 @@ def bucket_labels(q: Query) -> list[str]:
     days = (q.last - q.first).days + 1
     out: list[str] = []
     for i in range(days):
-        d = q.first + timedelta(days=i)
-        if q.interval == "week":
-            d = d - timedelta(days=d.weekday())
-        elif q.interval == "month":
-            d = d.replace(day=1)
-        label = d.isoformat()
+        label = bucket_label(q.first + timedelta(days=i), q.interval)
         if not out or out[-1] != label:
             out.append(label)
     return out

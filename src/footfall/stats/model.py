@@ -97,6 +97,19 @@ class Query:
         return tuple(c for c in self.filters if not c.prop.is_visit)
 
 
+def bucket_label(local: datetime | date, interval: str) -> str:
+    """A time series bucket's label, as the raw SQL spells it: the local hour
+    ("2026-10-01 13:00:00"), or the day, its week's Monday or its month's 1st."""
+    if interval == "hour":
+        return local.strftime("%Y-%m-%d %H:00:00")
+    d = local.date() if isinstance(local, datetime) else local
+    if interval == "week":
+        d -= timedelta(days=d.weekday())
+    elif interval == "month":
+        d = d.replace(day=1)
+    return d.isoformat()
+
+
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from footfall.stats.model import Query
+from footfall.stats.model import Query, bucket_label
 from footfall.stats.qmark import run
 from footfall.stats.rollup import (
     CROSS_DIMS,
@@ -128,13 +128,8 @@ def _day(d: date) -> int:
 
 def _label(q: Query, grain: str, bucket: int) -> str:
     if grain == "h":
-        return (datetime(1970, 1, 1) + timedelta(hours=bucket)).strftime("%Y-%m-%d %H:00:00")
-    d = _EPOCH + timedelta(days=bucket)
-    if q.interval == "week":
-        return (d - timedelta(days=d.weekday())).isoformat()
-    if q.interval == "month":
-        return d.replace(day=1).isoformat()
-    return d.isoformat()
+        return bucket_label(datetime(1970, 1, 1) + timedelta(hours=bucket), "hour")
+    return bucket_label(_EPOCH + timedelta(days=bucket), q.interval)
 
 
 def _range(q: Query, hourly: bool) -> tuple[str, int, int]:
