@@ -417,3 +417,12 @@ def test_a_purge_keeps_later_ranges_summarised(
             stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
     finally:
         store.close()
+
+
+def test_the_stores_copy_of_the_visit_properties_matches_the_engines() -> None:
+    """ch_summary_sql restates them (a store module must not import the stats engine)."""
+    from footfall.stats.properties import VISIT_PROPS, VISIT_SOURCE_COLUMNS
+
+    sources = [c.strip() for c in ch_summary_sql.VISIT_SOURCES.split(",")]
+    assert sorted(sources) == sorted(set(VISIT_SOURCE_COLUMNS.values()) - {"user_id"}) != []
+    assert set(ch_summary_sql.VISIT_DIMS) == {p.column for p in VISIT_PROPS.values()} - {"user_id"}
