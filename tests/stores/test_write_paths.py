@@ -128,7 +128,51 @@ def test_copy_text_refuses_a_text_field_of_the_wrong_type() -> None:
     assert copy_text([Event(name="a", ts=T0, status=2.5)]) is None  # type: ignore[arg-type]
 
 
-def test_postgres_falls_back_to_adapting_rows(tmp_path: Path) -> None:
+def test_copy_slices_render_the_same_lines_as_the_whole_batch() -> None:
+    """Slices are formatted one at a time inside the COPY; together they are the batch.
+
+    The second slice alone holds a tab, a backslash and a CR, so only it takes the
+    escaping path; the third holds a newline in a text value.
+    """
+    from footfall.stores.pg_copy import CopyPlan
+
+    events = [Event(name="a", id=f"{i:03d}", ts=T0, path=f"/p{i}") for i in range(9)]
+    events[4].path = "/t\tab\\x\r"
+    events[4].title = "tab\there"
+    events[7].referrer = "line\nbreak"
+    events[8].status = 404
+    plan = CopyPlan(events)
+    whole = plan.render()
+    parts = plan.render(0, 3) + plan.render(3, 6) + plan.render(6, 9)
+    assert parts == whole
+    lines = whole.decode().split("\n")[:-1]
+    assert len(lines) == 9
+    rows = [dict(zip(plan.names, line.split("\t"), strict=True)) for line in lines]
+    assert rows[4]["path"] == "/t\\tab\\\\x\\r" and rows[4]["title"] == "tab\\there"
+    assert rows[7]["referrer"] == "line\\nbreak"
+    assert rows[8]["status"] == "404" and rows[0]["status"] == "0"
+    assert rows[0]["path"] == "/p0" and rows[0]["title"] == ""
+
+
+def test_lenient_render_converts_what_strict_refuses() -> None:
+    from footfall.stores.pg_copy import CopyPlan
+
+    events = [
+        Event(name="a", id="1", ts=T0, path=5, status=True),  # type: ignore[arg-type]
+        Event(name="b", id="2", ts=T0, path="/x\ty", status=200.0),  # type: ignore[arg-type]
+    ]
+    plan = CopyPlan(events)
+    with pytest.raises(TypeError):
+        plan.render()
+    rows = [
+        dict(zip(plan.names, line.split("\t"), strict=True))
+        for line in plan.render(lenient=True).decode().split("\n")[:-1]
+    ]
+    assert [r["path"] for r in rows] == ["5", "/x\\ty"]
+    assert [r["status"] for r in rows] == ["1", "200"]
+
+
+def test_postgres_converts_values_of_the_wrong_type(tmp_path: Path) -> None:
     from tests.stores.backends import postgres_store
 
     store = postgres_store(tmp_path)

@@ -46,7 +46,7 @@ from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.pg_copy import CopyPlan
 from footfall.stores.pg_types import NumberLoader
-from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
+from footfall.stores.rows import COLUMNS, row_to_event, to_micros
 
 __all__ = ["PostgresStore", "split_url"]
 
@@ -65,9 +65,9 @@ _MOVE = (
     "ON CONFLICT (id) DO NOTHING"
 )
 _SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
-# COPY data is SQLite's encoding (pg_copy, or rows.sqlite_columns as the
-# fallback): ts in microseconds, JSON as text (the server parses it into
-# jsonb), is_bot as the 0/1 smallint the schema uses on every store.
+# COPY data is SQLite's encoding (pg_copy): ts in microseconds, JSON as text
+# (the server parses it into jsonb), is_bot as the 0/1 smallint the schema
+# uses on every store.
 _MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
 # Writers insert one at a time, so `events.seq` is handed out in commit order and the
 # stats catch-up can trust a watermark on it (migration 0013); catch-ups fold one at a time.
@@ -123,35 +123,25 @@ def _filters_sql(
 
 
 class _CopyData:
-    """A batch ready for COPY: text rendered by pg_copy, or rows for psycopg.
+    """A batch ready for COPY, rendered by pg_copy a slice at a time inside the COPY.
 
-    The text goes in slices of COPY_SLICE events: while the server parses
-    one, the next is formatted (two cores at work instead of one after the
-    other). Rows that psycopg adapts value by value are the fallback for an
-    Event holding a value of the wrong type, which the text plan refuses.
+    The column list is settled before the COPY starts; each slice of
+    COPY_SLICE events is formatted just before it is sent, so the server
+    inserts one slice while the next is being formatted. Slices render
+    leniently: a value of the wrong type in an Event built without
+    validation is converted the way psycopg's adaptation would, so a COPY
+    under way is never abandoned for it.
     """
 
     def __init__(self, batch: list[Event]) -> None:
         self.size = len(batch)
-        self.plan: CopyPlan | None = None
-        self.rows: list[tuple[Any, ...]] = []
-        names: Sequence[str]
-        try:
-            self.plan = CopyPlan(batch)
-            names = self.plan.names
-        except (TypeError, ValueError, AttributeError):
-            names, self.rows = sqlite_columns(batch)
-        self.columns = ", ".join(names)  # names come from COLUMNS
+        self.plan = CopyPlan(batch)
+        self.columns = ", ".join(self.plan.names)  # names come from COLUMNS
 
     def into(self, cur: psycopg.Cursor[Any], table: str) -> None:
         with cur.copy(f"COPY {table} ({self.columns}) FROM STDIN") as copy:
-            if self.plan is not None:
-                for start in range(0, self.size, COPY_SLICE):
-                    copy.write(self.plan.render(start, start + COPY_SLICE))
-            else:
-                write_row = copy.write_row
-                for row in self.rows:
-                    write_row(row)
+            for start in range(0, self.size, COPY_SLICE):
+                copy.write(self.plan.render(start, start + COPY_SLICE, lenient=True))
 
 
 def _default_delete_hooks() -> list[Callable[[Any, sql.Composable, list[Any]], None]]:
