@@ -177,3 +177,44 @@ def test_pending_clips_untrusted_input_to_valid_events() -> None:
 def test_quote_path() -> None:
     assert quote_path("/a/b-c_d.e~f") == "/a/b-c_d.e~f"
     assert quote_path("/caf\u00e9 x") == "/caf%C3%A9%20x"
+
+
+def _pending(**fields: object) -> Pending:
+    base: dict[str, object] = {
+        "method": "GET",
+        "scheme": "http",
+        "host": "example.com:8000",
+        "path": "/a b",
+        "query": "",
+        "referrer": "",
+        "user_agent": "",
+        "language": "",
+        "ip": "",
+        "site": "",
+    }
+    base.update(fields)
+    return Pending(**base)  # type: ignore[arg-type]
+
+
+def test_url_and_site_come_from_scheme_host_and_path() -> None:
+    """Each (scheme, host, path) has its own URL and site, cached or not."""
+    for _ in range(2):  # the second round is served from the cache
+        plain = _pending().event(200, "text/html", 1, classify)
+        secure = _pending(scheme="https", query="x=1").event(200, "text/html", 1, classify)
+        v6 = _pending(host="[::1]:8080", path="/").event(404, "text/html", 1, classify)
+        named = _pending(site="mine.test").event(200, "text/plain", 1, classify)
+        assert (plain.url, plain.site, plain.name) == (
+            "http://example.com:8000/a%20b",
+            "example.com",
+            "pageview",
+        )
+        assert secure.url == "https://example.com:8000/a%20b?x=1"
+        assert (v6.url, v6.site, v6.name) == ("http://[::1]:8080/", "[::1]", "request")
+        assert (named.site, named.name) == ("mine.test", "request")
+
+
+def test_a_custom_classifier_and_name_win_over_the_default() -> None:
+    custom = _pending(classify=lambda method, status, ctype: "hit")
+    assert custom.finish(200, "text/html", 1).to_event().name == "hit"
+    named = _pending(name="shop.view")
+    assert named.finish(500, "", 0).to_event().name == "shop.view"

@@ -6,8 +6,10 @@ timestamp and a JSON object are represented; those converters are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
+from itertools import repeat
+from operator import add, attrgetter
 from typing import Any
 
 import msgspec
@@ -70,7 +72,8 @@ def sqlite_row(event: Event) -> list[Any]:
     return row
 
 
-_JSON_COLUMNS = (_PROPS, _CTX)
+_CONVERTED = frozenset((_TS, _PROPS, _CTX, _BOT))
+_GETTERS = tuple(attrgetter(name) for name in COLUMNS)
 
 
 def _sqlite_ts(ts: datetime) -> int:
@@ -83,25 +86,33 @@ def sqlite_columns(events: Sequence[Event]) -> tuple[tuple[str, ...], list[tuple
 
     Most events fill a handful of the ~40 fields, and binding a parameter is
     the per-value cost that dominates a bulk insert, so an omitted column
-    (which takes its DEFAULT) makes the insert markedly cheaper. The work is
-    done column-wise on transposed tuples, where `any()` and `zip()` run in C.
+    (which takes its DEFAULT) makes the insert markedly cheaper. Which
+    columns are used is a short-circuiting `any()` per column (a used one
+    stops at its first value); the rows are then read with one `attrgetter`
+    over the used columns that go in as they are, plus the few converted
+    ones (timestamp, JSON, boolean) zipped on: all C-level, no
+    transposition of the ~40 fields of every event.
     """
-    cols = list(zip(*map(_astuple, events), strict=True))
-    used: list[int] = []
-    out: list[Any] = []
-    for i, col in enumerate(cols):
+    used = [i for i, get in enumerate(_GETTERS) if i == _TS or any(map(get, events))]
+    plain = [i for i in used if i not in _CONVERTED]
+    converted = [i for i in used if i in _CONVERTED]
+    tails: list[list[Any]] = []
+    for i in converted:
+        col = map(_GETTERS[i], events)
         if i == _TS:
-            out.append([_sqlite_ts(t) for t in col])
-        elif not any(col):
-            continue  # all default: leave to the column's DEFAULT
-        elif i in _JSON_COLUMNS:
-            out.append([_dumps(v).decode() if v else "{}" for v in col])
+            tails.append([_sqlite_ts(t) for t in col])
         elif i == _BOT:
-            out.append([1 if v else 0 for v in col])
+            tails.append([1 if v else 0 for v in col])
         else:
-            out.append(col)
-        used.append(i)
-    return tuple(COLUMNS[i] for i in used), list(zip(*out, strict=True))
+            tails.append([_dumps(v).decode() if v else "{}" for v in col])
+    names = tuple(COLUMNS[i] for i in plain + converted)
+    if len(plain) > 1:
+        heads: Iterable[tuple[Any, ...]] = map(attrgetter(*(COLUMNS[i] for i in plain)), events)
+    elif plain:
+        heads = zip(map(_GETTERS[plain[0]], events))
+    else:
+        heads = repeat((), len(events))
+    return names, list(map(add, heads, zip(*tails, strict=True)))
 
 
 def row_encoder(
