@@ -196,3 +196,29 @@ def test_sinks_from_urls_and_stores(db_url: str) -> None:
 def test_non_sink_is_refused() -> None:
     with pytest.raises(TypeError):
         Tracker([object()])
+
+
+class _HintedSink(CaptureSink):
+    """A capture sink that asks for batches of `hint` events."""
+
+    def __init__(self, hint: int) -> None:
+        super().__init__()
+        self.preferred_batch_size = hint
+
+
+def test_batch_size_follows_the_sinks_common_hint() -> None:
+    from footfall.delivery.worker import DEFAULT_BATCH_SIZE
+
+    def size(*sinks: object, **kwargs: int) -> int:
+        tracker = Tracker(sinks, name="hint", **kwargs)
+        try:
+            return tracker.worker.batch_size
+        finally:
+            tracker.close(1)
+
+    assert size(CaptureSink()) == DEFAULT_BATCH_SIZE
+    assert size(_HintedSink(20_000)) == 20_000
+    assert size(_HintedSink(20_000), _HintedSink(8_000)) == 8_000  # the smallest wish
+    assert size(_HintedSink(20_000), CaptureSink()) == DEFAULT_BATCH_SIZE  # one without: default
+    assert size(_HintedSink(10)) == DEFAULT_BATCH_SIZE  # a hint never shrinks batches
+    assert size(_HintedSink(20_000), batch_size=300) == 300  # the caller's choice wins

@@ -50,6 +50,20 @@ class DeliveryStats:
     pending: int
 
 
+def preferred_batch_size(sinks: Sequence[Sink]) -> int:
+    """The worker's batch size for `sinks`: their common hint, else the default.
+
+    Only when every sink asks for bigger batches (ClickHouse stores) does the
+    tracker batch more than DEFAULT_BATCH_SIZE: a sink without a hint (an
+    HTTP sink posting to a collector with a body limit, say) gets what it
+    always got.
+    """
+    hints = [getattr(s, "preferred_batch_size", None) for s in sinks]
+    if not hints or any(h is None for h in hints):
+        return DEFAULT_BATCH_SIZE
+    return max(DEFAULT_BATCH_SIZE, min(int(h) for h in hints if h is not None))
+
+
 def _as_sink(obj: Any) -> Sink:
     if isinstance(obj, str):
         from footfall.stores import connect
@@ -69,7 +83,9 @@ class Tracker:
 
     `sinks` are `Sink` objects, `Store` objects or store URLs. `processors`
     run in order on the worker. `site` and `source` are defaults for events
-    that do not name their own; `subject` fills user fields.
+    that do not name their own; `subject` fills user fields. `batch_size`
+    defaults to DEFAULT_BATCH_SIZE, or to the sinks' common
+    `preferred_batch_size` when every sink has one (ClickHouse stores).
     """
 
     def __init__(
@@ -82,7 +98,7 @@ class Tracker:
         subject: Subject | None = None,
         name: str = "default",
         queue_size: int = DEFAULT_QUEUE_SIZE,
-        batch_size: int = DEFAULT_BATCH_SIZE,
+        batch_size: int | None = None,
         flush_interval: float = DEFAULT_FLUSH_INTERVAL,
         on_success: OnSuccess | None = None,
         on_failure: OnFailure | None = None,
@@ -103,6 +119,8 @@ class Tracker:
             on_failure=on_failure,
             **kwargs,
         )
+        if batch_size is None:
+            batch_size = preferred_batch_size(self.dispatcher.sinks)
         self.worker = BackgroundWorker(
             self.dispatcher,
             queue_size=queue_size,

@@ -201,3 +201,19 @@ def test_postgres_url_keeps_libpq_options_with_spaces(tmp_path: Path) -> None:
         assert store.query("SHOW synchronous_commit") == [("off",)]
     finally:
         store.close()
+
+
+def test_a_tracker_batches_what_its_store_prefers(store: Store) -> None:
+    """ClickHouse asks for big batches (a part per INSERT); the others take the default."""
+    from footfall import Tracker
+    from footfall.delivery.worker import DEFAULT_BATCH_SIZE
+
+    tracker = Tracker([store], name="batch-hint")
+    try:
+        expected = 50_000 if store.dialect == "clickhouse" else DEFAULT_BATCH_SIZE
+        assert tracker.worker.batch_size == expected
+        tracker.send(Event(name="pageview", ts=T0, site="hint.test"))
+        assert tracker.flush(30)
+        assert store.count() == 1
+    finally:
+        tracker.worker.close(5)

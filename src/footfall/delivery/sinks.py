@@ -51,6 +51,11 @@ class StoreSink:
         self.store = store
         self.hooks = list(hooks)
 
+    @property
+    def preferred_batch_size(self) -> int | None:
+        """The store's batch size hint (see `Store.preferred_batch_size`)."""
+        return self.store.preferred_batch_size
+
     def write(self, events: Sequence[Event]) -> None:
         self.store.write(events)
         for hook in self.hooks:

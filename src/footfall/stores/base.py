@@ -46,6 +46,10 @@ class Store(ABC):
 
     dialect: ClassVar[str]
     url: str
+    # Events per `write` this store handles best, when that is well above the
+    # delivery worker's default (1,000): a tracker writing only to such
+    # stores batches this many. None: any size suits it.
+    preferred_batch_size: ClassVar[int | None] = None
 
     @abstractmethod
     def migrate(self) -> list[str]:
