@@ -105,8 +105,8 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def _batches(items: list[Any]) -> list[list[Any]]:
-    return [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+def _batches(items: list[Any], size: int = BATCH) -> list[list[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 # -- stores under test -------------------------------------------------------
@@ -150,6 +150,69 @@ def _ch_store(tmp: Path, query: str = "") -> tuple[Store, Callable[[], None]]:
         store.client.execute(f"DROP DATABASE IF EXISTS {db}")  # type: ignore[attr-defined]
 
     return store, drop
+
+
+def _tracker_rate(tmp: Path, events: list[Event], batch_size: int | None) -> float:
+    """Events/s from `Tracker.send` of every event until `flush` returns (ClickHouse).
+
+    What an app or the collector sustains when it hands events over faster
+    than the store takes them: the worker's batch size decides the INSERT size.
+    """
+    from footfall import Tracker
+
+    store, drop = _ch_store(tmp)
+    tracker = Tracker([store], batch_size=batch_size, queue_size=len(events), name="bench-ch")
+    try:
+        started = time.perf_counter()
+        for e in events:
+            tracker.send(e)
+        tracker.flush(600)
+        took = time.perf_counter() - started
+        assert store.count() == len(events), "store lost or doubled events"
+    finally:
+        tracker.worker.close(5)
+        drop()
+        store.close()
+    return len(events) / took
+
+
+def _clickhouse_batches(tmp: Path, quick: bool) -> list[dict[str, Any]]:
+    """ClickHouse at its preferred batch size; a tracker's default against batches of 1,000."""
+    from footfall.stores.clickhouse import ClickHouseStore
+
+    size = ClickHouseStore.preferred_batch_size or BATCH
+    events = make_events(2 * size if quick else 4 * size)
+    pairs = [
+        (_write_rate(_ch_store, tmp, events, size), _raw_ch(tmp, events, batch=size))
+        for _ in range(REPEAT)
+    ]
+    ours, peer = (statistics.median(p[i] for p in pairs) for i in (0, 1))
+    tracked = [
+        (_tracker_rate(tmp, events, None), _tracker_rate(tmp, events, 1_000)) for _ in range(REPEAT)
+    ]
+    default, small = (statistics.median(p[i] for p in tracked) for i in (0, 1))
+    n = len(events)
+    return [
+        {
+            "benchmark": f"write {n:,} events, batches of {size:,} (clickhouse)",
+            "footfall": ours,
+            "peer": "raw clickhouse driver",
+            "peer_value": peer,
+            "ratio": ours / peer,
+            "unit": "events/s",
+            "goal": GOALS["clickhouse"],
+        },
+        {
+            "benchmark": f"  Tracker.send of {n:,} events to ClickHouse until flushed, "
+            f"batches of {size:,} (the store's hint)",
+            "footfall": default,
+            "peer": "batch_size=1,000",
+            "peer_value": small,
+            "ratio": default / small,
+            "unit": "events/s",
+            "goal": "",
+        },
+    ]
 
 
 # -- raw driver ceilings -----------------------------------------------------
@@ -204,7 +267,7 @@ def _raw_pg(tmp: Path, events: list[Event]) -> float:
     return len(rows) / took
 
 
-def _raw_ch(tmp: Path, events: list[Event], query: str = "") -> float:
+def _raw_ch(tmp: Path, events: list[Event], query: str = "", batch: int = BATCH) -> float:
     from footfall.stores.ch_sql import INSERT
 
     enc = row_encoder(ts=to_micros, boolean=int)
@@ -214,7 +277,7 @@ def _raw_ch(tmp: Path, events: list[Event], query: str = "") -> float:
     insert = INSERT.replace("events", "events_buffer") if "buffer_seconds" in query else INSERT
 
     def go() -> None:
-        for chunk in _batches(rows):
+        for chunk in _batches(rows, batch):
             client.execute(insert, chunk)
         store.flush_buffer()  # type: ignore[attr-defined] # buffered: written means in `events`
 
@@ -244,12 +307,12 @@ STORES: dict[str, tuple[Callable[[Path], tuple[Store, Callable[[], None]]], Any]
 }
 
 
-def _write_rate(factory: Any, tmp: Path, events: list[Event]) -> float:
+def _write_rate(factory: Any, tmp: Path, events: list[Event], batch: int = BATCH) -> float:
     store, drop = factory(tmp)
     try:
 
         def go() -> None:
-            for chunk in _batches(events):
+            for chunk in _batches(events, batch):
                 store.write(chunk)
             getattr(store, "flush_buffer", lambda: None)()  # ClickHouse with a Buffer table
 
@@ -409,6 +472,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
                     "goal": GOALS[name],
                 }
             )
+        if os.environ.get("FOOTFALL_BENCH_CH_BATCHES", "1") != "0":
+            try:
+                rows.extend(_clickhouse_batches(tmp, quick))
+            except Exception as exc:  # a missing server is reported, not fatal
+                rows.append({"benchmark": f"clickhouse batches: unavailable ({exc})"})
         # The overview at 1M and 10M events (FOOTFALL_BENCH_OVERVIEW=N,M to
         # change; 0 skips it): raw-SQL engine, so every store answers from its
         # events. SQLite's overview is bench_stats' subject (with its summaries).
