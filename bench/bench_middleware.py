@@ -275,7 +275,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     seconds = 0.3 if quick else 1.0  # per in-process round
     rounds = 5 if quick else 9
     wrk_seconds = 3 if quick else 10
-    repeats = 1 if quick else 3
+    # FOOTFALL_BENCH_REPEATS=N: more interleaved gunicorn runs for a steadier median.
+    repeats = int(os.environ.get("FOOTFALL_BENCH_REPEATS", "0")) or (1 if quick else 3)
     ftu = _ftu_python()
     project = Path(sys.executable)
     rows: list[dict[str, Any]] = []
