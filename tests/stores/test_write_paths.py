@@ -217,3 +217,9 @@ def test_a_tracker_batches_what_its_store_prefers(store: Store) -> None:
         assert store.count() == 1
     finally:
         tracker.worker.close(5)
+
+
+def test_the_redis_worker_reads_enough_entries_for_its_store(store: Store) -> None:
+    from footfall.delivery.stream_worker import DEFAULT_BATCH, default_batch
+
+    assert default_batch(store) == (50 if store.dialect == "clickhouse" else DEFAULT_BATCH)

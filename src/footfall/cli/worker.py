@@ -43,10 +43,10 @@ __all__ = ["register", "worker"]
 @click.option("--consumer", help="Consumer name, unique per worker. [default: host-pid]")
 @click.option(
     "--batch",
-    default=sw.DEFAULT_BATCH,
-    show_default=True,
+    default=None,
     type=click.IntRange(1, 10_000),
-    help="Stream entries (sink batches) stored per transaction.",
+    help="Stream entries (sink batches) stored per transaction. "
+    f"[default: {sw.DEFAULT_BATCH}; ClickHouse: 50, for ~50,000-event inserts]",
 )
 @click.option(
     "--block-ms",
@@ -88,7 +88,7 @@ def worker(
     db_url: str,
     group: str,
     consumer: str | None,
-    batch: int,
+    batch: int | None,
     block_ms: int,
     claim_idle_ms: int,
     claim_interval: float,

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from footfall.stores.base import Store
 
-__all__ = ["StreamWorker", "WorkerStats", "is_data_error"]
+__all__ = ["StreamWorker", "WorkerStats", "default_batch", "is_data_error"]
 
 DEFAULT_GROUP = "footfall"
 DEFAULT_BATCH = 10  # entries per read; each entry is a whole sink batch
@@ -55,6 +55,23 @@ FORGET_IDLE_MS = 24 * 3_600_000  # a consumer silent this long, holding nothing,
 BACKOFF_MAX = 30.0  # seconds between retries of a store or Redis that is down
 
 log = logging.getLogger("footfall.worker")
+
+
+def default_batch(store: Store) -> int:
+    """Entries per read for `store`: DEFAULT_BATCH, or more for a store that wants big writes.
+
+    An entry is one sink batch, DEFAULT_BATCH_SIZE events at most from the
+    in-process trackers; a store with a `preferred_batch_size` (ClickHouse:
+    50,000) gets enough entries per read to make one insert of about that
+    many.
+    """
+    from footfall.delivery.worker import DEFAULT_BATCH_SIZE
+
+    hint = getattr(store, "preferred_batch_size", None)
+    if not hint:
+        return DEFAULT_BATCH
+    return max(DEFAULT_BATCH, int(hint) // DEFAULT_BATCH_SIZE)
+
 
 Entry = tuple[bytes, dict[bytes, bytes]]
 
@@ -111,7 +128,7 @@ class StreamWorker:
         *,
         group: str = DEFAULT_GROUP,
         consumer: str | None = None,
-        batch: int = DEFAULT_BATCH,
+        batch: int | None = None,
         block_ms: int = DEFAULT_BLOCK_MS,
         claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
         claim_interval: float = DEFAULT_CLAIM_INTERVAL,
@@ -119,6 +136,8 @@ class StreamWorker:
         delete_acked: bool = True,
         forget_idle_ms: int = FORGET_IDLE_MS,
     ) -> None:
+        if batch is None:
+            batch = default_batch(store)
         if batch < 1 or block_ms < 1 or claim_idle_ms < 0 or max_deliveries < 1:
             raise ValueError("batch, block_ms and max_deliveries must be positive")
         self.client = client
