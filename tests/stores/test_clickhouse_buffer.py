@@ -102,6 +102,8 @@ def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
         context = driver.connection.context
         check = driver.substitute_params(BUFFERED["EXISTING_IDS"], params, context)
         assert run(check) == "a"
+        probe = driver.substitute_params(BUFFERED["ANY_IN_RANGE"], params, context)
+        assert run(probe) == "1"
         run("OPTIMIZE TABLE events_buffer")
         assert run("SELECT count() FROM events") == "1"
     finally:

@@ -21,6 +21,7 @@ from tests.stores.test_stats_backends import JSON_CASES  # noqa: E402
 from footfall import Event  # noqa: E402
 from footfall.stores import EventFilter  # noqa: E402
 from footfall.stores.ch_sql import (  # noqa: E402
+    ANY_IN_RANGE,
     COUNT,
     EXISTING_IDS,
     INSERT,
@@ -110,6 +111,9 @@ def test_migrations_and_statements_run_on_current_clickhouse(ch: Chdb) -> None:
     lo, hi = to_micros(events[0].ts), to_micros(events[3].ts)
     found = ch.run(EXISTING_IDS, {"sites": ("a.com", "b.com"), "lo": lo, "hi": hi})
     assert sorted(r[0] for r in found) == sorted(e.id for e in events[:4])
+    assert ch.run(ANY_IN_RANGE, {"sites": ("a.com",), "lo": lo, "hi": hi})[0][0] == "2"
+    after = {"sites": ("a.com", "b.com"), "lo": to_micros(events[-1].ts) + 1, "hi": 2 * hi}
+    assert ch.run(ANY_IN_RANGE, after)[0][0] == "0"
 
     where, params = where_sql(None, T0 + timedelta(minutes=5), EventFilter(site="b.com"))
     ch.run("SET mutations_sync = 2")  # the store polls system.mutations instead (18.16)

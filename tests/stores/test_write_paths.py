@@ -89,6 +89,27 @@ def test_retry_of_a_mixed_batch_adds_nothing(store: Store) -> None:
     assert _by_id(store) == {e.id: e for e in events}
 
 
+def test_batches_sharing_a_time_range_and_batches_beyond_it(store: Store) -> None:
+    """Two writers' interleaved batches, another site in range, then later events.
+
+    ClickHouse asks whether anything is stored in a batch's range before it
+    checks ids: each of these batches takes a different way through that.
+    """
+    events = _mixed(40)
+    evens, odds = events[0::2], events[1::2]  # same range, no id in common
+    assert store.write(evens) == 20
+    other = [Event(name="pageview", ts=e.ts, site="other.test") for e in odds[:5]]
+    assert store.write(other) == 5  # stored range, but not this site's
+    assert store.write(odds) == 20
+    later = [
+        Event(name="pageview", ts=T0 + timedelta(hours=1, seconds=i), site="s.test")
+        for i in range(5)
+    ]
+    assert store.write(later) == 5  # past everything stored
+    assert store.write([*later, *odds[:3]]) == 0
+    assert store.count() == 50
+
+
 def test_unvalidated_values_of_the_wrong_type_still_store(store: Store) -> None:
     # msgspec does not check types when an Event is built directly; such an
     # event must neither be lost nor corrupt the others of its batch.

@@ -15,6 +15,7 @@ from footfall.stores.base import EventFilter
 from footfall.stores.rows import COLUMNS, to_micros
 
 __all__ = [
+    "ANY_IN_RANGE",
     "BUFFER",
     "BUFFERED",
     "COUNT",
@@ -46,6 +47,14 @@ EXISTING_IDS = (
     "PREWHERE ts >= %(lo)s AND ts <= %(hi)s "
     "WHERE site IN %(sites)s AND id IN _batch"
 )
+# Asked first: whether any event of the batch's sites is stored in its ts
+# range at all. New, time-ordered traffic (the usual batch) has none, and
+# then the ids need not be sent: for 50k events that is ~2 MB and ~1 us per
+# event of client time saved. A duplicate shares its original's ts and site,
+# so an empty range proves there is none.
+ANY_IN_RANGE = (
+    "SELECT count() FROM events PREWHERE ts >= %(lo)s AND ts <= %(hi)s WHERE site IN %(sites)s"
+)
 
 
 # The opt-in Buffer table (`?buffer_seconds=N`): inserts land in memory and
@@ -60,6 +69,10 @@ BUFFERED = {
     "EXISTING_IDS": (
         f"SELECT id FROM {BUFFER} "  # noqa: S608 - fixed names
         "WHERE ts >= %(lo)s AND ts <= %(hi)s AND site IN %(sites)s AND id IN _batch"
+    ),
+    "ANY_IN_RANGE": (
+        f"SELECT count() FROM {BUFFER} "  # noqa: S608 - fixed names
+        "WHERE ts >= %(lo)s AND ts <= %(hi)s AND site IN %(sites)s"
     ),
 }
 # Flush when a full second has passed and 100k rows / 10 MB are held, or

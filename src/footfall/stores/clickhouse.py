@@ -55,6 +55,7 @@ from footfall.event import Event
 from footfall.stores.base import EventFilter, Store, page_window
 from footfall.stores.ch_columns import columns
 from footfall.stores.ch_sql import (
+    ANY_IN_RANGE,
     BUFFER,
     BUFFERED,
     COUNT,
@@ -88,7 +89,12 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _TTL_SINCE = (19, 6)  # first ClickHouse release with table TTL
 MAX_QUERY_SIZE = 64 << 20  # bytes of SQL text the client allows (unless the URL says)
 MAX_BUFFER_SECONDS = 3600  # longest a Buffer table may hold events (buffer_seconds)
-_PLAIN_SQL = {"COUNT": COUNT, "SELECT_PAGE": SELECT_PAGE, "EXISTING_IDS": EXISTING_IDS}
+_PLAIN_SQL = {
+    "COUNT": COUNT,
+    "SELECT_PAGE": SELECT_PAGE,
+    "EXISTING_IDS": EXISTING_IDS,
+    "ANY_IN_RANGE": ANY_IN_RANGE,
+}
 
 
 def split_url(url: str) -> tuple[str, str, int | None]:
@@ -294,9 +300,12 @@ class ClickHouseStore(Store):
             )
 
     def _existing_ids(self, sites: Iterable[str], lo: int, hi: int, ids: Sequence[str]) -> set[str]:
+        bounds = {"sites": tuple(sites), "lo": lo, "hi": hi}
+        if not self.client.execute(self._sql["ANY_IN_RANGE"], bounds)[0][0]:
+            return set()  # nothing stored in the batch's range: no id can be there
         rows = self.client.execute(
             self._sql["EXISTING_IDS"],
-            {"sites": tuple(sites), "lo": lo, "hi": hi},
+            bounds,
             external_tables=[
                 # rows as 1-tuples: the driver sends them as they are (dicts
                 # would be converted to rows one by one in Python first)
