@@ -151,3 +151,23 @@ def test_a_new_event_loop_gets_its_own_wake_up() -> None:
 
     asyncio.run(held_then_freed())
     assert admission.held == 2 and admission.timed_out == 0
+
+
+def test_requests_wait_only_beyond_two_of_the_trackers_batches(env: Env) -> None:
+    """A tracker batching more than the admission depth (a store's hint) moves the depth up."""
+    import dataclasses
+
+    from footfall.collector.ingest import Collector
+
+    class Hinted(GatedSink):
+        preferred_batch_size = 40_000
+
+    default = CollectorConfig.from_env({})
+    for sink, depth in ((Hinted(), 80_000), (GatedSink(), default.admit_depth)):
+        tracker = Tracker([sink], [], name="admission-depth")
+        collector = Collector(dataclasses.replace(env.state, tracker=tracker), default)
+        try:
+            assert collector.admission.depth == depth
+        finally:
+            collector.close()
+            tracker.close(timeout=10)

@@ -150,7 +150,10 @@ class Collector:
         self.schemas = SchemaRegistry(self.config.schemas_dir, strict=self.config.strict_schemas)
         self.failed = FailedWriter(meta) if meta else None
         self.tracker = state.tracker
-        self.admission = Admission(self.config.admit_depth, self.config.admit_wait)
+        # Held below one batch, a queue would wake its worker only by the timer
+        # (a store asking for big batches): let two batches queue before waiting.
+        batch = int(getattr(getattr(self.tracker, "worker", None), "batch_size", 0) or 0)
+        self.admission = Admission(max(self.config.admit_depth, 2 * batch), self.config.admit_wait)
 
     # -- per request --------------------------------------------------------
     def authenticate(self, authorization: str | None) -> Token | None:
