@@ -218,3 +218,14 @@ def test_a_custom_classifier_and_name_win_over_the_default() -> None:
     assert custom.finish(200, "text/html", 1).to_event().name == "hit"
     named = _pending(name="shop.view")
     assert named.finish(500, "", 0).to_event().name == "shop.view"
+
+
+def test_long_urls_are_built_but_not_remembered() -> None:
+    from footfall.integrations import request
+
+    long_path = "/" + "x" * 600
+    event = _pending(path=long_path).event(200, "text/html", 1, classify)
+    assert event.url == "http://example.com:8000" + long_path
+    assert ("http", "example.com:8000", long_path) not in request._bases
+    _pending(path="/short").event(200, "text/html", 1, classify)
+    assert ("http", "example.com:8000", "/short") in request._bases

@@ -473,6 +473,7 @@ def run_inline(pending: Pending, request: Any) -> None:
 
 
 _BASES_MAX = 10_000  # distinct (scheme, host, path) remembered before starting over
+_BASES_KEY_MAX = 256  # longer host + path are not cached: a client sends those, memory is ours
 _bases: dict[tuple[str, str, str], tuple[str, str]] = {}
 
 
@@ -487,9 +488,12 @@ def _base(scheme: str, host: str, path: str) -> tuple[str, str]:
         site = hostname(host[:MAX_SHORT])
     else:
         site = host[:MAX_SHORT].partition(":")[0]
+    result = (url, site)
+    if len(host) + len(path) > _BASES_KEY_MAX:
+        return result
     if len(_bases) >= _BASES_MAX:
         _bases.clear()  # unbounded path spaces (ids in URLs) must not grow memory
-    _bases[(scheme, host, path)] = result = (url, site)
+    _bases[(scheme, host, path)] = result
     return result
 
 
