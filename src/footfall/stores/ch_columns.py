@@ -2,10 +2,10 @@
 
 ClickHouse stores columns, and clickhouse-driver serialises a column at a
 time, so a batch is read a column at a time (one `attrgetter` pass per
-used field, in C) instead of being built row by row. Columns that hold only their default in
-a batch (often half of them: a page view has no `status`, a server request
-no `screen`) are left out of the INSERT, and the server fills in the
-default - less to encode, send and write. The timestamp column comes back
+used field, in C) instead of being built row by row. Columns that hold
+only their default in a batch (often half of them: a page view has no
+`status`, a server request no `screen`) are left out of the INSERT, and
+the server fills in the default - less to encode, send and write. The timestamp column comes back
 with the rest: the store's duplicate check needs its min and max.
 """
 
