@@ -5,24 +5,23 @@ time, so a batch is read a column at a time (one `attrgetter` pass per
 used field, in C) instead of being built row by row. Columns that hold
 only their default in a batch (often half of them: a page view has no
 `status`, a server request no `screen`) are left out of the INSERT, and
-the server fills in the default - less to encode, send and write. The timestamp column comes back
-with the rest: the store's duplicate check needs its min and max.
+the server fills in the default - less to encode, send and write. The
+timestamp column comes back with the rest: the store's duplicate check
+needs its min and max.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from operator import attrgetter
 from typing import Any
 
 from footfall.event import Event
-from footfall.stores.rows import COLUMNS, encode_json
+from footfall.stores.rows import GETTERS, encode_json, used_columns
 
 __all__ = ["ALWAYS", "columns", "micros"]
 
 ALWAYS = frozenset({"id", "ts", "site", "name"})  # the sort key's own columns
-_GETTERS = tuple((name, attrgetter(name)) for name in COLUMNS)
 _JSON = frozenset({"props", "context"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
@@ -37,17 +36,15 @@ def columns(events: Sequence[Event]) -> tuple[list[str], list[Sequence[Any]]]:
     """(column names, one sequence of values per name), all-default columns left out.
 
     A column is read with one `attrgetter` pass (C-level) only when some
-    event uses it, which a short-circuiting `any()` tells at its first
-    non-default value. Transposing whole events instead (`zip(*map(astuple,
+    event uses it (`rows.used_columns`). Transposing whole events instead (`zip(*map(astuple,
     events))`) read all ~40 fields of every event and, for batches of 100k,
     was five times slower: the argument tuple alone is the size of the batch.
     """
     names: list[str] = []
     values: list[Sequence[Any]] = []
     col: Sequence[Any]
-    for name, get in _GETTERS:
-        if name not in ALWAYS and not any(map(get, events)):  # '' / 0 / False / {} everywhere
-            continue
+    for name in used_columns(events, ALWAYS):
+        get = GETTERS[name]
         if name == "ts":
             col = micros(list(map(get, events)))
         elif name in _JSON:

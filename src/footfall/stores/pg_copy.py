@@ -40,7 +40,7 @@ import msgspec
 import orjson
 
 from footfall.event import Event
-from footfall.stores.rows import COLUMNS
+from footfall.stores.rows import COLUMNS, GETTERS, used_columns
 
 __all__ = ["ALWAYS", "CopyPlan", "copy_text"]
 
@@ -50,7 +50,6 @@ _MICRO = timedelta(microseconds=1)
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 _INTS = frozenset({"status", "bytes"})
 _JSON = frozenset({"props", "context"})
-_GET = {name: attrgetter(name) for name in COLUMNS}
 _TEXT = frozenset(
     f.name for f in msgspec.structs.fields(Event) if f.type is str and f.name in COLUMNS
 )
@@ -100,7 +99,7 @@ class CopyPlan:
 
     def __init__(self, events: Sequence[Event]) -> None:
         self.events = events
-        used = [n for n in COLUMNS if n in ALWAYS or any(map(_GET[n], events))]
+        used = used_columns(events, ALWAYS)
         plain = [n for n in used if n in _TEXT]  # id and name are always here
         self._extra = [n for n in used if n not in _TEXT]
         self.names = plain + self._extra
@@ -135,7 +134,7 @@ class CopyPlan:
                 lines = None
         if lines is None:
             lines = ["\t".join(map(_text, row)) for row in heads]
-        tails = [_rendered(n, list(map(_GET[n], chunk)), lenient) for n in self._extra]
+        tails = [_rendered(n, list(map(GETTERS[n], chunk)), lenient) for n in self._extra]
         return ("\n".join(map("\t".join, zip(lines, *tails, strict=True))) + "\n").encode()
 
 

@@ -6,7 +6,7 @@ timestamp and a JSON object are represented; those converters are passed in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timezone
 from itertools import repeat
 from operator import add, attrgetter
@@ -19,6 +19,7 @@ from footfall.event import EVENT_FIELDS, Event
 
 __all__ = [
     "COLUMNS",
+    "GETTERS",
     "decode_json",
     "encode_json",
     "from_micros",
@@ -27,6 +28,7 @@ __all__ = [
     "sqlite_columns",
     "sqlite_row",
     "to_micros",
+    "used_columns",
 ]
 
 COLUMNS: tuple[str, ...] = EVENT_FIELDS
@@ -72,8 +74,20 @@ def sqlite_row(event: Event) -> list[Any]:
     return row
 
 
-_CONVERTED = frozenset((_TS, _PROPS, _CTX, _BOT))
-_GETTERS = tuple(attrgetter(name) for name in COLUMNS)
+_CONVERTED = frozenset(("ts", "props", "context", "is_bot"))  # not bound as they are
+GETTERS = {name: attrgetter(name) for name in COLUMNS}  # one C-level reader per field
+
+
+def used_columns(events: Sequence[Event], always: Collection[str] = ()) -> list[str]:
+    """The columns (in COLUMNS order) that some event of `events` holds a non-default value in.
+
+    One short-circuiting `any()` per column: a used column stops at its first
+    non-empty value, so the cost is a full pass only over the columns no event
+    uses. `always` are kept whatever they hold (keys, NOT NULL columns). The
+    stores leave the other columns out of their INSERT or COPY, and the
+    server fills in the defaults.
+    """
+    return [n for n in COLUMNS if n in always or any(map(GETTERS[n], events))]
 
 
 def _sqlite_ts(ts: datetime) -> int:
@@ -93,26 +107,25 @@ def sqlite_columns(events: Sequence[Event]) -> tuple[tuple[str, ...], list[tuple
     ones (timestamp, JSON, boolean) zipped on: all C-level, no
     transposition of the ~40 fields of every event.
     """
-    used = [i for i, get in enumerate(_GETTERS) if i == _TS or any(map(get, events))]
-    plain = [i for i in used if i not in _CONVERTED]
-    converted = [i for i in used if i in _CONVERTED]
+    used = used_columns(events, ("ts",))
+    plain = [n for n in used if n not in _CONVERTED]
+    converted = [n for n in used if n in _CONVERTED]
     tails: list[list[Any]] = []
-    for i in converted:
-        col = map(_GETTERS[i], events)
-        if i == _TS:
+    for name in converted:
+        col = map(GETTERS[name], events)
+        if name == "ts":
             tails.append([_sqlite_ts(t) for t in col])
-        elif i == _BOT:
+        elif name == "is_bot":
             tails.append([1 if v else 0 for v in col])
         else:
             tails.append([_dumps(v).decode() if v else "{}" for v in col])
-    names = tuple(COLUMNS[i] for i in plain + converted)
     if len(plain) > 1:
-        heads: Iterable[tuple[Any, ...]] = map(attrgetter(*(COLUMNS[i] for i in plain)), events)
+        heads: Iterable[tuple[Any, ...]] = map(attrgetter(*plain), events)
     elif plain:
-        heads = zip(map(_GETTERS[plain[0]], events))
+        heads = zip(map(GETTERS[plain[0]], events))
     else:
         heads = repeat((), len(events))
-    return names, list(map(add, heads, zip(*tails, strict=True)))
+    return (*plain, *converted), list(map(add, heads, zip(*tails, strict=True)))
 
 
 def row_encoder(
