@@ -8,13 +8,12 @@ logged out, on a public site. Three times per page load, median of N loads:
   all three in the browser's own clock from the start of navigation,
 - `first paint`: the browser's first-contentful-paint,
 - `complete`: every top-line number, the chart and every panel filled
-  (the moment the dashboard "opens"; this is the issue's <= 1 s goal and it
-  is dominated by the stats API's answers).
+  (the moment the dashboard "opens"; the <= 1 s goal, dominated by the
+  stats API's answers).
 
 The data set is generated once per size and cached in the system temp
 folder. Sizes: --quick 30 days (~55k events); full 365 days at scale 3
-(~2M events). The 10M-event figure of the issue needs the stats engine's
-summaries; run the stats benchmark for the engine alone.
+(~2M events). The 10M-event figure needs the stats engine's summaries; run the stats benchmark for the engine alone.
 
     .venv/bin/python bench/run.py --only dashboard [--quick]
 """

@@ -1,6 +1,5 @@
--- Mirrors sqlite/0010. PostgreSQL does not maintain these yet: the stats engine
--- reads raw events on this store (notes/issue-7-stores.md).
--- Stats summaries, maintained in each batch's write transaction (footfall.stats.rollup).
+-- Mirrors sqlite/0010. Stats summaries, folded from events by the catch-up
+-- (footfall.stats.catchup), trailing the writes.
 -- stats_visits: one row per visit (start/end, entry/exit page, first-event properties).
 CREATE TABLE IF NOT EXISTS stats_visits (
     site text NOT NULL,
