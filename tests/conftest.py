@@ -8,6 +8,8 @@ import pytest
 
 os.environ.setdefault("FOOTFALL_NO_SIGNALS", "1")  # pytest owns SIGTERM in-process
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import click
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
@@ -11,15 +12,32 @@ from footfall.demo import generate
 from footfall.server.app import create_app
 
 
+def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths = []
+    for name, command in sorted(group.commands.items()):
+        paths.append((*prefix, name))
+        if isinstance(command, click.Group):
+            paths.extend(_command_paths(command, (*prefix, name)))
+    return paths
+
+
 def test_help_everywhere() -> None:
+    """Every command and sub-command answers --help, and the top help lists them all."""
     runner = CliRunner()
     result = runner.invoke(main, ["--help"])
     assert result.exit_code == 0
-    for name in ("migrate", "demo", "serve", "purge", "delete-visitor", "export"):
-        assert name in result.output
-        sub = runner.invoke(main, [name, "--help"])
-        assert sub.exit_code == 0, sub.output
-        assert "Usage" in sub.output
+    paths = _command_paths(main)
+    assert {p[0] for p in paths} >= {
+        "migrate", "demo", "serve", "purge", "delete-visitor", "export",
+        "sites", "token", "users", "failed", "stats", "worker",
+    }  # fmt: skip
+    for path in paths:
+        if len(path) == 1:
+            assert path[0] in result.output
+        sub = runner.invoke(main, [*path, "--help"])
+        assert sub.exit_code == 0, (path, sub.output)
+        assert " ".join(path) in sub.output.splitlines()[0], (path, sub.output)
+        assert (main.commands[path[0]].help or "").strip(), f"{path[0]} has no help text"
 
 
 def test_migrate_then_again(db_url: str) -> None:

@@ -213,6 +213,19 @@ def test_url_and_site_come_from_scheme_host_and_path() -> None:
         assert (named.site, named.name) == ("mine.test", "request")
 
 
+def test_a_cached_url_is_served_from_the_cache() -> None:
+    from footfall.integrations import request
+
+    request._bases.clear()
+    first = _pending(path="/cached").event(200, "text/html", 1, classify)
+    key = ("http", "example.com:8000", "/cached")
+    assert request._bases[key] == (first.url, first.site)
+    request._bases[key] = ("http://example.com:8000/from-cache", "cache.example")
+    second = _pending(path="/cached").event(200, "text/html", 1, classify)
+    assert (second.url, second.site) == ("http://example.com:8000/from-cache", "cache.example")
+    request._bases.clear()
+
+
 def test_a_custom_classifier_and_name_win_over_the_default() -> None:
     custom = _pending(classify=lambda method, status, ctype: "hit")
     assert custom.finish(200, "text/html", 1).to_event().name == "hit"

@@ -342,7 +342,12 @@ def test_a_stats_read_starts_a_compaction(
     store = clickhouse_store(tmp_path)
     try:
         _write(store, dataset)
-        time.sleep(1.1)  # marks have 1 s resolution: let the newest one be past
+        # Marks have 1 s resolution: wait until the server's clock is past the newest one.
+        newest = store.query("SELECT toUInt32(now())")[0][0]
+        deadline = time.monotonic() + 10
+        while store.query("SELECT toUInt32(now())")[0][0] <= newest:
+            assert time.monotonic() < deadline, "the server's clock did not move"
+            time.sleep(0.05)
         stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
         deadline = time.monotonic() + 30
         while ch_rollup.pending_hours(store, settle=0)[0] and time.monotonic() < deadline:

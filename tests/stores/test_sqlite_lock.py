@@ -84,9 +84,20 @@ def test_threads_of_one_process_take_turns_and_nesting_is_allowed(tmp_path: Path
 
 
 def test_an_unwritable_folder_writes_without_the_lock(tmp_path: Path) -> None:
-    lock = WriterLock(str(tmp_path / "missing-dir" / "f.db"), patience=1)
-    with lock.hold():
-        pass  # no lock file could be made: no error, SQLite's own locking remains
+    from footfall.event import Event
+
+    (tmp_path / "f.db.lock").mkdir()  # the lock file cannot be opened: a folder is in its place
+    store = connect(f"sqlite:///{tmp_path / 'f.db'}")
+    try:
+        assert store.write([Event(name="x", site="a.example") for _ in range(20)]) == 20
+        assert store.count() == 20
+        lock = WriterLock(str(tmp_path / "f.db"), patience=1)
+        entered: list[int] = []
+        with lock.hold():  # no error: SQLite's own locking remains
+            entered.append(1)
+        assert entered == [1]
+    finally:
+        store.close()
 
 
 def test_store_writes_from_two_processes_all_land(tmp_path: Path) -> None:
