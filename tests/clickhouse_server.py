@@ -84,6 +84,19 @@ def _ready(port: int) -> bool:
         client.disconnect()
 
 
+def answers(port: int) -> bool:
+    """Whether a ClickHouse server answers `SELECT 1` on this native-protocol port."""
+    return _ready(port)
+
+
+def write_config(workdir: Path) -> int:
+    """Write a server config for `workdir` on two free ports; return the native (TCP) one."""
+    tcp, http = _free_port(), _free_port()
+    (workdir / "config.xml").write_text(_CONFIG.format(d=workdir, tcp=tcp, http=http))
+    (workdir / "users.xml").write_text(_USERS.format(d=workdir))
+    return tcp
+
+
 def _stop(pid: int, workdir: Path) -> None:
     if pid <= 1:  # never signal a process group or init
         shutil.rmtree(workdir, ignore_errors=True)
@@ -110,9 +123,7 @@ def _start() -> str | None:
         _state["reason"] = "clickhouse-server is not installed (apt-get install clickhouse-server)"
         return None
     workdir = Path(tempfile.mkdtemp(prefix="footfall-clickhouse-"))
-    tcp, http = _free_port(), _free_port()
-    (workdir / "config.xml").write_text(_CONFIG.format(d=workdir, tcp=tcp, http=http))
-    (workdir / "users.xml").write_text(_USERS.format(d=workdir))
+    tcp = write_config(workdir)
     pidfile = workdir / "server.pid"
     subprocess.run(
         [binary, f"--config-file={workdir / 'config.xml'}", "--daemon", f"--pid-file={pidfile}"],

@@ -156,9 +156,11 @@ def _check_mapping(field: str, mapping: Any, depth: int) -> None:
     if len(mapping) > MAX_PROP_KEYS:
         raise ValidationError(field, f"more than {MAX_PROP_KEYS} keys")
     for key, value in mapping.items():
-        if type(key) is not str or not key or len(key) > MAX_PROP_KEY:
+        if type(key) is not str or not key or len(key) > MAX_PROP_KEY or "\x00" in key:
             if not isinstance(key, str):
                 raise ValidationError(field, "keys must be strings")
+            if "\x00" in key:  # PostgreSQL's jsonb cannot hold it: the whole batch would fail
+                raise ValidationError(field, "contains a NUL character in a key")
             raise ValidationError(f"{field}.{key[:40]}", f"key must be 1-{MAX_PROP_KEY} characters")
         kind = type(value)
         # Fast path for the common flat, short, scalar property.

@@ -260,12 +260,18 @@ class Tracker:
         return self.worker.flush(timeout)
 
     def close(self, timeout: float | None = 5.0) -> int:
-        """Flush, stop the worker and close sinks; return events not delivered."""
+        """Flush, stop the worker and close sinks; return events not delivered.
+
+        When `timeout` runs out first, the sinks are left open: the worker
+        thread may be inside a write, and closing a store under it can block
+        on that write (or break it). The process is usually exiting then.
+        """
         left = self.worker.close(timeout)
         self.dispatcher.stop_retrying()
-        self.dispatcher.close()
         if left:
             log.warning("footfall: tracker %r closed with %d events undelivered", self.name, left)
+        else:
+            self.dispatcher.close()
         return left
 
     def stats(self) -> DeliveryStats:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from footfall.collector.limits import Deduper, RateLimiter, client_ip, rate_key
+from footfall.clientip import client_ip
+from footfall.collector.limits import Deduper, RateLimiter, rate_key
 from footfall.collector.routes import GIF
 
 

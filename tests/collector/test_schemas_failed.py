@@ -100,6 +100,8 @@ def test_invalid_event_kept_as_failed_then_retried(make_env, tmp_path):
         '{"sku": 42}',
     }
     assert all(e.ip == "" and e.visitor_id for e in env.stored())  # enriched like any event
+    # Kept without its IP, the recovered event still has the visitor id of its sender.
+    assert len({e.visitor_id for e in env.stored()}) == 1
     assert open_meta(env.store).list_failed() == []
     out = CliRunner().invoke(main, ["failed", "list", "--db", url])
     assert "no failed events" in out.output

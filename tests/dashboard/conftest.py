@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -29,15 +30,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db_url: str) -> Iterator[str]:
+def start_server(db_url: str, app: Any = None) -> Iterator[str]:
+    """Serve `app` (default: `create_app(db_url)`) with uvicorn on a free port."""
     import uvicorn
 
     from footfall.server.app import create_app
 
     port = free_port()
-    app = create_app(db_url)
+    app = app if app is not None else create_app(db_url)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        # proxy_headers off, as `footfall serve` runs it: footfall reads the proxy header itself.
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

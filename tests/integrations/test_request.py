@@ -37,8 +37,9 @@ class TestClientIp:
         header = "6.6.6.6, 198.51.100.4, 10.0.0.2"
         assert client_ip("10.0.0.1", header, 2) == "198.51.100.4"
 
-    def test_fewer_hops_than_proxies_trusts_only_the_peer(self) -> None:
-        assert client_ip("10.0.0.1", "203.0.113.7", 2) == "10.0.0.1"
+    def test_fewer_hops_than_proxies_takes_the_left_most(self) -> None:
+        # The request reached the inner proxy directly; that proxy wrote the entry.
+        assert client_ip("10.0.0.1", "203.0.113.7", 2) == "203.0.113.7"
 
     def test_garbage_hop_gives_no_address(self) -> None:
         assert client_ip("10.0.0.1", "6.6.6.6, not-an-ip", 1) == ""

@@ -17,6 +17,7 @@ from tests.stores.backends import postgres_store
 from footfall import connect
 from footfall.processors.state import VisitState, state_for
 from footfall.stores.meta import FailedEvent, Site, open_meta
+from footfall.stores.migrate import load_migrations
 
 
 def _sqlite(tmp_path: Path) -> Any:
@@ -70,6 +71,55 @@ def test_failed_events(sql_store: Any) -> None:
     (done,) = meta.list_failed(status="recovered")
     assert done.attempts == 2 and done.reason == "bad 0"
     assert len(meta.list_failed(status=None, limit=2)) == 2
+
+
+def test_failed_events_retention_and_erasure(sql_store: Any) -> None:
+    meta = open_meta(sql_store)
+    old = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    new = datetime(2026, 3, 1, tzinfo=timezone.utc)
+    meta.add_failed(
+        [
+            FailedEvent(0, old, "old a", "{}", site="a.test", visitor_id="v1"),
+            FailedEvent(0, old, "old b", "{}", site="b.test", visitor_id="v1"),
+            FailedEvent(0, new, "new a", "{}", site="a.test", visitor_id="v2", status="recovered"),
+            FailedEvent(0, new, "new b", "{}", site="b.test"),
+        ]
+    )
+    assert [f.visitor_id for f in meta.list_failed(None)] == ["v1", "v1", "v2", ""]
+    assert meta.delete_failed_visitor("v1", site="b.test") == 1
+    assert meta.delete_failed_visitor("") == 0  # no visitor known is not a visitor
+    assert meta.delete_failed_visitor("v2") == 1  # whatever its status
+    cutoff = datetime(2026, 2, 1, tzinfo=timezone.utc)
+    assert meta.purge_failed(cutoff, site="b.test") == 0
+    assert meta.purge_failed(cutoff) == 1
+    assert [f.reason for f in meta.list_failed(None)] == ["new b"]
+
+
+def test_failed_events_kept_before_the_visitor_column_get_their_events_visitor(
+    sql_store: Any,
+) -> None:
+    """The migration's backfill: the visitor id of the built event, "" for anything else."""
+    meta = open_meta(sql_store)
+    ts = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    meta.add_failed(
+        [
+            FailedEvent(0, ts, "built", "{}", event='{"name":"x","visitor_id":"v9"}'),
+            FailedEvent(0, ts, "no id", "{}", event='{"name":"x","props":{"visitor_id":"p"}}'),
+            FailedEvent(0, ts, "broken", "{}", event="{not json"),
+            FailedEvent(0, ts, "payload only", '{"duid":"x"}'),
+        ]
+    )
+    [migration] = [
+        m for m in load_migrations(sql_store.dialect) if m.name == "failed_events_visitor"
+    ]
+    backfill = [
+        s for s in migration.statements if not s.upper().startswith(("ALTER", "CREATE INDEX"))
+    ]
+    with sql_store.transaction() as conn:
+        cur = conn.cursor()
+        for statement in backfill:
+            cur.execute(statement)
+    assert [f.visitor_id for f in meta.list_failed()] == ["v9", "", "", ""]
 
 
 def test_processor_state(sql_store: Any) -> None:

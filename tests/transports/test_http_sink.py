@@ -107,11 +107,16 @@ def test_a_wrong_token_is_refused_without_retry(server: Running, collector: Coll
     assert info.value.status == 401 and len(collector.requests) == 1
 
 
-def test_without_spool_a_down_collector_raises_retryable(tmp_path: Path) -> None:
+def test_without_spool_a_down_collector_is_reported_once_the_attempts_are_spent(
+    tmp_path: Path,
+) -> None:
     sink = HttpSink(f"http://127.0.0.1:{free_port()}", TOKEN, retries=1)
+    events = make_events(3)
     with pytest.raises(HttpSinkError) as info:
-        sink.write(make_events(1))
-    assert info.value.retryable is True
+        sink.write(events)
+    # Final: the dispatcher must not send it again (HttpSink is the one retry layer).
+    assert info.value.retryable is False
+    assert info.value.events == events and "unreachable" in str(info.value)
 
 
 def test_retry_after_parsing() -> None:
@@ -180,7 +185,7 @@ def test_a_spooled_batch_refused_for_good_is_set_aside(
     assert "400" in reason.read_text()
 
 
-def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
+def test_full_spool_refuses_reports_and_counts(tmp_path: Path) -> None:
     sink = HttpSink(
         f"http://127.0.0.1:{free_port()}",
         TOKEN,
@@ -188,8 +193,14 @@ def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
         spool_max_bytes=2_000,
         retries=0,
     )
+    lost: list[str] = []
     for _ in range(10):
-        sink.write(make_events(10))
+        try:
+            sink.write(make_events(10))
+        except HttpSinkError as exc:
+            assert exc.retryable is False and "full" in str(exc)
+            lost += [e.id for e in exc.events or []]
     assert sink.dropped > 0 and sink.spooled > 0
+    assert len(lost) == 10 * sink.dropped  # every event the spool refused is reported
     assert (sink.spool.size_bytes if sink.spool else 0) <= 2_000
     sink.close(timeout=0.1)

@@ -10,7 +10,9 @@ import click
 import msgspec
 
 from footfall.cli.options import db_option
+from footfall.redact import redact_url
 from footfall.stores import EventFilter, connect
+from footfall.stores.meta import Meta, open_meta
 
 
 @click.command()
@@ -40,7 +42,7 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
         click.echo("store already holds events; demo data not loaded")
         return
     n = generate_into(store, days=days, seed=seed, scale=scale, progress=not quiet)
-    click.echo(f"stored {n:,} demo events in {db_url}")
+    click.echo(f"stored {n:,} demo events in {redact_url(db_url)}")
 
 
 @click.command()
@@ -87,7 +89,7 @@ def serve(
             click.echo(message)
     except ImportError:
         pass
-    click.echo(f"footfall serving {db_url} on http://{host}:{port}")
+    click.echo(f"footfall serving {redact_url(db_url)} on http://{host}:{port}")
     uvicorn.run(
         "footfall.server.app:app_from_env",
         factory=True,
@@ -116,7 +118,7 @@ def _parse_date(value: str) -> datetime:
 def purge(
     db_url: str, before: str | None, older_than: int | None, site: str | None, yes: bool
 ) -> None:
-    """Delete old events (retention)."""
+    """Delete old events and failed events (retention)."""
     if (before is None) == (older_than is None):
         raise click.UsageError("give exactly one of --before or --older-than")
     cutoff = (
@@ -129,6 +131,9 @@ def purge(
     store = connect(db_url)
     n = store.purge(cutoff, site=site)
     click.echo(f"deleted {n} events")
+    meta = _failed_events(store)
+    if meta is not None:
+        click.echo(f"deleted {meta.purge_failed(cutoff, site=site)} failed events")
     _rebuild_hint(store, n)
 
 
@@ -137,11 +142,23 @@ def purge(
 @click.argument("visitor_id")
 @click.option("--site", help="Only this site.")
 def delete_visitor(db_url: str, visitor_id: str, site: str | None) -> None:
-    """Delete every event of one visitor (erasure request)."""
+    """Delete every event and failed event of one visitor (erasure request)."""
     store = connect(db_url)
     n = store.delete_visitor(visitor_id, site=site)
     click.echo(f"deleted {n} events of visitor {visitor_id}")
+    meta = _failed_events(store)
+    if meta is not None:
+        gone = meta.delete_failed_visitor(visitor_id, site=site)
+        click.echo(f"deleted {gone} failed events of visitor {visitor_id}")
     _rebuild_hint(store, n)
+
+
+def _failed_events(store: Any) -> Meta | None:
+    """The store's `Meta` holding failed events, or None where it has none (ClickHouse)."""
+    try:
+        return open_meta(store)
+    except NotImplementedError:
+        return None
 
 
 def _rebuild_hint(store: Any, deleted: int) -> None:

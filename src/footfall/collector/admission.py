@@ -9,7 +9,11 @@ much). Holding the request instead parks its coroutine in an
 sees ordinary backpressure: a slower answer, the same as a slow TCP peer.
 
 The wait is bounded: after `wait` seconds the request goes on and a queue
-that is still full refuses with 503, as before. The depth is read from the
+that is still full refuses with 503, as before, with `Retry-After:
+RETRY_AFTER_SECONDS`. That is also what bounds the memory of a server whose
+store or Redis is down: the collector's tracker holds what it accepted and
+keeps retrying (footfall.server.state), the queue fills, new requests wait and
+are then refused, and senders come back later. The depth is read from the
 worker in O(1) by one poller task every few milliseconds, which wakes every
 held request at once when there is room: with one poll loop per held
 request, the wake-ups alone cost 7 % of the stored rate (measured). Nothing
@@ -22,11 +26,18 @@ import asyncio
 import time
 from typing import Any
 
-__all__ = ["DEFAULT_ADMIT_DEPTH", "DEFAULT_ADMIT_WAIT", "POLL_SECONDS", "Admission"]
+__all__ = [
+    "DEFAULT_ADMIT_DEPTH",
+    "DEFAULT_ADMIT_WAIT",
+    "POLL_SECONDS",
+    "RETRY_AFTER_SECONDS",
+    "Admission",
+]
 
 DEFAULT_ADMIT_DEPTH = 10_000  # queued items above which new requests wait (10 worker batches)
 DEFAULT_ADMIT_WAIT = 5.0  # seconds a request waits at most before it is let through
 POLL_SECONDS = 0.005  # how often a waiting request looks at the queue again
+RETRY_AFTER_SECONDS = 5  # Retry-After of a 503 "queue full": about one admission wait
 
 
 class Admission:

@@ -5,10 +5,17 @@ sites and of active token hashes is loaded into memory and replaced at most
 once per `ttl` seconds (both lists are small: one row per site or token).
 A site added with `footfall sites add` is therefore accepted by a running
 server within `ttl` seconds.
+
+The lists are loaded when the directory is made (at server start, not on a
+request). Later, a look-up on the event loop that finds them stale starts a
+reload in a background thread and answers from the current lists: a slow or
+unreachable database never holds up a request. Off the event loop (the CLI,
+tests) a stale look-up reloads inline.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import secrets
@@ -23,6 +30,14 @@ __all__ = ["TOKEN_PREFIX", "Directory", "hash_token", "new_token"]
 TOKEN_PREFIX = "ff_"  # noqa: S105 - a label, not a secret
 
 log = logging.getLogger("footfall.collector")
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def hash_token(secret: str) -> str:
@@ -49,13 +64,14 @@ class Directory:
         self._tokens: dict[str, Token] = {}
         self._loaded_at = -float("inf")
         self._lock = threading.Lock()
+        self._flag_lock = threading.Lock()
+        self._reloading = False
+        self._reload()
 
-    def _maybe_refresh(self) -> None:
-        if self.clock() - self._loaded_at < self.ttl:
-            return
+    def _reload(self, force: bool = True) -> None:
         with self._lock:
-            if self.clock() - self._loaded_at < self.ttl:
-                return
+            if not force and self.clock() - self._loaded_at < self.ttl:
+                return  # another thread has just reloaded
             try:
                 sites = {s.domain: s for s in self.meta.list_sites()}
                 tokens = self.meta.active_tokens()
@@ -66,9 +82,31 @@ class Directory:
                 self._sites, self._tokens = sites, tokens
             self._loaded_at = self.clock()
 
+    def _reload_in_background(self) -> None:
+        with self._flag_lock:  # not _lock: a reload holds that while it queries
+            if self._reloading:
+                return
+            self._reloading = True
+
+        def run() -> None:
+            try:
+                self._reload(force=False)
+            finally:
+                self._reloading = False
+
+        threading.Thread(target=run, name="footfall-directory", daemon=True).start()
+
+    def _maybe_refresh(self) -> None:
+        if self.clock() - self._loaded_at < self.ttl:
+            return
+        if _on_event_loop():
+            self._reload_in_background()
+        else:
+            self._reload(force=False)
+
     def invalidate(self) -> None:
-        """Reload on the next look-up (after `footfall sites add` in the same process)."""
-        self._loaded_at = -float("inf")
+        """Reload now (after `footfall sites add` in the same process)."""
+        self._reload()
 
     def site(self, domain: str) -> Site | None:
         self._maybe_refresh()

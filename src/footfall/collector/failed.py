@@ -1,10 +1,17 @@
 """Failed events (Snowplow's bad rows): kept off the request path, retried later.
 
-The request path only queues a `FailedEvent`; a `BackgroundWorker` (the same
-one the tracker uses) writes them to the store's `failed_events` table in
+The request path only queues a failed event; a `BackgroundWorker` (the same
+one the tracker uses) anonymises them as stored events are anonymised
+(`failed_privacy`) and writes them to the store's `failed_events` table in
 batches. `retry_failed` re-runs schema validation over stored failures (after
 a schema was added or fixed) and writes those that now pass straight to the
 store as events.
+
+Anonymous senders can make any number of failures, so each client address
+has a byte budget (`FOOTFALL_FAILED_BYTES` per hour, a token bucket): past
+it, failures are counted and dropped, and the sender is told why.
+Token-authenticated senders are not capped, as they are not rate limited;
+retention (`footfall purge`) bounds what they leave.
 """
 
 from __future__ import annotations
@@ -12,11 +19,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
 import orjson
 
+from footfall.collector.config import DEFAULT_FAILED_BYTES
+from footfall.collector.failed_privacy import FailedPrivacy
+from footfall.collector.limits import RateLimiter
 from footfall.delivery.worker import BackgroundWorker
 from footfall.errors import ValidationError
 from footfall.event import Event, utcnow, validate
@@ -30,6 +41,20 @@ log = logging.getLogger("footfall.collector")
 
 MAX_PAYLOAD_CHARS = 100_000  # an original payload is kept up to this size
 _encode = msgspec.json.Encoder().encode
+_decode_event = msgspec.json.Decoder(Event).decode
+
+
+class _Pending(msgspec.Struct, frozen=True, gc=False):
+    """A failed event as queued by the request path, before anonymisation."""
+
+    ts: datetime
+    reason: str
+    payload: str  # already anonymised (a shallow, pure pass)
+    event: bytes  # the built event as it came in (b"" when none)
+    site: str
+    source: str
+    schema: str
+    visitor_id: str  # named by the payload, when it has no event
 
 
 def payload_text(payload: Any) -> str:
@@ -47,19 +72,51 @@ def payload_text(payload: Any) -> str:
 
 
 class FailedWriter:
-    """Queues failed events and writes them in batches on a daemon thread."""
+    """Queues failed events and writes them, anonymised, in batches on a daemon thread.
 
-    def __init__(self, meta: Meta) -> None:
+    `chain` is the processor chain of the events the collector stores (its
+    privacy step is applied to failed events too); `max_bytes` is the budget
+    of one client per hour (0 keeps none from budgeted clients).
+    """
+
+    def __init__(
+        self,
+        meta: Meta,
+        chain: Sequence[Processor] = (),
+        *,
+        max_bytes: int = DEFAULT_FAILED_BYTES,
+    ) -> None:
         self.meta = meta
+        self.privacy = FailedPrivacy(chain)
+        self.max_bytes = max_bytes
+        self.budget = RateLimiter(max_bytes / 3600, max_bytes) if max_bytes > 0 else None
+        self.over_budget = 0  # failed events dropped because their client spent its budget
         self.worker = BackgroundWorker(
             self._write, queue_size=10_000, batch_size=500, name="footfall-failed"
         )
 
-    def _write(self, rows: list[FailedEvent]) -> None:
+    def _row(self, item: _Pending) -> FailedEvent:
+        event_text, visitor = "", item.visitor_id
+        if item.event:
+            event = self.privacy.event(_decode_event(item.event))
+            event_text, visitor = _encode(event).decode(), event.visitor_id or visitor
+        return FailedEvent(
+            id=0,
+            ts=item.ts,
+            reason=item.reason,
+            payload=item.payload,
+            event=event_text,
+            site=item.site,
+            source=item.source,
+            schema=item.schema,
+            visitor_id=visitor,
+        )
+
+    def _write(self, items: list[_Pending]) -> None:
         try:
-            self.meta.add_failed(rows)
+            self.meta.add_failed([self._row(item) for item in items])
         except Exception:
-            log.exception("footfall: could not store %d failed events", len(rows))
+            log.exception("footfall: could not store %d failed events", len(items))
 
     def add(
         self,
@@ -70,19 +127,47 @@ class FailedWriter:
         site: str = "",
         source: str = "",
         schema: str = "",
-    ) -> bool:
-        """Queue one failed event; False if the queue is full (it is dropped and counted)."""
-        row = FailedEvent(
-            id=0,
+        client: str | None = None,
+    ) -> str | None:
+        """Queue one failed event; None when queued, else why it was dropped (and counted).
+
+        `client` is the budget key of an anonymous sender (its address's
+        rate key); None for a sender that is not capped.
+        """
+        kept, visitor = self.privacy.payload(payload)
+        text = payload_text(kept)
+        built = _encode(event) if event is not None else b""
+        if client is not None and not self._within_budget(client, len(text) + len(built)):
+            return (
+                f"not kept: failed events from this address are over "
+                f"{self.max_bytes} bytes per hour"
+            )
+        item = _Pending(
             ts=utcnow(),
             reason=reason[:2000],
-            payload=payload_text(payload),
-            event=_encode(event).decode() if event is not None else "",
+            payload=text,
+            event=built,
             site=site or (event.site if event else ""),
             source=source or (event.source if event else ""),
             schema=schema or (event.schema if event else ""),
+            visitor_id=visitor,
         )
-        return self.worker.submit(row)
+        if not self.worker.submit(item):
+            return "not kept: the failed-events queue is full"
+        return None
+
+    def _within_budget(self, client: str, size: int) -> bool:
+        if self.budget is not None and self.budget.take(client, size) == 0:
+            return True
+        self.over_budget += 1
+        if self.over_budget == 1 or self.over_budget % 1000 == 0:
+            log.warning(
+                "footfall: %d failed events dropped so far: their senders spent the "
+                "budget of FOOTFALL_FAILED_BYTES=%d per hour",
+                self.over_budget,
+                self.max_bytes,
+            )
+        return False
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         return self.worker.flush(timeout)

@@ -9,11 +9,15 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
     `None` when no `Authorization` header was sent; the `Token` for a valid
     `Bearer <secret>`; raises `Rejected(401, reason)` for a bad or revoked one.
 
-`Collector.check_rate(ip: str, token: Token | None, cost: float = 1.0) -> None`
+`Collector.check_rate(ip: str, token: Token | None, cost: float = 1.0, *, paid=0.0) -> None`
     Raises `Rejected(429, reason, retry_after=seconds)` when `ip` exceeded the
     per-IP token bucket. Requests with a valid token are never limited.
-    Call once per HTTP request, before parsing the body; `/api/event` charges
-    an anonymous batch's further events (`cost=n-1`) once it has parsed it.
+    Call once per HTTP request, before parsing the body; a batch endpoint
+    (`/api/event`, Snowplow's POST) charges an anonymous batch's further
+    events (`cost=n-1, paid=1`) once it has parsed it, so every event costs
+    a token. A batch bigger than the burst is taken from a bucket that was
+    full, which then stays in debt until the batch is paid for
+    (`RateLimiter.take`).
     IPv6 addresses share a bucket per /64 (one host usually holds a /64).
 
 `Collector.ingest(events, *, token, ip, user_agent, payloads=None, prevalidated=False)
@@ -24,14 +28,18 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
        bound to a site only allows that site (403);
     2. `ip` / `user_agent` fill `event.ip` / `event.user_agent` when empty
        (the caller decides which fields an anonymous sender may set; the
-       visitor id left empty is computed by the worker's visitor processor);
+       visitor id left empty is computed by the worker's visitor processor).
+       `user_agent` is the end user's or "": a caller passes the request's
+       User-Agent only when the visitor's browser sent it, never a backend's
+       HTTP client (which the bot processor would judge instead of the visitor);
     3. `footfall.event.validate` (skipped when `prevalidated=True`);
     4. dedupe of identical anonymous page views (only if configured);
     5. `event.schema` set -> `event.props` is validated against the schema
        registry; a failure (or an unknown schema while strict) is NOT lost:
        it is queued to the failed-events table with `payloads[i]` (the
-       original input; the event itself when not given) and reported with
-       status 422 and `kept=True`;
+       original input, if given) and the event, and reported with status 422
+       and `kept=True` -- unless an anonymous sender spent its failed-event
+       budget: then 422 with the reason it was not kept;
     6. `state.tracker.send(event)`; a full queue is reported with status 503.
     Never raises for bad events; returns counts and per-event `EventError`s
     (index into `events`, field, reason, HTTP status). `IngestResult.status()`
@@ -45,8 +53,12 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
     footfall.collector.admission for why a deep queue holds requests rather
     than refusing them.
 
-`Collector.store_failed(payload, reason, *, event=None, site="", source="", schema="")`
-    Queue one failed event (original payload + reason) without I/O.
+`Collector.store_failed(payload, reason, *, event=None, site="", source="", schema="",
+client=None) -> bool` (and `keep_failed`, the same answering why not)
+    Queue one failed event (original payload + reason) without I/O. The
+    writer anonymises it as stored events are (`failed_privacy`) before it is
+    written; `client` (an anonymous sender's rate key) is charged its bytes
+    against `FOOTFALL_FAILED_BYTES` per hour, past which it is dropped.
 
 `validate_self_describing(state, uri, data)` (in schemas.py) checks data
 against the registry without ingesting anything.
@@ -148,8 +160,12 @@ class Collector:
         self.limiter = RateLimiter(self.config.rate, self.config.burst)
         self.deduper = Deduper(self.config.dedupe_seconds)
         self.schemas = SchemaRegistry(self.config.schemas_dir, strict=self.config.strict_schemas)
-        self.failed = FailedWriter(meta) if meta else None
         self.tracker = state.tracker
+        # Failed events get the privacy step of the chain that stores events.
+        chain = list(self.tracker.processors) if self.tracker is not None else []
+        self.failed = (
+            FailedWriter(meta, chain, max_bytes=self.config.failed_bytes) if meta else None
+        )
         # Held below one batch, a queue would wake its worker only by the timer
         # (a store asking for big batches): let two batches queue before waiting.
         batch = int(getattr(getattr(self.tracker, "worker", None), "batch_size", 0) or 0)
@@ -169,10 +185,12 @@ class Collector:
             raise Rejected(401, "unknown or revoked API token")
         return token
 
-    def check_rate(self, ip: str, token: Token | None, cost: float = 1.0) -> None:
+    def check_rate(
+        self, ip: str, token: Token | None, cost: float = 1.0, *, paid: float = 0.0
+    ) -> None:
         if token is not None or cost <= 0:
             return
-        wait = self.limiter.take(rate_key(ip), cost)
+        wait = self.limiter.take(rate_key(ip), cost, paid=paid)
         if wait > 0:
             raise Rejected(429, "too many requests from this address", retry_after=wait)
 
@@ -208,6 +226,7 @@ class Collector:
     ) -> IngestResult:
         result = IngestResult()
         dedupe = self.deduper.window > 0 and token is None
+        client = None if token is not None else rate_key(ip)  # whose failed-event budget
         send = self.tracker.send
         for i, event in enumerate(events):
             err = self._check_site(event, token)
@@ -234,10 +253,13 @@ class Collector:
             if event.schema:
                 reason = self.schemas.validate(event.schema, event.props)
                 if reason is not None:
-                    payload = payloads[i] if payloads is not None else event
-                    self.store_failed(payload, reason, event=event)
-                    result.failed += 1
-                    result.errors.append(EventError(i, "props", reason, 422, kept=True))
+                    payload = payloads[i] if payloads is not None else ""
+                    why = self.keep_failed(payload, reason, event=event, client=client)
+                    if why is None:
+                        result.failed += 1
+                        result.errors.append(EventError(i, "props", reason, 422, kept=True))
+                    else:
+                        result.errors.append(EventError(i, "props", f"{reason}; {why}", 422))
                     continue
             if send(event):
                 result.accepted += 1
@@ -254,12 +276,35 @@ class Collector:
         site: str = "",
         source: str = "",
         schema: str = "",
+        client: str | None = None,
     ) -> bool:
+        """`keep_failed`, answering only whether the failed event was queued."""
+        why = self.keep_failed(
+            payload, reason, event=event, site=site, source=source, schema=schema, client=client
+        )
+        return why is None
+
+    def keep_failed(
+        self,
+        payload: Any,
+        reason: str,
+        *,
+        event: Event | None = None,
+        site: str = "",
+        source: str = "",
+        schema: str = "",
+        client: str | None = None,
+    ) -> str | None:
+        """Queue one failed event; None when queued, else why it was not kept.
+
+        `client` is an anonymous sender's rate key, charged for the bytes kept
+        (`FOOTFALL_FAILED_BYTES`); None for a token's sender, which is not capped.
+        """
         if self.failed is None:
             log.warning("footfall: failed event dropped (no failed-events table): %s", reason)
-            return False
+            return "not kept: this store has no failed-events table"
         return self.failed.add(
-            payload, reason, event=event, site=site, source=source, schema=schema
+            payload, reason, event=event, site=site, source=source, schema=schema, client=client
         )
 
     def flush(self, timeout: float | None = 5.0) -> bool:

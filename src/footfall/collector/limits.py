@@ -1,4 +1,7 @@
-"""Abuse controls on the request path: per-IP rate limit, page-view dedupe, client IP.
+"""Abuse controls on the request path: per-IP rate limit, page-view dedupe.
+
+Which address a request came from, and its bucket (`rate_key`: the /64 for
+IPv6), are `footfall.clientip`'s to decide.
 
 All in memory and O(1) per request. Each server process keeps its own
 buckets, so with N workers an IP may reach N times the configured rate; that
@@ -8,11 +11,12 @@ is the usual trade for not putting a shared store on the hot path.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import time
 from collections.abc import Callable
 
-__all__ = ["Deduper", "RateLimiter", "client_ip", "rate_key"]
+from footfall.clientip import client_key as rate_key
+
+__all__ = ["Deduper", "RateLimiter", "rate_key"]
 
 MAX_TRACKED = 100_000  # keys kept before old ones are pruned (memory bound)
 
@@ -32,18 +36,26 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def take(self, key: str, cost: float = 1.0) -> float:
-        """Spend `cost` tokens; return 0 if allowed, else seconds until it would be."""
+    def take(self, key: str, cost: float = 1.0, *, paid: float = 0.0) -> float:
+        """Spend `cost` tokens; return 0 if allowed, else seconds until it would be.
+
+        A cost above `burst` could never be paid from the bucket, so a bucket
+        that was full when the request came pays it and goes into debt: that
+        key then waits until the whole cost has been earned back. A batch of
+        N events costs N tokens either way, and is never refused for ever.
+        `paid` is what the same request was already charged (a batch endpoint
+        charges 1 before reading the body, the rest once it counted events).
+        """
         if self.rate <= 0:
             return 0.0
         now = self.clock()
         tokens, last = self._buckets.get(key, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= cost:
+        if tokens >= cost or tokens + paid >= self.burst:
             self._store(key, tokens - cost, now)
             return 0.0
         self._store(key, tokens, now)
-        return (cost - tokens) / self.rate
+        return (min(cost, self.burst - paid) - tokens) / self.rate
 
     def _store(self, key: str, tokens: float, now: float) -> None:
         if len(self._buckets) >= MAX_TRACKED and key not in self._buckets:
@@ -51,9 +63,12 @@ class RateLimiter:
         self._buckets[key] = (tokens, now)
 
     def _prune(self, now: float) -> None:
-        # A bucket that would be full again carries no information: drop it.
-        full_after = self.burst / self.rate
-        self._buckets = {k: v for k, v in self._buckets.items() if now - v[1] < full_after}
+        # A bucket that would be full again carries no information: drop it
+        # (one in debt is kept until the debt is earned back).
+        rate, burst = self.rate, self.burst
+        self._buckets = {
+            k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * rate < burst
+        }
         if len(self._buckets) >= MAX_TRACKED:
             self._buckets.clear()
 
@@ -81,33 +96,3 @@ class Deduper:
                 self._seen.clear()
         self._seen[key] = now
         return False
-
-
-def client_ip(peer: str | None, forwarded_for: str | None, trusted_proxies: int) -> str:
-    """The client's address: the socket peer, or from X-Forwarded-For behind trusted proxies.
-
-    With N trusted proxies, the Nth address from the right of X-Forwarded-For
-    is the one the outermost trusted proxy saw; addresses further left are
-    client-supplied and could be forged, so they are never used.
-    """
-    if trusted_proxies > 0 and forwarded_for:
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        if hops:
-            ip = hops[-trusted_proxies] if len(hops) >= trusted_proxies else hops[0]
-            return ip[:100]
-    return peer or ""
-
-
-def rate_key(ip: str) -> str:
-    """The rate-limit bucket of an address: itself for IPv4, its /64 for IPv6.
-
-    One IPv6 host typically has a whole /64 to pick addresses from, so a
-    bucket per address would be no limit at all.
-    """
-    if ":" not in ip:
-        return ip
-    try:
-        net = ipaddress.IPv6Network(f"{ip.split('%', 1)[0]}/64", strict=False)
-    except ValueError:
-        return ip
-    return str(net.network_address)

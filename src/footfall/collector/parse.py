@@ -114,7 +114,14 @@ def _parse_ts(value: Any) -> datetime:
             ts = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError:
             raise ValidationError("ts", "is not an ISO 8601 date-time") from None
-        ts = ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+        try:
+            ts = (
+                ts.replace(tzinfo=timezone.utc)
+                if ts.tzinfo is None
+                else ts.astimezone(timezone.utc)
+            )
+        except OverflowError:  # "9999-12-31T23:59-01:00" is past the year 9999 in UTC
+            raise ValidationError("ts", "is out of range") from None
     else:
         raise ValidationError("ts", "must be an ISO 8601 string or epoch seconds")
     if ts > utcnow() + MAX_FUTURE:

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from footfall.clientip import client_ip, header_value
+from footfall.collector.admission import RETRY_AFTER_SECONDS
 from footfall.collector.ingest import (
     Collector,
     EventError,
@@ -31,7 +33,6 @@ from footfall.collector.ingest import (
     Rejected,
     collector_for,
 )
-from footfall.collector.limits import client_ip
 from footfall.collector.parse import build_event, decode_body, events_of
 from footfall.errors import ValidationError
 from footfall.event import Event
@@ -59,6 +60,8 @@ INGEST_SLICE = 25  # events of a POST built and queued at a time (see post_event
 
 
 def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    if status == 503:  # queue full: say when to come back (senders hold and retry)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS), **(headers or {})}
     return Response(
         orjson.dumps(body),
         status_code=status,
@@ -77,7 +80,8 @@ def _refusal(exc: Rejected) -> Response:
 def client_address(request: Request, collector: Collector) -> str:
     """The client IP: socket peer, or X-Forwarded-For behind configured trusted proxies."""
     peer = request.client.host if request.client else ""
-    return client_ip(peer, request.headers.get("x-forwarded-for"), collector.config.trusted_proxies)
+    forwarded = header_value(request.scope["headers"], b"x-forwarded-for")
+    return client_ip(peer, forwarded, collector.config.trusted_proxies)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -139,13 +143,15 @@ async def post_event(request: Request) -> Response:
             raws = events_of(decode_body(body), collector.config.max_events)
         except ValidationError as exc:
             raise Rejected(400, f"{exc.field} {exc.reason}") from None
-        collector.check_rate(ip, token, cost=len(raws) - 1)  # anonymous: a token per event
+        collector.check_rate(ip, token, cost=len(raws) - 1, paid=1)  # a token per event
     except Rejected as exc:
         return _refusal(exc)
     trusted = token is not None
     source = "api" if trusted else "browser"
     nul_keys = b"\\u0000" in body
-    user_agent = request.headers.get("user-agent", "")[:1000]
+    # A token's sender is a backend: its User-Agent is its HTTP client's, not the
+    # visitor's, so its events carry only the `user_agent` they were given.
+    user_agent = "" if trusted else request.headers.get("user-agent", "")[:1000]
     result = IngestResult()
     errors: list[EventError] = []
     # Built and queued a slice at a time: once the queue is full, the rest of the
@@ -248,10 +254,9 @@ class _Pixel:
         collector = collector_for(self.state)
         headers: dict[bytes, bytes] = dict(scope["headers"])
         client = scope.get("client")
-        forwarded = headers.get(b"x-forwarded-for")
         ip = client_ip(
             client[0] if client else "",
-            forwarded.decode("latin-1") if forwarded else None,
+            header_value(scope["headers"], b"x-forwarded-for"),
             collector.config.trusted_proxies,
         )
         try:

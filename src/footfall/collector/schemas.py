@@ -7,6 +7,11 @@ layout of a static Iglu repository. Schemas are compiled once with
 fastjsonschema and cached; a schema that was missing is looked for again
 after `MISSING_RETRY_SECONDS`, so adding a file needs no restart.
 
+Schema names come from the network, so every cache here is a bounded LRU
+(`MAX_VALIDATORS` compiled schemas, `MAX_MISSING` names not found or
+broken): a sender inventing names evicts other invented names, never grows
+the process. Without a schema folder nothing is looked up and nothing is kept.
+
 Unknown schemas pass unless the registry is strict: then they fail like an
 invalid event (and land in failed events, to be retried once the schema is
 added).
@@ -14,11 +19,13 @@ added).
 
 from __future__ import annotations
 
+import os
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import fastjsonschema
 import orjson
@@ -30,6 +37,40 @@ IGLU_URI = re.compile(
 )
 MISSING_RETRY_SECONDS = 10.0
 MAX_SCHEMA_BYTES = 1_000_000
+MAX_VALIDATORS = 1_000  # compiled schemas kept (a folder rarely holds more in use)
+MAX_MISSING = 1_000  # names remembered as missing or broken, to skip the disk
+
+V = TypeVar("V")
+
+
+class _Lru(Generic[V]):
+    """A dict that forgets its least recently used entry beyond `cap` entries.
+
+    Used from the event loop and the failed-events retry alike; each method
+    is a few dict operations, so no lock (a lost race costs one more lookup).
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._data: OrderedDict[str, V] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        value = self._data.get(key)
+        if value is not None:
+            self._data.move_to_end(key)
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        self._data[key] = value
+        self._data.move_to_end(key)
+        while len(self._data) > self.cap:
+            self._data.popitem(last=False)
+
+    def pop(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def parse_iglu(uri: str) -> tuple[str, str, str, str] | None:
@@ -53,21 +94,26 @@ class SchemaRegistry:
         self.root = Path(root).resolve() if root else None
         self.strict = strict
         self.clock = clock
-        self._validators: dict[str, Callable[[Any], Any]] = {}
-        self._missing: dict[str, float] = {}
-        self._broken: dict[str, str] = {}
+        self._validators: _Lru[Callable[[Any], Any]] = _Lru(MAX_VALIDATORS)
+        self._missing: _Lru[float] = _Lru(MAX_MISSING)  # name -> when it was missing
+        self._broken: _Lru[str] = _Lru(MAX_MISSING)  # name -> why it could not load
 
     def _path(self, parts: tuple[str, str, str, str]) -> Path | None:
         if self.root is None:
             return None
-        base = self.root.joinpath(*parts)
-        for candidate in (base, base.with_name(base.name + ".json")):
-            resolved = candidate.resolve()
-            if resolved.is_file() and resolved.is_relative_to(self.root):
-                return resolved
+        # os.path, not pathlib: pathlib interns every part of a path it parses,
+        # and these parts are names a sender made up.
+        root = str(self.root)
+        base = os.path.join(root, *parts)
+        for candidate in (base, base + ".json"):
+            resolved = os.path.realpath(candidate)
+            if resolved.startswith(root + os.sep) and os.path.isfile(resolved):
+                return Path(resolved)
         return None
 
     def _load(self, uri: str, parts: tuple[str, str, str, str]) -> Callable[[Any], Any] | None:
+        if self.root is None:
+            return None  # no folder: every schema is unknown, and nothing is remembered
         found = self._validators.get(uri)
         if found is not None:
             return found
@@ -76,7 +122,7 @@ class SchemaRegistry:
             return None
         path = self._path(parts)
         if path is None:
-            self._missing[uri] = self.clock()
+            self._missing.put(uri, self.clock())
             return None
         try:
             if path.stat().st_size > MAX_SCHEMA_BYTES:
@@ -84,12 +130,12 @@ class SchemaRegistry:
             schema = orjson.loads(path.read_bytes())
             validator: Callable[[Any], Any] = fastjsonschema.compile(schema)
         except (OSError, ValueError, fastjsonschema.JsonSchemaDefinitionException) as exc:
-            self._broken[uri] = f"schema {uri} could not be loaded: {exc}"
-            self._missing[uri] = self.clock()
+            self._broken.put(uri, f"schema {uri} could not be loaded: {exc}")
+            self._missing.put(uri, self.clock())
             return None
-        self._missing.pop(uri, None)
-        self._broken.pop(uri, None)
-        self._validators[uri] = validator
+        self._missing.pop(uri)
+        self._broken.pop(uri)
+        self._validators.put(uri, validator)
         return validator
 
     def known(self, uri: str) -> bool:
@@ -103,9 +149,10 @@ class SchemaRegistry:
             return f"schema {uri[:200]!r} is not an iglu:vendor/name/jsonschema/M-R-A URI"
         validator = self._load(uri, parts)
         if validator is None:
-            if uri in self._broken:
-                return self._broken[uri]
-            return f"schema {uri} is unknown" if self.strict else None
+            broken = self._broken.get(uri)
+            if broken is not None:
+                return broken
+            return f"schema {uri[:200]} is unknown" if self.strict else None
         try:
             validator(data)
         except fastjsonschema.JsonSchemaValueException as exc:

@@ -26,10 +26,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from footfall.collector.admission import RETRY_AFTER_SECONDS
 from footfall.collector.ingest import Collector, EventError, Rejected, collector_for
+from footfall.collector.limits import rate_key
 from footfall.collector.parse import BAD_SCHEMES
 from footfall.collector.routes import GIF, GIF_HEADERS, client_address, read_body
-from footfall.collector.snowplow_protocol import SnowplowError, decode_envelope, event_from_params
+from footfall.collector.snowplow_protocol import (
+    SnowplowError,
+    decode_envelope,
+    event_from_params,
+    visitor_agent,
+)
 from footfall.event import Event, utcnow
 
 __all__ = ["GET_PATHS", "POST_PATH", "routes", "snowplow_status"]
@@ -74,6 +81,8 @@ def _cors(request: Request) -> dict[str, str]:
 
 
 def _answer(request: Request, body: dict[str, Any], status: int, **extra: str) -> Response:
+    if status == 503:  # queue full: say when to come back
+        extra = {"Retry-After": str(RETRY_AFTER_SECONDS), **extra}
     headers = {**_cors(request), **extra}
     return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
@@ -102,22 +111,33 @@ def _ingest(
     events: list[Event] = []
     index: list[int] = []
     errors: list[EventError] = []
+    header_agent = request.headers.get("user-agent", "")[:1000]
+    from_browser = request.method == "GET" or "origin" in request.headers
     for i, raw in enumerate(raws):
         try:
-            events.append(_page(event_from_params(raw, now=now)))
+            event = _page(event_from_params(raw, now=now))
+            if not event.user_agent:
+                event.user_agent = visitor_agent(
+                    event.platform, header_agent, from_browser=from_browser
+                )
+            events.append(event)
             index.append(i)
         except SnowplowError as exc:
             errors.append(EventError(i, exc.field, exc.reason, exc.status))
             if len(errors) <= MAX_FAILED_PER_REQUEST:
                 site = raw.get("aid", "") if isinstance(raw, dict) else ""
                 collector.store_failed(
-                    raw, f"{exc.field}: {exc.reason}", site=str(site)[:200], source="snowplow"
+                    raw,
+                    f"{exc.field}: {exc.reason}",
+                    site=str(site)[:200],
+                    source="snowplow",
+                    client=None if token is not None else rate_key(ip),
                 )
     result = collector.ingest(
         events,
         token=token,
         ip=ip,
-        user_agent=request.headers.get("user-agent", "")[:1000],
+        user_agent="",  # each event's own, set above: never the transport's
         payloads=[raws[i] for i in index],
         prevalidated=True,  # checked field by field in event_from_params
     )
@@ -163,6 +183,7 @@ def routes(state: Any) -> list[BaseRoute]:
             await collector.admit()
             body = await read_body(request, collector.config.max_body_bytes)
             raws = decode_envelope(body, collector.config.max_events)
+            collector.check_rate(ip, token, cost=len(raws) - 1, paid=1)  # a token per event
         except Rejected as exc:
             return _refusal(request, exc)
         except SnowplowError as exc:

@@ -24,7 +24,8 @@ Mapping (the parameter names are Snowplow's, see its "tracker protocol"):
 - `ttm`, else `dtm` (corrected for the device clock by `stm`): ts, when within
   `MAX_AGE` in the past and `MAX_SKEW` in the future; else the server's time.
 - `p`, `lang`, `res`, `tz`, `ua`, `ip`: platform, language, screen, timezone,
-  user_agent, ip, as given.
+  user_agent, ip, as given. Without `ua`, `visitor_agent` says whether the
+  request's own User-Agent stands for the visitor (see its docstring).
 
 Errors carry the HTTP status to answer: 400 for a malformed event (missing
 `e`, `p` or `tv`, bad base64, a payload that is not JSON), 422 for a
@@ -55,16 +56,21 @@ __all__ = [
     "MAX_AGE",
     "MAX_SKEW",
     "PLATFORMS",
+    "SERVER_PLATFORMS",
     "SnowplowError",
     "decode_envelope",
     "event_from_params",
     "hashed_id",
+    "visitor_agent",
 ]
 
 MAX_AGE = timedelta(days=7)  # trackers buffer offline; older device times are not trusted
 MAX_SKEW = timedelta(minutes=10)  # a device clock this far ahead is wrong, not early
 MAX_PARAM = 100_000  # characters in one parameter (a ue_px or cx can be large)
 PLATFORMS = frozenset({"web", "mob", "pc", "srv", "app", "tv", "cnsl", "iot"})
+# Trackers that send from a server or a desktop/general application: their HTTP
+# client is a library (python-requests, ...), never the visitor's browser.
+SERVER_PLATFORMS = frozenset({"srv", "pc", "app"})
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -246,17 +252,26 @@ def _millis(texts: dict[str, str], key: str) -> int | None:
     text = texts.get(key)
     if not text:
         return None
-    if not text.isdigit() or len(text) > 15:
+    # ASCII only: "²" is a digit to isdigit() but not a number to int().
+    if not (text.isascii() and text.isdigit()) or len(text) > 15:
         raise SnowplowError(key, "must be milliseconds since the epoch")
     return int(text)
+
+
+def _since_epoch(ms: int) -> datetime | None:
+    """`ms` after the epoch, or None past what a datetime holds (the year 9999)."""
+    try:
+        return _EPOCH + timedelta(milliseconds=ms)
+    except OverflowError:
+        return None
 
 
 def _timestamp(texts: dict[str, str], now: datetime) -> datetime:
     """The event's time: ttm as given, else dtm corrected for the device clock by stm."""
     ttm = _millis(texts, "ttm")
     if ttm is not None:
-        ts = _EPOCH + timedelta(milliseconds=ttm)
-        if now - MAX_AGE <= ts <= now + MAX_SKEW:
+        ts = _since_epoch(ttm)
+        if ts is not None and now - MAX_AGE <= ts <= now + MAX_SKEW:
             return ts
     dtm = _millis(texts, "dtm")
     stm = _millis(texts, "stm")
@@ -264,10 +279,11 @@ def _timestamp(texts: dict[str, str], now: datetime) -> datetime:
         if stm is not None and stm >= dtm:
             # Snowplow's derived_tstamp: how long the tracker held the event,
             # measured on the device's own clock, subtracted from our clock.
-            ts = now - timedelta(milliseconds=stm - dtm)
+            held = timedelta(milliseconds=stm - dtm)
+            ts = now - held if held <= MAX_AGE else None
         else:
-            ts = _EPOCH + timedelta(milliseconds=dtm)
-        if now - MAX_AGE <= ts <= now + MAX_SKEW:
+            ts = _since_epoch(dtm)
+        if ts is not None and now - MAX_AGE <= ts <= now + MAX_SKEW:
             return ts
     return now
 
@@ -366,6 +382,22 @@ def event_from_params(params: Mapping[str, Any], *, now: datetime) -> Event:
     except ValidationError as exc:
         raise SnowplowError(exc.field, exc.reason) from None
     return Event(**fields)
+
+
+def visitor_agent(platform: str, header_agent: str, *, from_browser: bool) -> str:
+    """The end user's user agent for an event sent without `ua`: the request's, or "".
+
+    The request's User-Agent is the visitor's only when the visitor's browser
+    sent the request: a tracker of a client platform (not `srv`, `pc`,
+    `app`), over a request a browser could have made -- a GET (the `/i`
+    pixel) or a POST with an `Origin` header, which browsers add to every
+    POST (Fetch standard) and HTTP libraries do not. Otherwise it names the
+    sender's HTTP client, which says nothing about the visitor and would
+    have every such event judged a bot; the event then has no user agent.
+    """
+    if platform in SERVER_PLATFORMS or not from_browser:
+        return ""
+    return header_agent
 
 
 def decode_envelope(body: bytes, max_events: int) -> list[Any]:

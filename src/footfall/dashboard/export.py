@@ -16,13 +16,27 @@ from urllib.parse import urlencode
 
 import orjson
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
 
-__all__ = ["ENDPOINTS", "call_api", "neutralise", "to_csv"]
+from footfall.dashboard.security import harden
+
+__all__ = ["ENDPOINTS", "call_api", "export_error", "neutralise", "to_csv"]
 
 ENDPOINTS = ("aggregate", "timeseries", "breakdown", "funnel")
 PASSED_PARAMS = ("period", "date", "filters", "metrics", "property", "interval", "compare", "limit")
 MAX_BODY = 50 * 1024 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def export_error(text: str, status: int) -> Response:
+    """A refused export: plain text with the dashboard's security headers.
+
+    The reason may echo the caller's input (a filter, a property), so it is
+    sent as `text/plain` with `nosniff` and the CSP, never left untyped for a
+    browser to sniff as HTML.
+    """
+    status = status if 400 <= status <= 599 else 502
+    return harden(PlainTextResponse(text[:1000] + "\n", status_code=status))
 
 
 def neutralise(value: object) -> object:

@@ -15,12 +15,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from footfall.dashboard.auth import Users
-from footfall.dashboard.export import ENDPOINTS, PASSED_PARAMS, call_api, to_csv
+from footfall.dashboard.export import ENDPOINTS, PASSED_PARAMS, call_api, export_error, to_csv
 from footfall.dashboard.panels import PANELS, SERVER_PANELS, props_panel
 from footfall.dashboard.security import harden
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import render
-from footfall.dashboard.view import PERIODS, interval_for, parse_view
+from footfall.dashboard.view import PERIODS, View, interval_for, parse_view
 
 __all__ = ["Pages"]
 
@@ -31,6 +31,12 @@ MAX_STEP_LEN = 300
 def _user(request: Request) -> str | None:
     user = getattr(request.state, "footfall_user", None)
     return user if isinstance(user, str) and user else None
+
+
+def _viewer_view(request: Request) -> View:
+    """The URL's view, less what this viewer may not filter by (people, when anonymous)."""
+    view = parse_view(request.query_params)
+    return view if _user(request) else view.for_anonymous()
 
 
 def _to_login(request: Request) -> Response:
@@ -69,7 +75,7 @@ class Pages:
         denied = await anyio.to_thread.run_sync(self._denied, request, site)
         if denied:
             return denied
-        view = parse_view(request.query_params)
+        view = _viewer_view(request)
         panels = list(PANELS)
         event_name = view.filter_value("event:name")
         if event_name:
@@ -95,7 +101,7 @@ class Pages:
         denied = await anyio.to_thread.run_sync(self._denied, request, site)
         if denied:
             return denied
-        view = parse_view(request.query_params)
+        view = _viewer_view(request)
         steps = [
             s.strip()[:MAX_STEP_LEN]
             for s in request.query_params.getlist("step")[:MAX_STEPS]
@@ -132,7 +138,7 @@ class Pages:
             return denied
         endpoint = request.query_params.get("endpoint", "breakdown")
         if endpoint not in ENDPOINTS:
-            return Response(f"endpoint must be one of {', '.join(ENDPOINTS)}\n", 400)
+            return export_error(f"endpoint must be one of {', '.join(ENDPOINTS)}", 400)
         params = [("site_id", site)]
         for name in PASSED_PARAMS:
             value = request.query_params.get(name)
@@ -144,7 +150,7 @@ class Pages:
         status, body = await call_api(request, endpoint, params)
         if status != 200:
             reason = body.get("error") if isinstance(body, dict) else None
-            return Response(f"stats API answered {status}: {reason or ''}\n", min(status, 599))
+            return export_error(f"stats API answered {status}: {reason or ''}", status)
         prop = request.query_params.get("property", "")
         stem = "-".join(p for p in (site, endpoint, prop.rsplit(":", 1)[-1]) if p)
         filename = "".join(c if c.isalnum() or c in ".-_" else "_" for c in stem)[:120]

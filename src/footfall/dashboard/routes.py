@@ -17,10 +17,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from footfall.clientip import trusted_proxies_from_env
 from footfall.dashboard.auth import Users
 from footfall.dashboard.login import LoginPages
 from footfall.dashboard.pages import Pages
-from footfall.dashboard.security import SessionMiddleware
+from footfall.dashboard.security import SessionMiddleware, harden
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import STATIC_PREFIX
 from footfall.server.state import ServerState
@@ -42,7 +43,7 @@ def _site_route(handler: Handler) -> Handler:
     async def guarded(request: Request) -> Response:
         site = request.path_params["site"]
         if site in RESERVED or len(site) > 253:
-            return Response("Not Found", status_code=404, media_type="text/plain")
+            return harden(Response("Not Found", status_code=404, media_type="text/plain"))
         return await handler(request)
 
     return guarded
@@ -62,7 +63,8 @@ def _parts(state: ServerState) -> tuple[Users, SiteDirectory]:
 def routes(state: ServerState) -> list[BaseRoute]:
     users, sites = _parts(state)
     pages = Pages(sites, users)
-    login = LoginPages(users)
+    # The same proxy setting, and so the same client address, as the collector's.
+    login = LoginPages(users, trusted_proxies=trusted_proxies_from_env())
     static_dir = resources.files("footfall.dashboard") / "static"
     return [
         Mount(STATIC_PREFIX, app=StaticFiles(directory=str(static_dir)), name="dashboard-static"),

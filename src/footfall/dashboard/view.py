@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from urllib.parse import urlencode
 
+from footfall.stats.properties import IDENTIFYING
+
 __all__ = ["PERIODS", "Chip", "View", "interval_for", "parse_view"]
 
 PERIODS = {
@@ -145,6 +147,25 @@ class View:
             rest = self.filters[:i] + self.filters[i + 1 :]
             out.append(Chip(match[1], match[2], match[3], self.query(filters=rest)))
         return out
+
+    def for_anonymous(self) -> View:
+        """This view without filters on properties that name people (`visit:user_id`).
+
+        The stats API refuses them to anonymous readers of a public site; the
+        page drops them and says why instead of showing every panel's error.
+        """
+        kept: list[str] = []
+        dropped: set[str] = set()
+        for cond in self.filters:
+            match = _CONDITION.match(cond)
+            if match and match[1] in IDENTIFYING:
+                dropped.add(LABELS.get(match[1], match[1]))
+            else:
+                kept.append(cond)
+        if not dropped:
+            return self
+        note = f"ignored the {', '.join(sorted(dropped))} filter: log in to filter by people"
+        return replace(self, filters=tuple(kept), errors=(*self.errors, note))
 
     def filter_value(self, prop: str) -> str | None:
         """The value of an `==` filter on `prop`, if one is active."""

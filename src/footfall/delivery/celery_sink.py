@@ -26,6 +26,7 @@ from footfall.delivery.serialize import FORMAT_MSGPACK, BatchDecodeError, decode
 from footfall.delivery.stream_worker import is_data_error
 from footfall.errors import ConfigurationError
 from footfall.event import Event
+from footfall.redact import redact_url
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -121,4 +122,5 @@ class CelerySink:
         pass
 
     def __repr__(self) -> str:
-        return f"CelerySink(queue={self.queue!r})"
+        broker = redact_url(self.app.conf.broker_url or "")
+        return f"CelerySink(broker={broker!r}, queue={self.queue!r})"

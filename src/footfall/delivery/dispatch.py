@@ -1,22 +1,32 @@
 """From a batch of raw events to every sink: processors, retries, callbacks, counters.
 
 Runs on the worker thread. Each sink gets the processed batch on its own; a
-sink that fails is retried with exponential backoff and full jitter, and a
+sink that fails is retried with capped exponential backoff and jitter, and a
 sink that still fails is reported through `on_failure` without holding back
 the others (the routing rule of edX event-tracking).
+
+How long to keep trying is the owner's choice. A library tracker gives up
+after `MAX_RETRIES`, so one dead sink delays the others only briefly. The
+collector behind `footfall serve` has answered 202 for every event it holds,
+so it uses `RETRY_FOREVER`: the batch in hand is retried until the sink takes
+it or the tracker is closed, while new events wait in the bounded queue (and,
+once it is full, are refused with 503). A batch the sink refuses as bad data
+(`stream_worker.is_data_error`) is never retried: it would block the queue
+forever.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from footfall.delivery.backoff import backoff_delay
 from footfall.delivery.sinks import Sink
+from footfall.delivery.stream_worker import is_data_error
 from footfall.event import Event
 from footfall.processors import Processor, run_chain
 
@@ -24,14 +34,16 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_MAX",
     "MAX_RETRIES",
+    "RETRY_FOREVER",
     "Counters",
     "Deferred",
     "Dispatcher",
 ]
 
 MAX_RETRIES = 4  # attempts after the first, per sink and batch
+RETRY_FOREVER = -1  # as `max_retries`: retry until delivered, a data error, or close
 BACKOFF_BASE = 0.2  # seconds; doubled each attempt
-BACKOFF_MAX = 10.0  # seconds; ceiling of one wait
+BACKOFF_MAX = 10.0  # seconds; ceiling of one wait, so a store that is back is used soon
 
 log = logging.getLogger("footfall.delivery")
 
@@ -59,6 +71,12 @@ class Counters:
     filtered: int = 0  # dropped by a processor
     invalid: int = 0  # deferred items that could not become an event
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def _not_taken(exc: Exception, events: list[Event]) -> list[Event]:
+    """A sink's error may name the part of the batch it failed (`HttpSink`'s `events`)."""
+    part: list[Event] | None = getattr(exc, "events", None)
+    return part if part else events
 
 
 class Dispatcher:
@@ -98,9 +116,8 @@ class Dispatcher:
             return
         failed: dict[str, Event] = {}
         for sink in self.sinks:
-            if not self._deliver(sink, events):
-                for ev in events:
-                    failed[ev.id] = ev
+            for ev in self._deliver(sink, events):
+                failed[ev.id] = ev
         delivered = len(events) - len(failed)
         with self.counters.lock:
             self.counters.delivered += delivered
@@ -128,29 +145,33 @@ class Dispatcher:
                 self.counters.invalid += bad
         return out
 
-    def _deliver(self, sink: Sink, events: list[Event]) -> bool:
+    def _deliver(self, sink: Sink, events: list[Event]) -> list[Event]:
+        """Write `events` to `sink`, retrying; return the events it never took."""
         attempt = 0
+        pending = events
         while True:
             try:
-                sink.write(events)
-                return True
+                sink.write(pending)
+                return []
             except Exception as exc:
-                if attempt >= self.max_retries or self._stop.is_set():
+                pending = _not_taken(exc, pending)
+                if is_data_error(exc):
+                    log.error("footfall: sink %r refused %d events: %s", sink, len(pending), exc)
+                    return pending
+                out_of_tries = 0 <= self.max_retries <= attempt
+                if out_of_tries or self._stop.is_set():
                     log.error(
                         "footfall: sink %r gave up on %d events after %d attempts: %s",
                         sink,
-                        len(events),
+                        len(pending),
                         attempt + 1,
                         exc,
                     )
-                    return False
-                if getattr(exc, "retryable", True) is False:
-                    log.error("footfall: sink %r refused %d events: %s", sink, len(events), exc)
-                    return False
-                delay = random.uniform(0, min(self.backoff_max, self.backoff_base * 2**attempt))
+                    return pending
+                delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_max)
                 attempt += 1
                 with self.counters.lock:
-                    self.counters.retried += len(events)
+                    self.counters.retried += len(pending)
                 log.warning(
                     "footfall: sink %r failed (%s); retry %d in %.2fs", sink, exc, attempt, delay
                 )
@@ -167,6 +188,7 @@ class Dispatcher:
             log.exception("footfall: delivery callback %r raised", fn)
 
     def stop_retrying(self) -> None:
+        """Make the batch in hand and every later one get one last try (shutdown)."""
         self._stop.set()
 
     def close(self) -> None:

@@ -6,24 +6,37 @@ browser may not. Chunks of at most `max_events` events keep each request
 under the collector's size limit; a body over `max_body_bytes`, or one the
 collector answers 413, is split in halves (down to single events).
 
+HttpSink is the only layer that retries its requests. Every error `write`
+raises is final (`retryable = False`), so the dispatcher reports it through
+`on_failure` at once instead of sending the batch again: retries in both
+layers multiplied (4 here times 5 there made 20 requests for one batch).
+Each request is tried at most `1 + retries` times (4 by default).
+
 Failure handling follows the status code:
 
-* 2xx: done.
-* 429, 408 and 5xx, and network errors: retried in place a few times with
-  exponential backoff and jitter; a `Retry-After` header sets the wait
-  (seconds or an HTTP date). When the retries run out, or Retry-After asks
-  for longer than `max_inline_wait`, the batch goes to the spool.
-* any other 4xx: the collector will never take this batch; raise with
-  `retryable = False` so the dispatcher reports it through `on_failure`
-  instead of retrying.
+* 2xx: the answer lists the events not taken (`footfall.delivery.http_reply`).
+  Those refused because the collector's queue was full are sent again, and
+  only those, within the same attempts; events refused for good (a bad field,
+  an unknown site) are reported.
+* 429, 408 and 5xx, and network errors: tried again with exponential backoff
+  and jitter; a `Retry-After` header sets the wait (seconds or an HTTP date).
+  When the attempts run out, or Retry-After asks for longer than
+  `max_inline_wait`, the events still owed go to the spool, or without one
+  are reported.
+* 3xx: never followed. urllib would turn the POST into a GET and carry the
+  `Authorization` header to wherever `Location` points, another host
+  included; the batch is reported with the redirect's target, so the
+  operator can set the final URL.
+* any other 4xx: the collector will never take this batch; it is reported.
 
 With a `spool` directory, a collector that stays down costs nothing but
 disk: batches are appended to the spool, and while the spool holds anything
 every new batch queues behind it, so replay keeps the original order. A
 replay thread (started only when something is spooled) drains it oldest
-first once the collector answers again, backing off while it does not.
-Without a spool a failed batch raises (retryable) and the dispatcher's own
-retries are all the patience there is.
+first once the collector answers again, backing off while it does not. A
+full spool (its byte cap, or the disk) refuses the batch, which is reported.
+A spooled batch the collector refuses for good is moved to `rejected/` with
+the reason; the events of a spooled batch it refuses as busy stay at the head.
 """
 
 from __future__ import annotations
@@ -31,30 +44,36 @@ from __future__ import annotations
 import email.utils
 import http.client
 import logging
-import random
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from footfall.delivery.backoff import backoff_delay
+from footfall.delivery.http_reply import body_events, body_of, verdict
 from footfall.delivery.serialize import http_body
 from footfall.delivery.spool import DEFAULT_SPOOL_BYTES, Spool
 from footfall.errors import FootfallError
 from footfall.event import Event
+from footfall.redact import redact_url
 
 __all__ = ["HttpSink", "HttpSinkError"]
 
 DEFAULT_TIMEOUT = 10.0  # seconds per request
-DEFAULT_RETRIES = 3  # in-place attempts after the first
+DEFAULT_RETRIES = 3  # attempts after the first, per request: 4 in all
 DEFAULT_MAX_EVENTS = 500  # events per request
 DEFAULT_MAX_BODY = 1_000_000  # bytes per request: the collector's default limit
+MAX_REPLY = 1_000_000  # bytes of an answer read (its per-event errors stop at 100)
 BACKOFF_BASE = 0.25  # seconds, doubled per attempt
 MAX_INLINE_WAIT = 5.0  # longest single wait on the sending thread; longer -> spool
+REPLAY_BACKOFF_BASE = 0.5  # seconds, doubled per failed replay
 REPLAY_MAX_INTERVAL = 30.0  # ceiling of the replay thread's backoff
 GZIP_MAGIC = b"\x1f\x8b"  # a JSON body never starts with these bytes
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -63,19 +82,43 @@ log = logging.getLogger("footfall.delivery")
 
 
 class HttpSinkError(FootfallError):
-    """A request failed; `retryable` says whether sending it again could help."""
+    """A request failed; `retryable` says whether sending it again could help.
 
-    def __init__(self, message: str, *, status: int | None, retryable: bool, wait: float = 0):
+    An error raised by `HttpSink.write` is always final (`retryable` False):
+    the sink spent its own attempts. `events` are the events of the batch it
+    did not deliver, so `on_failure` reports those and not the whole batch.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        retryable: bool,
+        wait: float = 0,
+        events: Sequence[Event] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.retryable = retryable
         self.wait = wait  # the collector's Retry-After, in seconds
+        self.events = list(events) if events is not None else None
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Answer every 3xx with an `HTTPError` instead of following it (with the token)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def _endpoint(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"HttpSink needs an http(s) URL, got {url!r}")
+        raise ValueError(f"HttpSink needs an http(s) URL, got {redact_url(url)!r}")
     path = parts.path if parts.path not in ("", "/") else "/api/event"
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
 
@@ -101,6 +144,35 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
         when = when.replace(tzinfo=timezone.utc)
     current = datetime.now(timezone.utc).timestamp() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+def _refused(exc: urllib.error.HTTPError) -> HttpSinkError:
+    if 300 <= exc.code < 400:
+        target = redact_url(exc.headers.get("Location", ""))[:300] or "nowhere"
+        return HttpSinkError(
+            f"collector answered {exc.code}, a redirect to {target}: HttpSink does not follow "
+            "redirects (the token would go along); configure the final URL",
+            status=exc.code,
+            retryable=False,
+        )
+    detail = exc.read(500).decode("utf-8", "replace")
+    return HttpSinkError(
+        f"collector answered {exc.code}: {detail}",
+        status=exc.code,
+        retryable=exc.code in RETRY_STATUSES,
+        wait=retry_after(exc.headers.get("Retry-After")) or 0.0,
+    )
+
+
+@dataclass
+class _Outcome:
+    """What became of one chunk after every attempt."""
+
+    unsent: list[Event] = field(default_factory=list)  # still owed: spool or report
+    refused: list[Event] = field(default_factory=list)  # never to be accepted: report
+    split: bool = False  # too large for the collector: send in halves
+    error: HttpSinkError | None = None  # why the unsent ones were not sent
+    refusal: HttpSinkError | None = None  # why the refused ones were refused (the first)
 
 
 class HttpSink:
@@ -134,7 +206,8 @@ class HttpSink:
         self.compress = compress  # off only for a proxy that cannot pass gzip bodies on
         self.spool = Spool(spool, spool_max_bytes) if spool is not None else None
         self.spooled = 0  # batches written to the spool
-        self.dropped = 0  # batches refused by a full spool
+        self.dropped = 0  # batches refused by a full spool (reported through on_failure)
+        self.rejected = 0  # spooled batches (or parts) the collector refused, set aside
         self._lock = threading.Lock()  # one request at a time: keeps the order
         self._kick = threading.Event()
         self._closed = threading.Event()
@@ -145,7 +218,8 @@ class HttpSink:
             self._start_replay()  # batches left by an earlier process
 
     # -- sending ----------------------------------------------------------------
-    def _post(self, body: bytes) -> None:
+    def _post(self, body: bytes) -> bytes:
+        """One request; the answer's body (for its per-event errors) or HttpSinkError."""
         headers = {"Content-Type": "application/json", "User-Agent": "footfall-http-sink/1"}
         if body[:2] == GZIP_MAGIC:
             headers["Content-Encoding"] = "gzip"
@@ -155,44 +229,67 @@ class HttpSink:
             self.url, data=body, headers=headers, method="POST"
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - scheme checked
-                response.read()
+            with _opener.open(request, timeout=self.timeout) as response:
+                return bytes(response.read(MAX_REPLY))
         except urllib.error.HTTPError as exc:
-            detail = exc.read(500).decode("utf-8", "replace")
+            error = _refused(exc)
             exc.close()
-            raise HttpSinkError(
-                f"collector answered {exc.code}: {detail}",
-                status=exc.code,
-                retryable=exc.code in RETRY_STATUSES,
-                wait=retry_after(exc.headers.get("Retry-After")) or 0.0,
-            ) from None
+            raise error from None
         except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
             raise HttpSinkError(
                 f"collector unreachable: {exc}", status=None, retryable=True
             ) from exc
 
-    def _send(self, body: bytes) -> None:
-        """Post with in-place retries; raise the last error when they run out."""
+    def _send(self, chunk: list[Event], body: bytes) -> _Outcome:
+        """Post `chunk`, then again only what is still owed, at most `1 + retries` times."""
+        out = _Outcome()
         attempt = 0
         while True:
             try:
-                self._post(body)
-                return
+                reply = self._post(body)
             except HttpSinkError as exc:
-                if not exc.retryable or attempt >= self.retries or self._closed.is_set():
-                    raise
-                wait = exc.wait or random.uniform(0, BACKOFF_BASE * 2**attempt)
-                if wait > self.max_inline_wait:
-                    raise
-                attempt += 1
-                log.debug("footfall: HttpSink retry %d in %.2fs (%s)", attempt, wait, exc)
-                time.sleep(wait)
+                if exc.status == 413 and len(chunk) > 1:
+                    out.split = True  # the collector's limit is lower than ours
+                    return out
+                if not exc.retryable:
+                    out.refused += chunk
+                    out.refusal = out.refusal or exc
+                    return out
+                error = exc
+            else:
+                found = verdict(reply, len(chunk))
+                if found.refused:
+                    out.refused += [chunk[i] for i in found.refused]
+                    out.refusal = out.refusal or HttpSinkError(
+                        f"collector refused {len(found.refused)} events: {found.reasons[0]}",
+                        status=None,  # the answer gives no status per event
+                        retryable=False,
+                    )
+                if not found.busy:
+                    return out
+                error = HttpSinkError(
+                    f"collector busy: {len(found.busy)} of {len(chunk)} events refused "
+                    "with 'queue full'",
+                    status=503,
+                    retryable=True,
+                )
+                chunk = [chunk[i] for i in found.busy]
+                body = http_body(chunk, compress=self.compress)
+            wait = error.wait or backoff_delay(attempt, base=BACKOFF_BASE, cap=self.max_inline_wait)
+            if attempt >= self.retries or self._closed.is_set() or wait > self.max_inline_wait:
+                out.unsent, out.error = chunk, error
+                return out
+            attempt += 1
+            log.debug("footfall: HttpSink retry %d in %.2fs (%s)", attempt, wait, error)
+            time.sleep(wait)
 
     def write(self, events: Sequence[Event]) -> None:
+        """Deliver `events`; raise a final HttpSinkError naming the events it could not."""
         work = deque(
             list(events[i : i + self.max_events]) for i in range(0, len(events), self.max_events)
         )
-        refused: list[HttpSinkError] = []
+        failed: list[Event] = []
+        errors: list[HttpSinkError] = []
         with self._lock:
             while work:
                 chunk = work.popleft()
@@ -204,45 +301,64 @@ class HttpSink:
                     bool(self.spool) or time.monotonic() < self._next_try
                 )
                 if spooling:  # queue behind what is already spooled
-                    self._to_spool([body, *(http_body(c, compress=self.compress) for c in work)])
+                    work.appendleft(chunk)
+                    failed += self._to_spool(list(work), errors)
                     break
-                try:
-                    self._send(body)
-                except HttpSinkError as exc:
-                    if exc.status == 413 and len(chunk) > 1:
-                        work.extendleft(_halves(chunk))  # the collector's limit is lower
-                        continue
-                    if not exc.retryable:
-                        refused.append(exc)
-                        continue
-                    if self.spool is None:
-                        raise
-                    self._note_failure(exc)
-                    self._to_spool([body, *(http_body(c, compress=self.compress) for c in work)])
+                out = self._send(chunk, body)
+                if out.split:
+                    work.extendleft(_halves(chunk))
+                    continue
+                if out.refusal is not None:
+                    failed += out.refused
+                    errors.append(out.refusal)
+                if not out.unsent:
+                    continue
+                assert out.error is not None
+                errors.append(out.error)
+                if self.spool is None:  # the collector is down: the rest would fail alike
+                    failed += out.unsent + [ev for c in work for ev in c]
                     break
-        if refused:
+                self._note_failure(out.error)
+                failed += self._to_spool([out.unsent, *work], errors)
+                break
+        if failed:
+            first = errors[0] if errors else None
+            why = "; ".join(dict.fromkeys(str(e) for e in errors))  # distinct, in order
             raise HttpSinkError(
-                f"{len(refused)} requests refused: {refused[0]}",
-                status=refused[0].status,
+                f"{len(failed)} of {len(events)} events not delivered: {why[:1000]}",
+                status=first.status if first else None,
                 retryable=False,
+                events=failed,
             )
 
     # -- spool and replay -----------------------------------------------------------
-    def _to_spool(self, bodies: list[bytes]) -> None:
+    def _to_spool(self, chunks: list[list[Event]], errors: list[HttpSinkError]) -> list[Event]:
+        """Spool each chunk; return the events of those the spool refused."""
         assert self.spool is not None
-        for body in bodies:
-            if self.spool.append(body):
+        lost: list[Event] = []
+        for chunk in chunks:
+            if self.spool.append(http_body(chunk, compress=self.compress)):
                 self.spooled += 1
-            else:
-                self.dropped += 1
-                log.error("footfall: HttpSink spool %s is full; batch dropped", self.spool.path)
+                continue
+            self.dropped += 1
+            lost += chunk
+        if lost:
+            log.error(
+                "footfall: HttpSink spool %s is full; %d events not held",
+                self.spool.path,
+                len(lost),
+            )
+            errors.append(
+                HttpSinkError(f"spool {self.spool.path} is full", status=None, retryable=False)
+            )
         self._start_replay()
         self._kick.set()
+        return lost
 
     def _note_failure(self, exc: HttpSinkError) -> None:
         self._failures += 1
-        wait = exc.wait or random.uniform(0.5, 1.0) * min(
-            self.replay_max_interval, 0.5 * 2 ** min(self._failures, 10)
+        wait = exc.wait or backoff_delay(
+            self._failures, base=REPLAY_BACKOFF_BASE, cap=self.replay_max_interval
         )
         self._next_try = time.monotonic() + wait
         log.warning("footfall: HttpSink spooling; collector retried in %.1fs (%s)", wait, exc)
@@ -268,6 +384,39 @@ class HttpSink:
                     self._thread = None
                     return  # drained: the next spooled batch starts a new thread
 
+    def _settle(self, path: Path, body: bytes, reply: bytes) -> bool:
+        """Act on the answer to a replayed batch; False when the collector was busy."""
+        assert self.spool is not None
+        events = body_events(body) if b'"errors"' in reply else None
+        found = verdict(reply, len(events)) if events is not None else None
+        if events is None or not found:
+            self.spool.remove(path)
+            return True
+        compress = body[:2] == GZIP_MAGIC
+        if found.refused:
+            part = body_of([events[i] for i in found.refused], compress=compress)
+            reason = "; ".join(sorted(set(found.reasons)))
+            log.error(
+                "footfall: HttpSink: collector refused %d spooled events (%s); kept in %s",
+                len(found.refused),
+                reason,
+                self.spool.rejected_path,
+            )
+            if self.spool.reject_body(f"{path.stem}-refused", part, reason):
+                self.rejected += 1
+        if not found.busy:
+            self.spool.remove(path)
+            return True
+        self.spool.replace(path, body_of([events[i] for i in found.busy], compress=compress))
+        self._note_failure(
+            HttpSinkError(
+                f"collector busy: {len(found.busy)} spooled events refused with 'queue full'",
+                status=503,
+                retryable=True,
+            )
+        )
+        return False
+
     def replay(self, deadline: float | None = None) -> int:
         """Send spooled batches oldest first until one fails; return how many were sent."""
         if self.spool is None:
@@ -281,15 +430,17 @@ class HttpSink:
                 continue
             with self._lock:
                 try:
-                    self._post(body)
+                    reply = self._post(body)
                 except HttpSinkError as exc:
                     if exc.retryable:
                         self._note_failure(exc)
                         break
                     log.error("footfall: HttpSink: collector refused spooled %s: %s", path, exc)
                     self.spool.reject(path, str(exc))
+                    self.rejected += 1
                     continue
-                self.spool.remove(path)
+                if not self._settle(path, body, reply):
+                    break
                 self._failures = 0
                 self._next_try = 0.0
                 sent += 1
@@ -315,4 +466,4 @@ class HttpSink:
             )
 
     def __repr__(self) -> str:
-        return f"HttpSink({self.url!r})"
+        return f"HttpSink({redact_url(self.url)!r})"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from footfall.delivery.serialize import FORMAT_MSGPACK, encode_batch
 from footfall.errors import ConfigurationError
 from footfall.event import Event
+from footfall.redact import redact_url
 
 if TYPE_CHECKING:
     import redis
@@ -95,4 +96,5 @@ class RedisSink:
             self.client.close()
 
     def __repr__(self) -> str:
-        return f"RedisSink(stream={self.stream!r})"
+        where = f"{redact_url(self.url)!r}, " if self._own_client else ""
+        return f"RedisSink({where}stream={self.stream!r})"

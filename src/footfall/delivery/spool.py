@@ -2,46 +2,142 @@
 
 One file per batch in one directory, named by time, pid and a counter so the
 names sort in the order they were written. Each file is written to a
-temporary name, fsynced and renamed into place, so a crash leaves either the
-whole batch or nothing, never half a body. Replay removes a file only after
-the collector accepted it; a crash between the two sends that batch again,
-which the store drops as duplicates (event ids).
+temporary name, fsynced, renamed into place, and then the directory itself is
+fsynced: without that last step the rename lives only in the page cache, and
+a power cut can lose a batch the sink already counted as held. So a crash
+leaves either the whole batch or nothing, never half a body. Replay removes a
+file only after the collector accepted it; a crash between the two sends that
+batch again, which the store drops as duplicates (event ids).
 
-Several processes may share a directory (gunicorn workers with one spool):
-each one's files sort among the others' by time, and a file two replayers
-both sent is again only a duplicate.
+Several processes may share a directory (gunicorn workers with one spool).
+Every change to the folder (append, rewrite, set aside, clean-up) happens
+under an `flock` on `<dir>/.lock`, which the kernel releases when a process
+dies, so:
 
-The spool is bounded by `max_bytes`; past that new batches are refused (and
-counted by the sink), the same rule as the in-memory queue: tracking never
-fills a disk.
+* the byte cap is the folder's, not each process's: the size is read from
+  the folder under the lock before each append, and N processes together
+  never hold more than `max_bytes`;
+* a `.tmp` file seen while holding the lock belongs to no live writer: it is
+  what a crash mid-write left behind. Opening a spool removes those and
+  counts them (`orphans`), so they neither leak disk nor hide from the cap.
+
+Reads and replay need no lock: each process's files sort among the others'
+by time, and a file two replayers both sent is again only a duplicate.
+
+The spool is bounded by `max_bytes` (pending batches plus those set aside in
+`rejected/`): past that, or when the disk itself is full, `append` refuses
+and the sink reports the batch as failed. Tracking never fills a disk.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import itertools
+import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["DEFAULT_SPOOL_BYTES", "Spool"]
 
 DEFAULT_SPOOL_BYTES = 512 * 1024 * 1024  # ~ tens of millions of gzip'd events
 _SUFFIX = ".batch"
+_TMP = ".tmp"
+_LOCK = ".lock"
+# fsync of a directory is not supported everywhere (some FUSE and network file
+# systems); there the rename is as durable as the file system makes it.
+_NO_DIR_FSYNC = frozenset({errno.EINVAL, errno.ENOTSUP, errno.EBADF, errno.EISDIR})
+
+log = logging.getLogger("footfall.delivery")
+
+
+def _fsync_dir(path: Path) -> None:
+    """Make the renames and unlinks in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_DIR_FSYNC:
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_durably(tmp: Path, body: bytes) -> None:
+    """Write `body` to `tmp` and fsync it; on any error leave no `tmp` behind."""
+    try:
+        with tmp.open("xb") as fh:
+            fh.write(body)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # replayed by another process meanwhile
+        return 0
 
 
 class Spool:
-    """Append bodies at the tail; read, remove or reject them from the head."""
+    """Append bodies at the tail; read, remove, rewrite or reject them from the head."""
 
     def __init__(self, path: str | os.PathLike[str], max_bytes: int = DEFAULT_SPOOL_BYTES) -> None:
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self.rejected_path = self.path / "rejected"
         self.max_bytes = max_bytes
+        self.refused = 0  # appends refused: cap reached, or the disk failed
         self._counter = itertools.count()
-        self._lock = threading.Lock()
-        self._bytes = sum(p.stat().st_size for p in self.files())
+        self._lock = threading.Lock()  # flock is per open file: threads queue here first
+        self.orphans = self._clean_orphans()  # partial batches a crash left, removed
 
+    # -- the folder lock ----------------------------------------------------------
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold this folder against every thread and process that shares it."""
+        with self._lock:
+            fd: int | None = None
+            try:
+                fd = os.open(self.path / _LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:  # a read-only folder: nothing will be written anyway
+                log.debug("footfall: spool lock %s unavailable: %s", self.path / _LOCK, exc)
+            try:
+                yield
+            finally:
+                if fd is not None:
+                    os.close(fd)  # releases the flock
+
+    def _clean_orphans(self) -> int:
+        with self._locked():
+            found = [p for p in self.path.iterdir() if p.name.endswith(_TMP)]
+            if self.rejected_path.is_dir():
+                found += [p for p in self.rejected_path.iterdir() if p.name.endswith(_TMP)]
+            lost = 0
+            for path in found:
+                lost += _size(path)
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:  # a read-only folder: counted, left in place
+                    log.error("footfall: spool %s: cannot remove %s: %s", self.path, path, exc)
+        if found:
+            log.warning(
+                "footfall: spool %s: removed %d partial batch files (%d bytes) left by a crash",
+                self.path,
+                len(found),
+                lost,
+            )
+        return len(found)
+
+    # -- reading ----------------------------------------------------------------------
     def files(self) -> list[Path]:
         """Spooled batches, oldest first."""
         return sorted(p for p in self.path.iterdir() if p.name.endswith(_SUFFIX))
@@ -54,22 +150,11 @@ class Spool:
 
     @property
     def size_bytes(self) -> int:
-        return self._bytes
-
-    def append(self, body: bytes) -> bool:
-        """Durably add one body at the tail; False (nothing written) when the spool is full."""
-        with self._lock:
-            if self._bytes + len(body) > self.max_bytes:
-                return False
-            name = f"{time.time_ns():020d}-{os.getpid():07d}-{next(self._counter):09d}"
-            tmp = self.path / f".{name}.tmp"
-            with tmp.open("wb") as fh:
-                fh.write(body)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path / f"{name}{_SUFFIX}")
-            self._bytes += len(body)
-            return True
+        """Bytes this folder holds for every process: pending batches plus rejected ones."""
+        total = sum(_size(p) for p in self.files())
+        if self.rejected_path.is_dir():
+            total += sum(_size(p) for p in self.rejected_path.iterdir())
+        return total
 
     @staticmethod
     def read(path: Path) -> bytes | None:
@@ -79,25 +164,90 @@ class Spool:
         except FileNotFoundError:
             return None
 
+    # -- writing ----------------------------------------------------------------------
+    def _name(self) -> str:
+        return f"{time.time_ns():020d}-{os.getpid():07d}-{next(self._counter):09d}"
+
+    def append(self, body: bytes) -> bool:
+        """Durably add one body at the tail; False (nothing written) when full or failing."""
+        try:
+            with self._locked():
+                if self.size_bytes + len(body) > self.max_bytes:
+                    self.refused += 1
+                    return False
+                name = self._name()
+                tmp = self.path / f".{name}{_TMP}"
+                final = self.path / f"{name}{_SUFFIX}"
+                _write_durably(tmp, body)
+                os.replace(tmp, final)
+                try:
+                    _fsync_dir(self.path)
+                except OSError:
+                    final.unlink(missing_ok=True)  # not durable: refuse rather than half-hold it
+                    raise
+                return True
+        except OSError as exc:  # ENOSPC, EDQUOT, EIO: the caller reports the batch
+            self.refused += 1
+            log.error("footfall: spool %s cannot take a batch: %s", self.path, exc)
+            return False
+
+    def replace(self, path: Path, body: bytes) -> bool:
+        """Rewrite a batch in place with fewer events, keeping its turn at the head.
+
+        False when it could not be written (the old body stays, which is only
+        resent in full: duplicates are dropped by id) or when another process
+        already replayed and removed it.
+        """
+        try:
+            with self._locked():
+                if not path.exists():
+                    return False
+                tmp = self.path / f".{self._name()}{_TMP}"
+                _write_durably(tmp, body)
+                os.replace(tmp, path)
+                _fsync_dir(self.path)
+                return True
+        except OSError as exc:
+            log.error("footfall: spool %s: could not rewrite %s: %s", self.path, path.name, exc)
+            return False
+
     def remove(self, path: Path) -> None:
-        """Forget a batch the collector accepted."""
-        with self._lock:
-            try:
-                size = path.stat().st_size
-                path.unlink()
-            except FileNotFoundError:
-                return
-            self._bytes = max(0, self._bytes - size)
+        """Forget a batch the collector accepted.
+
+        No directory fsync: a removal undone by a power cut only sends the
+        batch again, and the store drops the duplicates.
+        """
+        path.unlink(missing_ok=True)
 
     def reject(self, path: Path, reason: str) -> None:
         """Move a batch the collector refused for good aside, with the reason beside it."""
-        self.rejected_path.mkdir(exist_ok=True)
-        target = self.rejected_path / path.name
-        with self._lock:
+        with self._locked():
+            self.rejected_path.mkdir(exist_ok=True)
+            target = self.rejected_path / path.name
             try:
-                size = path.stat().st_size
                 os.replace(path, target)
             except FileNotFoundError:
                 return
-            self._bytes = max(0, self._bytes - size)
-        target.with_suffix(".reason").write_text(reason + "\n", encoding="utf-8")
+            self._note_reason(target, reason)
+
+    def reject_body(self, name: str, body: bytes, reason: str) -> bool:
+        """Set aside part of a batch (the events the collector refused) under `name`."""
+        try:
+            with self._locked():
+                self.rejected_path.mkdir(exist_ok=True)
+                target = self.rejected_path / f"{name}{_SUFFIX}"
+                tmp = self.rejected_path / f".{self._name()}{_TMP}"
+                _write_durably(tmp, body)
+                os.replace(tmp, target)
+                self._note_reason(target, reason)
+                return True
+        except OSError as exc:
+            log.error("footfall: spool %s: could not set aside %s: %s", self.path, name, exc)
+            return False
+
+    @staticmethod
+    def _note_reason(target: Path, reason: str) -> None:
+        try:
+            target.with_suffix(".reason").write_text(reason + "\n", encoding="utf-8")
+        except OSError as exc:  # a full disk: the batch is aside, its reason is logged
+            log.error("footfall: could not write the reason for %s: %s", target, exc)

@@ -129,9 +129,16 @@ class BackgroundWorker:
         return marker.done.wait(timeout)
 
     def close(self, timeout: float | None = 5.0) -> int:
-        """Flush within `timeout`, stop the thread; return items left unprocessed."""
+        """Flush within `timeout`, stop the thread; return items left unprocessed.
+
+        `timeout` bounds the whole call (flush and join together). Items
+        still queued when it runs out stay counted in `pending`; the thread
+        goes on with them in the background (it is a daemon, so it does not
+        hold up the exit of the process).
+        """
         if self._closed:
-            return 0
+            return self.pending
+        deadline = None if timeout is None else time.monotonic() + timeout
         ok = self.flush(timeout)
         self._closed = True
         thread = self._thread
@@ -140,7 +147,7 @@ class BackgroundWorker:
             self._put_marker(marker)
             self._wake.set()
             if ok:
-                thread.join(timeout)
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
         return self.pending
 
     def _put_marker(self, marker: _Marker) -> None:

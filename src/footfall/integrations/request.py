@@ -11,7 +11,6 @@ cache, no parsing beyond splitting a header.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +24,7 @@ from urllib.parse import quote
 import msgspec
 from uuid_utils import uuid7
 
+from footfall.clientip import client_ip
 from footfall.errors import ValidationError
 from footfall.event import (
     MAX_PROP_VALUE,
@@ -159,58 +159,7 @@ class PathFilter:
         return ok
 
 
-# -- client address ------------------------------------------------------------
-def _clean_ip(raw: str) -> str:
-    """A bare, valid IP from a header hop (`1.2.3.4:80`, `"[::1]:443"`), or ''."""
-    value = raw.strip().strip('"')
-    if value.startswith("["):
-        value = value[1 : value.find("]")] if "]" in value else ""
-    elif value.count(":") == 1:
-        value = value.split(":", 1)[0]  # IPv4 with a port
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return ""  # "unknown", "_hidden" or garbage: no address rather than a wrong one
-
-
-def _forwarded_for(header: str) -> list[str]:
-    """The `for=` values of an RFC 7239 `Forwarded` header, in order."""
-    hops: list[str] = []
-    for element in header.split(","):
-        for pair in element.split(";"):
-            key, sep, value = pair.partition("=")
-            if sep and key.strip().lower() == "for":
-                hops.append(value)
-    return hops
-
-
-def client_ip(
-    remote_addr: str,
-    forwarded: str,
-    trusted_proxies: int,
-    proxy_header: str = "x-forwarded-for",
-) -> str:
-    """The client address, believing proxy headers only as far as configured.
-
-    With `trusted_proxies = 0` (the default) only the socket peer counts, so a
-    client cannot set its own address by sending the header. With N trusted
-    proxies in front of the app, each appending the address it saw, the
-    client is the N-th hop counted from the right; anything further left was
-    written by the client and is ignored. `forwarded` is the value of the one
-    header the proxies set (`proxy_header`: `x-forwarded-for` or `forwarded`);
-    reading only that one stops a client from smuggling the other.
-    """
-    if trusted_proxies <= 0 or not forwarded:
-        return remote_addr
-    if proxy_header == "forwarded":
-        hops = _forwarded_for(forwarded)
-    else:
-        hops = forwarded.split(",")
-    if len(hops) < trusted_proxies:
-        return remote_addr  # the request skipped a proxy we expect: trust only the peer
-    return _clean_ip(hops[-trusted_proxies])
-
-
+# -- client address (the rule itself is `footfall.clientip.client_ip`) ---------
 def last_hop(header: str) -> str:
     """The right-most value of a comma-joined proxy header (set by our own proxy)."""
     return header.rsplit(",", 1)[-1].strip()

@@ -5,6 +5,11 @@ maintained CrawlerDetect pattern list) also catches HTTP libraries, uptime
 checkers and headless browsers such as curl, python-requests and
 HeadlessChrome. A bot keeps its event (operators like to see crawl traffic)
 but gets `is_bot = True` and `device = "bot"`; stats leave bots out.
+
+The verdict reads `event.user_agent`, which holds the end user's agent or
+nothing: the collector never copies a server-side sender's HTTP client
+(`python-requests/...`) into it, so an event without one is not a bot by its
+agent (docs/guarantees.md, "Bots and server-side senders").
 """
 
 from __future__ import annotations

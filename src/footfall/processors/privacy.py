@@ -45,12 +45,15 @@ class PrivacyProcessor:
         self.ip_mode = ip
         self.drop_user_agent = drop_user_agent
 
+    def anonymise_ip(self, ip: str) -> str:
+        """`ip` as this step leaves it (also applied to failed events' payloads)."""
+        if not ip or self.ip_mode == "keep":
+            return ip
+        return truncate_ip(ip) if self.ip_mode == "truncate" else ""
+
     def __call__(self, event: Event) -> Event:
         if event.ip:
-            if self.ip_mode == "drop":
-                event.ip = ""
-            elif self.ip_mode == "truncate":
-                event.ip = truncate_ip(event.ip)
+            event.ip = self.anonymise_ip(event.ip)
         if self.drop_user_agent:
             event.user_agent = ""
         return event

@@ -13,15 +13,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from footfall.delivery.shutdown import host_drains
 from footfall.server.state import ServerState
 
 __all__ = ["ROUTE_MODULES", "app_from_env", "create_app", "first_run_message"]
+
+HEALTH_THREADS = 4  # concurrent /health store checks (is_writable)
 
 # Order matters: the dashboard's catch-all `/{site}` must come last.
 ROUTE_MODULES = [
@@ -33,13 +38,21 @@ ROUTE_MODULES = [
 
 async def health(request: Request) -> JSONResponse:
     state: ServerState = request.app.state.footfall
-    writable = state.store.is_writable()
+    # A store call blocks: in a worker thread, on threads of its own, so neither
+    # the event loop nor busy stats or dashboard threads hold a health check up.
+    limiter = state.extras.get("health.threads")
+    if limiter is None:
+        limiter = state.extras["health.threads"] = anyio.CapacityLimiter(HEALTH_THREADS)
+    writable = await anyio.to_thread.run_sync(state.store.is_writable, limiter=limiter)
     body = {
         "status": "ok" if writable else "store not writable",
         "store_writable": writable,
         "queue_depth": state.tracker.worker.pending,
         "counters": vars(state.tracker.stats()),
     }
+    # Route modules add their own figures (the stats API: queries running, waiting).
+    for name, report in state.extras.get("health", {}).items():
+        body[name] = report()
     return JSONResponse(body, status_code=200 if writable else 503)
 
 
@@ -66,16 +79,19 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from footfall.server.catchup import start_catch_up
 
-        # Compile the user-agent rules, crawler list and geo data before the first
-        # request (~1 s of CPU, once per process): otherwise the first batches pay
-        # for it on the delivery thread, under load, while the queue backs up.
-        state.tracker.warm()
-        catching_up = start_catch_up(state.store, state.tracker.worker)
-        state.extras["footfall.server.catchup"] = catching_up
-        yield
-        if catching_up is not None:
-            catching_up.stop()
-        state.close()
+        # SIGTERM stays with the server (uvicorn's graceful shutdown), which ends
+        # here in `state.close()`: the queue gets the whole drain time.
+        with host_drains():
+            # Compile the user-agent rules, crawler list and geo data before the first
+            # request (~1 s of CPU, once per process): otherwise the first batches pay
+            # for it on the delivery thread, under load, while the queue backs up.
+            state.tracker.warm()
+            catching_up = start_catch_up(state.store, state.tracker.worker)
+            state.extras["footfall.server.catchup"] = catching_up
+            yield
+            if catching_up is not None:
+                catching_up.stop()
+            state.close()
 
     extra_routes, middleware = _module_routes(state)
     routes: list[BaseRoute] = [Route("/health", health), *extra_routes]

@@ -1,16 +1,71 @@
-"""What one server process holds: the store it reads, the tracker it writes through."""
+"""What one server process holds: the store it reads, the tracker it writes through.
+
+Two promises of `footfall serve` are kept here (docs/guarantees.md):
+
+- An accepted event (answered 202) is retried until the sink takes it: the
+  collector's tracker never gives up on a store or Redis that is down
+  (`RETRY_FOREVER`). What it holds meanwhile is bounded by its queue,
+  `FOOTFALL_QUEUE_SIZE` events; once that is full the collector answers 503
+  with `Retry-After`, and senders retry.
+- On shutdown (SIGTERM, through uvicorn and the lifespan) the queue is
+  drained for up to `FOOTFALL_SERVER_DRAIN_SECONDS`; what is still held when
+  that runs out is logged with its count.
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from footfall.delivery.sinks import StoreSink
+from footfall.delivery.dispatch import RETRY_FOREVER
+from footfall.delivery.sinks import Sink, StoreSink
+from footfall.delivery.worker import DEFAULT_QUEUE_SIZE
+from footfall.processors import Processor
 from footfall.stores import Store, connect, default_url
 from footfall.tracker import Tracker
 
-__all__ = ["ServerState"]
+__all__ = ["DEFAULT_DRAIN_SECONDS", "ServerState", "collector_tracker", "drain_seconds"]
+
+DEFAULT_DRAIN_SECONDS = 60.0  # shutdown's limit for storing the queue (env var below)
+
+
+def _env_number(name: str, default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, not {text!r}")
+    return value
+
+
+def drain_seconds() -> float:
+    """`$FOOTFALL_SERVER_DRAIN_SECONDS` (default 60): shutdown's time to store the queue."""
+    return _env_number("FOOTFALL_SERVER_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS)
+
+
+def collector_tracker(sink: Sink, processors: Sequence[Processor] = ()) -> Tracker:
+    """The collector's tracker: holds what it accepted until `sink` takes it.
+
+    Its queue holds `$FOOTFALL_QUEUE_SIZE` events (default 100,000): with
+    the sink down that is what the process keeps in memory, then new events
+    are refused (503). Size it for the longest outage to ride out: events/s
+    times seconds.
+    """
+    return Tracker(
+        [sink],
+        processors,
+        name="collector",
+        source="browser",
+        queue_size=int(_env_number("FOOTFALL_QUEUE_SIZE", DEFAULT_QUEUE_SIZE)),
+        max_retries=RETRY_FOREVER,
+    )
 
 
 @dataclass
@@ -24,9 +79,10 @@ class ServerState:
 
     store: Store
     tracker: Tracker
-    db_url: str
+    db_url: str = field(repr=False)  # may hold a password; `store`'s repr shows it redacted
     schemas_dir: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    drain_time: float = DEFAULT_DRAIN_SECONDS  # seconds `close` may take to store the queue
 
     @classmethod
     def from_url(cls, db_url: str | None = None, schemas_dir: str | None = None) -> ServerState:
@@ -39,19 +95,30 @@ class ServerState:
             processors = list(default_processors(store))
         except ImportError:
             pass
-        tracker = Tracker([_sink(store)], processors, name="collector", source="browser")
+        tracker = collector_tracker(_sink(store), processors)
         return cls(
             store=store,
             tracker=tracker,
             db_url=url,
             schemas_dir=schemas_dir or os.environ.get("FOOTFALL_SCHEMAS"),
+            drain_time=drain_seconds(),  # read now: a bad value stops the start, not the exit
         )
 
     def close(self) -> None:
-        # A server shutting down with a deep queue gets longer than the library's
-        # default to drain it (uvicorn waits for the lifespan to finish).
-        self.tracker.close(timeout=float(os.environ.get("FOOTFALL_SERVER_DRAIN_SECONDS", "60")))
-        self.store.close()
+        """Store what was accepted (within the drain time), then close the store.
+
+        The failed-events writer goes first: it writes through the store,
+        which closing the tracker's sink closes. If the drain time runs out
+        with a batch still being written, the store is left open: closing it
+        under that write could block the exit (the process is ending anyway).
+        """
+        deadline = time.monotonic() + self.drain_time
+        collector = self.extras.get("collector")
+        if collector is not None:
+            collector.close()  # its failed-events writer: at most 5 s
+        left = self.tracker.close(timeout=max(0.0, deadline - time.monotonic()))
+        if not left:
+            self.store.close()
 
 
 def _sink(store: Store) -> Any:

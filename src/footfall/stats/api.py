@@ -12,11 +12,18 @@ Who may read a site: a bearer token for that site (or for every site), a
 logged-in dashboard user (`request.state.footfall_user`, set by the
 dashboard's session middleware), or anyone when the site is public. A valid
 token for another site gets 403; a missing or unknown token 401. Bad
-parameters get 400 with a message naming the parameter.
+parameters get 400 with a message naming the parameter. Queries run off the
+event loop, a few at a time, each within a time budget (`footfall.stats.guard`):
+over the budget, or with no free slot, the answer is 503 with the reason.
+
+Anonymous readers of a public site see counts, never who: a breakdown or a
+filter by a property that names a person (`visit:user_id`) gets 401 unless
+the request carries a token or a dashboard login.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -28,10 +35,12 @@ from footfall.server.state import ServerState
 from footfall.stats.engine import aggregate, breakdown, timeseries
 from footfall.stats.errors import StatsError
 from footfall.stats.funnel import funnel
+from footfall.stats.guard import Busy, guard_for, overload_response
 from footfall.stats.model import Query, build_query
 from footfall.stats.openapi import openapi_document
 from footfall.stats.realtime import current_pages, realtime_visitors
 from footfall.stats.sites import first_seen, site_info, token_allows
+from footfall.stores.budget import QueryTimeout
 
 __all__ = ["authorize", "routes"]
 
@@ -70,6 +79,27 @@ def authorize(store: Any, request: Request, site: str) -> None:
     raise StatsError("Authorization", "an API token is required (Authorization: Bearer ...)", 401)
 
 
+def _identified(request: Request) -> bool:
+    """Whether the reader is known: a token (already checked by `authorize`, which
+    runs before every handler) or a dashboard login, not an anonymous visitor."""
+    return bool(request.headers.get("authorization")) or bool(
+        getattr(request.state, "footfall_user", None)
+    )
+
+
+def _refuse_identities(q: Query) -> None:
+    """401 for an anonymous query that breaks down or filters by a person's id."""
+    found = q.identifying()
+    if found:
+        param, name = found[0]
+        raise StatsError(
+            param,
+            f"{name} identifies people: it needs an API token (Authorization: Bearer ...)"
+            " or a dashboard login, even on a public site",
+            401,
+        )
+
+
 def _query(store: Any, request: Request, site: str, **overrides: Any) -> Query:
     info = site_info(store, site)
     period = _param(request, "period") or "30d"
@@ -86,17 +116,56 @@ def _query(store: Any, request: Request, site: str, **overrides: Any) -> Query:
     params.update(overrides)
     if period == "all":
         params["first_seen"] = first_seen(store, site)
-    return build_query(site, tz=info.timezone, **params)
+    q = build_query(site, tz=info.timezone, **params)
+    if not _identified(request):
+        _refuse_identities(q)
+    return q
 
 
-def _change(metric: str, now: Any, before: Any) -> Any:
+# Rates change in percentage points (like Plausible); the rest in percent.
+_POINT_METRICS = ("bounce_rate", "conversion_rate", "error_rate")
+# What each rate is taken over: with none of it before, there is nothing to compare.
+_RATE_BASE = {
+    "bounce_rate": "visits",
+    "visit_duration": "visits",
+    "views_per_visit": "visits",
+    "error_rate": "requests",
+    "conversion_rate": "visitors",  # visitors without the goal filter
+}
+
+
+def _change(metric: str, now: Any, before: Any, base: Any = None) -> Any:
+    """The change against the previous period, or None when that period has nothing to
+    compare with.
+
+    `base` is the previous period's count a rate is taken over (None for counts).
+    A count growing from zero, or a rate over no visits, has no honest figure:
+    "+100 %" or "+50 pp" would invent one, so the answer is null (the dashboard
+    shows "new"), as Plausible answers for a bounce rate after an empty period.
+    """
     if now is None or before is None:
         return None
-    if metric in ("bounce_rate", "conversion_rate", "error_rate"):
-        return round(now - before, 1)  # percentage points, like Plausible
+    if metric in _RATE_BASE and not base:
+        return None
+    if metric in _POINT_METRICS:
+        return round(now - before, 1)
     if not before:
-        return 100 if now else 0
+        return None
     return round(100 * (now - before) / before)
+
+
+def _rate_bases(store: Any, q: Query, before: dict[str, Any]) -> dict[str, Any]:
+    """The previous period's visits, requests and goal-less visitors that `q`'s rates need."""
+    wanted = {_RATE_BASE[m] for m in q.metrics if m in _RATE_BASE}
+    counts = sorted(wanted & {"visits", "requests"})  # with the goal, as the rates are
+    bases = {m: before[m] for m in counts if m in before}
+    missing = tuple(m for m in counts if m not in before)
+    if missing:  # the dashboard asks for visits and requests anyway: usually no query
+        bases.update(aggregate(store, replace(q, metrics=missing)))
+    if "visitors" in wanted:
+        total = aggregate(store, replace(q.without_goal(), metrics=("visitors",)))
+        bases["visitors"] = total["visitors"]
+    return bases
 
 
 def _aggregate(store: Any, request: Request, site: str) -> dict[str, Any]:
@@ -107,9 +176,12 @@ def _aggregate(store: Any, request: Request, site: str) -> dict[str, Any]:
         raise StatsError("compare", "only compare=previous_period is supported")
     results: dict[str, Any] = {m: {"value": v} for m, v in values.items()}
     if compare:
-        before = aggregate(store, q.previous())
+        previous = q.previous()
+        before = aggregate(store, previous)
+        bases = _rate_bases(store, previous, before)
         for m, v in values.items():
-            results[m]["change"] = _change(m, v, before.get(m))
+            base = bases.get(_RATE_BASE[m]) if m in _RATE_BASE else None
+            results[m]["change"] = _change(m, v, before.get(m), base)
     return {"results": results}
 
 
@@ -140,6 +212,8 @@ def _funnel(store: Any, request: Request, site: str) -> dict[str, Any]:
 
 
 def _endpoint(state: ServerState, handler: Any) -> Any:
+    guard = guard_for(state.extras)  # off the event loop, a few at a time, within a budget
+
     async def endpoint(request: Request) -> Response:
         store = state.store
         try:
@@ -147,9 +221,11 @@ def _endpoint(state: ServerState, handler: Any) -> Any:
             if not site:
                 raise StatsError("site_id", "site_id is required")
             await run_in_threadpool(authorize, store, request, site)
-            body = await run_in_threadpool(handler, store, request, site)
+            body = await guard.run(handler, store, request, site)
         except StatsError as exc:
             return _error(exc.status, str(exc))
+        except (QueryTimeout, Busy) as exc:
+            return overload_response(exc)
         return JSONResponse(body, headers=_HEADERS)
 
     return endpoint

@@ -3,7 +3,7 @@
 The compiler (`footfall.stats.sql`) writes portable SQL and asks its
 `Dialect` for every piece that is not: bound-parameter placeholders, a UTC
 timestamp shifted into the site's local time, a time bucket label, a
-percentile, a JSON property, a regular expression match and a substring test.
+percentile, a JSON property, a page-path wildcard match and a substring test.
 PostgreSQL and ClickHouse stores subclass `Dialect` and override these
 methods; nothing else in the stats engine needs to change.
 
@@ -15,13 +15,14 @@ so every dialect can bucket in any IANA time zone without database support.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from footfall.stats.wildcard import Wildcard, parse_wildcard
 
 __all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments", "visit_column_names"]
 
@@ -84,14 +85,16 @@ def offset_segments(tz: ZoneInfo, lo_us: int, hi_us: int) -> list[tuple[int, int
 
 
 @lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _wildcard_of(pattern: str) -> Wildcard:
+    return parse_wildcard(pattern)
 
 
-def _regexp(pattern: str | None, value: Any) -> bool:
+def _wildcard_matches(value: Any, pattern: str | None) -> int:
+    """SQLite `footfall_wildcard(value, pattern)`: the exact test for mixed `*`/`**`,
+    linear in the value; only called for rows the GLOB pre-filter let through."""
     if pattern is None or value is None:
-        return False
-    return _compiled(pattern).search(str(value)) is not None
+        return 0
+    return int(_wildcard_of(pattern).matches(str(value)))
 
 
 class _Percentile:
@@ -165,7 +168,29 @@ class Dialect:
     def json_text(self, column: str, key: str, params: Params) -> str:
         raise NotImplementedError
 
-    def regex(self, expr: str, pattern: str, params: Params) -> str:
+    def wildcard(self, expr: str, w: Wildcard, params: Params) -> str:
+        """`expr` matches the page-path wildcard `w`, without backtracking.
+
+        `*` alone: the GLOB/LIKE test plus "as many `/` as the literals" (a `*`
+        that crossed one would add a `/`), which together are exact; `**`
+        alone: the GLOB/LIKE test is exact; both: that test, then the
+        dialect's exact one (`wildcard_exact`) on the rows it lets through.
+        Values are bound in the order the text uses them (positional dialects).
+        """
+        test = self.wildcard_test(expr, w, params)
+        if w.within and not w.crosses:
+            slashes = f"(length({expr}) - length(replace({expr}, '/', '')))"
+            return f"({test} AND {slashes} = {params.add(w.slashes)})"
+        if not w.within:
+            return test
+        return self.wildcard_exact(expr, w, params, test)
+
+    def wildcard_test(self, expr: str, w: Wildcard, params: Params) -> str:
+        """GLOB/LIKE with every wildcard as "anything": exact for `**` alone."""
+        return f"({expr} LIKE {params.add(w.like())})"
+
+    def wildcard_exact(self, expr: str, w: Wildcard, params: Params, test: str) -> str:
+        """`test` (already written) and the exact match for mixed `*` and `**`."""
         raise NotImplementedError
 
     def contains(self, expr: str, needle: str, params: Params) -> str:
@@ -176,7 +201,7 @@ class Dialect:
 
 
 class SQLiteDialect(Dialect):
-    """SQLite: strftime for buckets, json_extract, a Python REGEXP and percentile."""
+    """SQLite: strftime for buckets, json_extract, GLOB wildcards, a Python percentile."""
 
     name = "sqlite"
     # SQLite may otherwise loop over visits and range-scan events for each one;
@@ -200,13 +225,21 @@ class SQLiteDialect(Dialect):
         path = '$."' + key.replace('"', "") + '"'
         return f"COALESCE(CAST(json_extract({column}, {params.add(path)}) AS TEXT), '')"
 
-    def regex(self, expr: str, pattern: str, params: Params) -> str:
-        return f"({expr} REGEXP {params.add(pattern)})"
+    def wildcard_test(self, expr: str, w: Wildcard, params: Params) -> str:
+        # GLOB, not LIKE: case-sensitive, like the paths. SQLite's GLOB gives up
+        # at the first `*` that cannot be followed, so it never backtracks.
+        return f"({expr} GLOB {params.add(w.glob())})"
+
+    def wildcard_exact(self, expr: str, w: Wildcard, params: Params, test: str) -> str:
+        # CASE, so the Python check runs only where GLOB (in C, without the GIL) matched.
+        return (
+            f"(CASE WHEN {test} THEN footfall_wildcard({expr}, {params.add(w.pattern)}) ELSE 0 END)"
+        )
 
     def contains(self, expr: str, needle: str, params: Params) -> str:
         return f"(instr({expr}, {params.add(needle)}) > 0)"
 
     def prepare(self, conn: Any) -> None:
         if isinstance(conn, sqlite3.Connection):
-            conn.create_function("regexp", 2, _regexp, deterministic=True)
+            conn.create_function("footfall_wildcard", 2, _wildcard_matches, deterministic=True)
             conn.create_aggregate("footfall_percentile", 2, _Percentile)  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from footfall.stats.dialect import US, Dialect, Params, visit_column_names
 from footfall.stats.properties import VISIT_SOURCE_COLUMNS
+from footfall.stats.wildcard import Wildcard
 
 __all__ = ["JSON_FUNCTIONS", "MIN_VERSION", "ClickHouseDialect"]
 
@@ -130,8 +131,10 @@ class ClickHouseDialect(Dialect):
             f" {raw} = 'true', '1', {raw} = 'false', '0', {raw} = 'null', '', {raw})"
         )
 
-    def regex(self, expr: str, pattern: str, params: Params) -> str:
-        return f"match({expr}, {params.add(pattern)})"
+    def wildcard(self, expr: str, w: Wildcard, params: Params) -> str:
+        # match() is RE2: linear in the value by construction, on every version.
+        # (?s): `**` also crosses a newline, as GLOB and LIKE do elsewhere.
+        return f"match({expr}, {params.add('(?s)' + w.regex())})"
 
     def contains(self, expr: str, needle: str, params: Params) -> str:
         return f"(position({expr}, {params.add(needle)}) > 0)"

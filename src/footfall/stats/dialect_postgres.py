@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from footfall.stats.dialect import US, Dialect, Params, visit_column_names
 from footfall.stats.properties import VISIT_SOURCE_COLUMNS
+from footfall.stats.wildcard import Wildcard
 
 __all__ = ["PostgresDialect"]
 
 
 class PostgresDialect(Dialect):
-    """psycopg placeholders, to_char buckets, jsonb ->, POSIX regex, strpos."""
+    """psycopg placeholders, to_char buckets, jsonb ->, LIKE wildcards, strpos."""
 
     name = "postgres"
     # No MATERIALIZED hint: PostgreSQL inlines a CTE used once and plans the
@@ -85,8 +86,15 @@ class PostgresDialect(Dialect):
             f" ELSE replace(replace(({node()})::text, ': ', ':'), ', ', ',') END, '')"
         )
 
-    def regex(self, expr: str, pattern: str, params: Params) -> str:
-        return f"({expr} ~ {params.add(pattern)}::text)"
+    def wildcard_test(self, expr: str, w: Wildcard, params: Params) -> str:
+        # LIKE is case-sensitive here, backslash its default escape; PostgreSQL's LIKE
+        # gives up at the first `%` that cannot be followed (no backtracking).
+        return f"({expr} LIKE {params.add(w.like())}::text)"
+
+    def wildcard_exact(self, expr: str, w: Wildcard, params: Params, test: str) -> str:
+        # PostgreSQL's regex engine matches a pattern without back-references as
+        # a DFA: linear in the value, and only for rows LIKE let through.
+        return f"({test} AND {expr} ~ {params.add(w.regex())}::text)"
 
     def contains(self, expr: str, needle: str, params: Params) -> str:
         return f"(strpos({expr}, {params.add(needle)}::text) > 0)"

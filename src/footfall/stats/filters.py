@@ -4,8 +4,9 @@ Grammar: conditions joined by `;`; each is `property OP value` with OP one of
 `==` (is), `!=` (is not), `~` (contains), `!~` (does not contain). A value may
 list alternatives with `|` (any of; `\\|` is a literal bar). In page paths
 (`event:page`, `visit:entry_page`, `visit:exit_page`) `*` matches within one
-path segment and `**` across segments. `event:goal==Signup` (or
-`event:goal==Visit /pricing`) names the goal for `conversion_rate`.
+path segment and `**` across segments, at most `MAX_WILDCARDS` per value
+(`footfall.stats.wildcard`). `event:goal==Signup` (or `event:goal==Visit
+/pricing`) names the goal for `conversion_rate`.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 
 from footfall.stats.errors import StatsError
 from footfall.stats.properties import Property, lookup
+from footfall.stats.wildcard import parse_wildcard
 
-__all__ = ["MAX_CONDITIONS", "Condition", "Goal", "parse_filters", "wildcard_regex"]
+__all__ = ["MAX_CONDITIONS", "Condition", "Goal", "parse_filters"]
 
 MAX_CONDITIONS = 20
 MAX_VALUES = 50
@@ -48,16 +50,6 @@ class Goal:
 
     event: str = ""
     page: str = ""
-
-
-def wildcard_regex(pattern: str) -> str:
-    """`/blog/*` -> `^/blog/[^/]*$`; `**` crosses `/`; everything else literal."""
-    out = []
-    for i, part in enumerate(pattern.split("**")):
-        if i:
-            out.append(".*")
-        out.append("[^/]*".join(re.escape(p) for p in part.split("*")))
-    return "^" + "".join(out) + "$"
 
 
 def _parse_one(text: str) -> tuple[str, str, str]:
@@ -98,6 +90,8 @@ def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]
                 raise StatsError("filters", "only one event:goal filter is allowed")
             v = values[0]
             goal = Goal(page=v[6:]) if v.startswith("Visit ") else Goal(event=v)
+            if "*" in goal.page:
+                parse_wildcard(goal.page)  # refuses too many wildcards
             continue
         prop = lookup(name, "filters")
         kind = {"==": "is", "!=": "is_not", "~": "contains", "!~": "not_contains"}[op]
@@ -105,7 +99,14 @@ def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]
             values = tuple(prop.unlabel(v) for v in values)
         elif any(not v for v in values):
             raise StatsError("filters", f"empty value to search for in {part[:80]!r}")
-        if prop.numeric and kind in ("is", "is_not") and not all(v.isdigit() for v in values):
-            raise StatsError("filters", f"{prop.name} takes whole numbers")
-        conditions.append(Condition(prop, kind, values))
+        # ASCII only: "²" is a digit to isdigit() but not a number to int(); and
+        # within a 64-bit integer, the most a store binds.
+        numbers = all(v.isascii() and v.isdigit() and len(v) <= 18 for v in values)
+        if prop.numeric and kind in ("is", "is_not") and not numbers:
+            raise StatsError("filters", f"{prop.name} takes whole numbers (at most 18 digits)")
+        condition = Condition(prop, kind, values)
+        for v in values:
+            if condition.is_wildcard(v):
+                parse_wildcard(v)  # refuses too many wildcards
+        conditions.append(condition)
     return tuple(conditions), goal

@@ -88,6 +88,17 @@ class Query:
         """The denominator of conversion_rate: same query, no goal, visitors over events."""
         return replace(self, goal=None, event_scope=True)
 
+    def identifying(self) -> list[tuple[str, str]]:
+        """(parameter, property) pairs of the properties that name a person.
+
+        A public site's anonymous readers may not use them (`stats.api`), so
+        that a breakdown or a filter cannot list or probe who visited.
+        """
+        found = [("filters", c.prop.name) for c in self.filters if c.prop.identifies]
+        if self.prop is not None and self.prop.identifies:
+            found.insert(0, ("property", self.prop.name))
+        return found
+
     @property
     def visit_filters(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.filters if c.prop.is_visit)

@@ -1,9 +1,15 @@
-"""The OpenAPI 3.1 document served at /api/docs (built from the same allow-lists)."""
+"""The OpenAPI 3.1 document served at /api/docs (built from the same allow-lists).
+
+It covers the stats API (here) and the collector's routes and /health
+(`footfall.collector.openapi`); the fuzz suite in tests/fuzz/ checks every
+answer of a real server against it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from footfall.collector.openapi import COLLECTOR_SCHEMAS, collector_paths
 from footfall.stats.model import INTERVALS, METRICS, PERIODS
 from footfall.stats.properties import ALL_NAMES
 
@@ -30,12 +36,68 @@ _FILTERS = _p(
     " `*`/`**` wildcards in page paths; `event:goal==Name` for conversion_rate."
     " Properties: " + ", ".join(ALL_NAMES),
 )
-_ERR = {"description": "Bad parameter (the message names it)"}
-_AUTH = {"description": "Missing or invalid token"}
-_FORBIDDEN = {"description": "The token belongs to another site"}
 
 
-def _get(summary: str, params: list[dict[str, Any]], example: Any) -> dict[str, Any]:
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+_ERR = _error("Bad parameter (the message names it)")
+_AUTH = _error("Missing or invalid token")
+_FORBIDDEN = _error("The token belongs to another site")
+_VALUE = {"type": ["number", "null"]}
+# A row of a time series or a breakdown: its label plus one number per metric.
+_ROWS = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "additionalProperties": {"type": ["string", "number", "null"]},
+            },
+        }
+    },
+}
+_AGGREGATE = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["value"],
+                "properties": {"value": _VALUE, "change": _VALUE},
+            },
+        }
+    },
+}
+_FUNNEL = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "results": {
+            "type": "object",
+            "required": ["steps", "entering_visitors", "converted_visitors", "conversion_rate"],
+            "properties": {
+                "steps": {"type": "array", "items": {"type": "object"}},
+                "entering_visitors": {"type": "integer"},
+                "converted_visitors": {"type": "integer"},
+                "conversion_rate": _VALUE,
+            },
+        }
+    },
+}
+
+
+def _get(
+    summary: str, params: list[dict[str, Any]], example: Any, schema: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "get": {
             "summary": summary,
@@ -44,7 +106,7 @@ def _get(summary: str, params: list[dict[str, Any]], example: Any) -> dict[str, 
             "responses": {
                 "200": {
                     "description": "OK",
-                    "content": {"application/json": {"example": example}},
+                    "content": {"application/json": {"schema": schema, "example": example}},
                 },
                 "400": _ERR,
                 "401": _AUTH,
@@ -60,21 +122,34 @@ def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "footfall stats API",
+            "title": "footfall HTTP API",
             "version": "1",
-            "description": "Plausible Stats API v1 compatible. Bots are excluded.",
+            "description": "The stats API (Plausible Stats API v1 compatible; bots are"
+            " excluded) and the collector's ingestion routes.",
         },
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {"error": {"type": "string"}},
+                },
+                **COLLECTOR_SCHEMAS,
+            },
+        },
         "paths": {
             f"{base}/aggregate": _get(
                 "Metrics over the whole period",
                 [*common, _p("compare", "previous_period adds `change`", enum=["previous_period"])],
                 {"results": {"visitors": {"value": 3}}},
+                _AGGREGATE,
             ),
             f"{base}/timeseries": _get(
                 "Metrics per time bucket (every bucket present)",
                 [*common, _p("interval", "Bucket size", enum=list(INTERVALS))],
                 {"results": [{"date": "2026-10-01", "visitors": 3}]},
+                _ROWS,
             ),
             f"{base}/breakdown": _get(
                 "Metrics per value of a property",
@@ -85,10 +160,16 @@ def openapi_document() -> dict[str, Any]:
                     _p("page", "1-based page", default="1"),
                 ],
                 {"results": [{"page": "/", "visitors": 3}]},
+                _ROWS,
             ),
-            f"{base}/realtime/visitors": _get("Visitors in the last 5 minutes", [_SITE], 4),
+            f"{base}/realtime/visitors": _get(
+                "Visitors in the last 5 minutes", [_SITE], 4, {"type": "integer", "minimum": 0}
+            ),
             f"{base}/realtime/pages": _get(
-                "Pages of the current visits", [_SITE], {"results": [{"page": "/", "visitors": 2}]}
+                "Pages of the current visits",
+                [_SITE],
+                {"results": [{"page": "/", "visitors": 2}]},
+                _ROWS,
             ),
             f"{base}/funnel": _get(
                 "Visitors through ordered steps",
@@ -96,7 +177,15 @@ def openapi_document() -> dict[str, Any]:
                     _SITE,
                     _PERIOD,
                     _DATE,
-                    _p("step", "Repeat once per step: event:page==/x or event:name==X", True),
+                    {
+                        "name": "step",
+                        "in": "query",
+                        "required": True,
+                        "description": "Repeat once per step: event:page==/x or event:name==X",
+                        "schema": {"type": "array", "items": {"type": "string"}},
+                        "style": "form",
+                        "explode": True,
+                    },
                 ],
                 {
                     "results": {
@@ -116,6 +205,8 @@ def openapi_document() -> dict[str, Any]:
                         "conversion_rate": 20.0,
                     }
                 },
+                _FUNNEL,
             ),
+            **collector_paths(),
         },
     }

@@ -16,6 +16,7 @@ from footfall.stats.errors import StatsError
 
 __all__ = [
     "EVENT_PROPS",
+    "IDENTIFYING",
     "VISIT_PROPS",
     "Property",
     "breakdown_key",
@@ -37,6 +38,9 @@ class Property:
     empty_label: str = "(none)"  # how an empty value is shown (and may be filtered)
     numeric: bool = False
     prop_key: str = ""  # for event:props:<key>
+    # Names a person (the integrations fill user_id from log-ins): only readers
+    # with a token or a dashboard login may break down or filter by it.
+    identifies: bool = False
 
     @property
     def is_visit(self) -> bool:
@@ -82,7 +86,7 @@ VISIT_PROPS: dict[str, Property] = {
         _visit("country"),
         _visit("region"),
         _visit("city"),
-        _visit("user_id"),
+        _visit("user_id", identifies=True),
     )
 }
 
@@ -108,6 +112,10 @@ VISIT_SOURCE_COLUMNS: dict[str, str] = {
 }
 
 ALL_NAMES = (*EVENT_PROPS, "event:props:<key>", *VISIT_PROPS)
+# Properties that name a person: only known readers may use them.
+IDENTIFYING = frozenset(
+    p.name for p in (*EVENT_PROPS.values(), *VISIT_PROPS.values()) if p.identifies
+)
 
 
 def lookup(name: str, param: str = "property") -> Property:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from footfall.stores.budget import QueryTimeout
 from footfall.stores.rows import from_micros
 
 __all__ = ["SiteInfo", "first_seen", "site_info", "token_allows"]
@@ -40,6 +41,8 @@ def site_info(store: Any, site: str) -> SiteInfo:
     if meta is not None:
         try:
             found = meta.get_site(site)
+        except QueryTimeout:
+            raise  # out of time: not a site without settings
         except Exception:
             found = None
     if found is None:

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from footfall.stats.dialect import Dialect, Params, offset_segments
-from footfall.stats.filters import Condition, Goal, wildcard_regex
+from footfall.stats.filters import Condition, Goal
 from footfall.stats.model import Query
 from footfall.stats.properties import VISIT_SOURCE_COLUMNS, Property
+from footfall.stats.wildcard import parse_wildcard
 from footfall.stores.rows import to_micros
 
 __all__ = ["TAIL_US", "Params", "Plan", "compile_parts", "cond_sql", "goal_sql", "plan"]
@@ -211,13 +212,14 @@ def prop_expr(prop: Property, d: Dialect, p: Params, alias: str) -> str:
 
 
 def cond_sql(c: Condition, d: Dialect, p: Params, alias: str = "e") -> str:
-    expr = prop_expr(c.prop, d, p, alias)
     parts: list[str] = []
     for value in c.values:
+        # Built per use: a custom property's expression binds its key each time it appears.
+        expr = prop_expr(c.prop, d, p, alias)
         if c.op in ("contains", "not_contains"):
             parts.append(d.contains(expr, value, p))
         elif c.is_wildcard(value):
-            parts.append(d.regex(expr, wildcard_regex(value), p))
+            parts.append(d.wildcard(expr, parse_wildcard(value), p))
         elif c.prop.numeric:
             parts.append(f"{expr} = {p.add(int(value))}")
         else:
@@ -230,7 +232,7 @@ def goal_sql(goal: Goal, d: Dialect, p: Params, alias: str = "e") -> str:
     if goal.event:
         return f"{alias}.name = {p.add(goal.event)}"
     page = (
-        d.regex(f"{alias}.path", wildcard_regex(goal.page), p)
+        d.wildcard(f"{alias}.path", parse_wildcard(goal.page), p)
         if "*" in goal.page
         else f"{alias}.path = {p.add(goal.page)}"
     )

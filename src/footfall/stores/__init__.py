@@ -6,6 +6,7 @@ import os
 from urllib.parse import urlsplit
 
 from footfall.errors import ConfigurationError
+from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store
 
 __all__ = ["DEFAULT_URL", "EventFilter", "Store", "connect", "default_url"]
@@ -50,7 +51,7 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Store:
             ) from exc
         store = ClickHouseStore(url)
     else:
-        raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {url!r}")
+        raise ConfigurationError(f"unknown store URL scheme {scheme!r} in {redact_url(url)!r}")
     if migrate:
         store.migrate()
     return store

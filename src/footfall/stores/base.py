@@ -16,9 +16,7 @@ from typing import ClassVar
 
 from footfall.event import Event
 
-__all__ = ["MAX_PAGE_SIZE", "EventFilter", "Store", "page_window"]
-
-MAX_PAGE_SIZE = 10_000  # rows one get_usage call returns at most
+__all__ = ["EventFilter", "Store", "page_window"]
 
 
 @dataclass(frozen=True)
@@ -36,9 +34,19 @@ class EventFilter:
 
 
 def page_window(limit: int, page: int) -> tuple[int, int]:
-    """`get_usage`'s (limit, offset): limit clamped to 1..MAX_PAGE_SIZE, pages from 1."""
-    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    return limit, (max(1, int(page)) - 1) * limit
+    """`get_usage`'s (limit, offset), pages from 1.
+
+    The limit asked for is the limit used, however large: a caller written for
+    Flask-Track-Usage's `get_usage(limit=N)` expects N rows back, and a silent
+    cap would look like missing data. Reading a large range in pages keeps
+    memory flat (see docs/integrations.md).
+    """
+    limit, page = int(limit), int(page)
+    if limit < 1:
+        raise ValueError(f"get_usage: limit must be at least 1, not {limit}")
+    if page < 1:
+        raise ValueError(f"get_usage: page counts from 1, not {page}")
+    return limit, (page - 1) * limit
 
 
 class Store(ABC):
@@ -72,7 +80,10 @@ class Store(ABC):
         page: int = 1,
         filters: EventFilter | None = None,
     ) -> list[Event]:
-        """Events with start <= ts < end, newest first, `limit` per 1-based `page`."""
+        """Events with start <= ts < end, newest first, `limit` per 1-based `page`.
+
+        Every `limit` >= 1 is honoured; `limit` or `page` below 1 raises ValueError.
+        """
 
     @abstractmethod
     def count(

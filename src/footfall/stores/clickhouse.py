@@ -38,6 +38,7 @@ clickhouse-driver settings (`compression=lz4`, ...).
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import threading
@@ -49,10 +50,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from clickhouse_driver import Client
 from clickhouse_driver.errors import Error as ClickHouseError
+from clickhouse_driver.errors import ErrorCodes, ServerException
 
 from footfall.errors import ConfigurationError
 from footfall.event import Event
+from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores.budget import current as current_budget
 from footfall.stores.ch_columns import columns
 from footfall.stores.ch_sql import (
     ANY_IN_RANGE,
@@ -211,7 +215,18 @@ class ClickHouseStore(Store):
         """
         if params is not None and not isinstance(params, dict):
             params = {f"p{i}": v for i, v in enumerate(params, start=1)}
-        return list(self.client.execute(query, params or {}))
+        budget = current_budget()
+        if budget is None:
+            return list(self.client.execute(query, params or {}))
+        # Under a time budget (footfall.stores.budget) the server stops the query
+        # at the deadline; max_execution_time counts whole seconds on old servers.
+        settings = {"max_execution_time": max(1, math.ceil(budget.left()))}
+        try:
+            return list(self.client.execute(query, params or {}, settings=settings))
+        except ServerException as exc:
+            if exc.code == ErrorCodes.TIMEOUT_EXCEEDED:
+                raise budget.exceeded() from None
+            raise
 
     def stats_dialect(self) -> Dialect:
         """The stats engine's ClickHouse SQL for this server's version (>= 18.16)."""
@@ -425,4 +440,4 @@ class ClickHouseStore(Store):
         self._local = threading.local()
 
     def __repr__(self) -> str:
-        return f"ClickHouseStore({self.url!r})"
+        return f"ClickHouseStore({redact_url(self.url)!r})"

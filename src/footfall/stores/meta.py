@@ -26,6 +26,10 @@ Contract (tests/collector/test_meta.py runs it against SQLite):
   the `id` given is ignored) and returns how many; `list_failed(status, limit,
   site)` reads them oldest first; `set_failed_status(id, status, reason)`
   updates one after a retry (`status` "failed" or "recovered"; attempts + 1).
+- `purge_failed(before, site)` deletes failed events kept before `before`
+  (retention, whatever their status); `delete_failed_visitor(visitor_id,
+  site)` deletes those whose `visitor_id` is that visitor's (erasure). Both
+  return how many went.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class FailedEvent:
     schema: str = ""
     attempts: int = 1
     status: str = "failed"
+    # The id its event would be stored with, for erasure (footfall.collector.failed_privacy).
+    visitor_id: str = ""
 
 
 @runtime_checkable
@@ -102,6 +108,8 @@ class Meta(Protocol):
         self, status: str | None = "failed", limit: int = 100, site: str | None = None
     ) -> list[FailedEvent]: ...
     def set_failed_status(self, failed_id: int, status: str, reason: str | None = None) -> None: ...
+    def purge_failed(self, before: datetime, site: str | None = None) -> int: ...
+    def delete_failed_visitor(self, visitor_id: str, site: str | None = None) -> int: ...
 
 
 def normalize_domain(domain: str) -> str:

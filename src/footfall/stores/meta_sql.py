@@ -1,4 +1,4 @@
-"""`Meta` (sites, tokens, failed events) for the SQL stores; tables from 0002-0004.
+"""`Meta` (sites, tokens, failed events) for the SQL stores; tables from 0002-0004, 0040.
 
 SQLite and PostgreSQL share one set of statements: both understand
 `INSERT ... ON CONFLICT (...) DO NOTHING` and `RETURNING id` (SQLite since
@@ -19,7 +19,7 @@ from footfall.stores.rows import from_micros, to_micros
 
 __all__ = ["SQLMeta"]
 
-_FAILED_COLS = "id, ts, reason, payload, event, site, source, schema, attempts, status"
+_FAILED_COLS = "id, ts, reason, payload, event, site, source, schema, attempts, status, visitor_id"
 
 
 def _when(seconds: int | None) -> datetime | None:
@@ -46,6 +46,7 @@ def _failed(row: tuple[Any, ...]) -> FailedEvent:
         schema=row[7],
         attempts=int(row[8]),
         status=row[9],
+        visitor_id=row[10],
     )
 
 
@@ -139,15 +140,25 @@ class SQLMeta:
         if not rows:
             return 0
         values = [
-            (to_micros(r.ts), r.reason, r.payload, r.event, r.site, r.source, r.schema, r.status)
+            (
+                to_micros(r.ts),
+                r.reason,
+                r.payload,
+                r.event,
+                r.site,
+                r.source,
+                r.schema,
+                r.status,
+                r.visitor_id,
+            )
             for r in rows
         ]
         with self.store.transaction() as conn:
             conn.cursor().executemany(
                 self._sql(
                     "INSERT INTO failed_events "
-                    "(ts, reason, payload, event, site, source, schema, status) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    "(ts, reason, payload, event, site, source, schema, status, visitor_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 ),
                 values,
             )
@@ -177,4 +188,20 @@ class SQLMeta:
             "UPDATE failed_events SET status = ?, reason = COALESCE(?, reason), "
             "attempts = attempts + 1 WHERE id = ?",
             (status, reason, failed_id),
+        )
+
+    def purge_failed(self, before: datetime, site: str | None = None) -> int:
+        if site is None:
+            return self._change("DELETE FROM failed_events WHERE ts < ?", (to_micros(before),))
+        return self._change(
+            "DELETE FROM failed_events WHERE ts < ? AND site = ?", (to_micros(before), site)
+        )
+
+    def delete_failed_visitor(self, visitor_id: str, site: str | None = None) -> int:
+        if not visitor_id:
+            return 0  # "" is "no visitor known", never a visitor to erase
+        if site is None:
+            return self._change("DELETE FROM failed_events WHERE visitor_id = ?", (visitor_id,))
+        return self._change(
+            "DELETE FROM failed_events WHERE visitor_id = ? AND site = ?", (visitor_id, site)
         )

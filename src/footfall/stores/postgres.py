@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 
 from footfall.errors import ConfigurationError
 from footfall.event import Event
+from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores.budget import current as current_budget
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.pg_copy import CopyPlan
 from footfall.stores.pg_types import NumberLoader
@@ -223,8 +225,24 @@ class PostgresStore(Store):
             return fn(cur)
 
     def query(self, query: str | sql.Composable, params: Sequence[Any] = ()) -> list[Any]:
-        """Run a read query (`%s` placeholders, parameters bound) and fetch all rows."""
-        return self._run(lambda cur: cur.execute(query, params).fetchall())  # type: ignore[arg-type]
+        """Run a read query (`%s` placeholders, parameters bound) and fetch all rows.
+
+        Under a time budget (`footfall.stores.budget`) the server cancels it at
+        the deadline: `statement_timeout`, set for this transaction only.
+        """
+        budget = current_budget()
+        if budget is None:
+            return self._run(lambda cur: cur.execute(query, params).fetchall())  # type: ignore[arg-type]
+        timeout = f"{max(1, int(budget.left() * 1000))}ms"
+
+        def run(cur: psycopg.Cursor[Any]) -> list[Any]:
+            cur.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
+            return cur.execute(query, params).fetchall()  # type: ignore[arg-type]
+
+        try:
+            return self._run(run)
+        except psycopg.errors.QueryCanceled:
+            raise budget.exceeded() from None
 
     # -- contract -----------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -371,4 +389,4 @@ class PostgresStore(Store):
             pool.close()
 
     def __repr__(self) -> str:
-        return f"PostgresStore({self.url!r})"
+        return f"PostgresStore({redact_url(self.url)!r})"

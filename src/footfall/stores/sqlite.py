@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from footfall.event import Event
+from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores.budget import current as current_budget
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 from footfall.stores.sqlite_lock import WriterLock
@@ -33,6 +35,7 @@ __all__ = ["BUSY_RETRY_SECONDS", "DeleteHook", "SQLiteStore", "WriteHook"]
 
 BUSY_TIMEOUT_MS = 2_000  # sqlite's own wait for a lock, per attempt
 BUSY_RETRY_SECONDS = 120.0  # our total patience with a locked database
+PROGRESS_STEPS = 100_000  # VM steps between time-budget checks (~5 ms of a query)
 
 log = logging.getLogger("footfall.stores")
 
@@ -207,8 +210,28 @@ class SQLiteStore(Store):
         return self._retry(attempt)
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a read query (parameters bound, never pasted) and fetch all rows."""
-        return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+        """Run a read query (parameters bound, never pasted) and fetch all rows.
+
+        Under a time budget (`footfall.stores.budget`) a progress handler stops
+        the query at its deadline. It runs every PROGRESS_STEPS virtual-machine
+        steps (a few ms): each call takes the GIL, which the query itself, in
+        C, does not hold.
+        """
+        budget = current_budget()
+        if budget is None:
+            return self._retry(lambda: self.conn.execute(sql, params).fetchall())
+        conn = self.conn
+        deadline = budget.deadline
+        budget.left()
+        conn.set_progress_handler(lambda: time.monotonic() > deadline, PROGRESS_STEPS)
+        try:
+            return self._retry(lambda: conn.execute(sql, params).fetchall())
+        except sqlite3.OperationalError as exc:
+            if str(exc) == "interrupted":
+                raise budget.exceeded() from None
+            raise
+        finally:
+            conn.set_progress_handler(None, 0)
 
     # -- contract -----------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -339,4 +362,4 @@ class SQLiteStore(Store):
             self._writer.close()
 
     def __repr__(self) -> str:
-        return f"SQLiteStore({self.url!r})"
+        return f"SQLiteStore({redact_url(self.url)!r})"

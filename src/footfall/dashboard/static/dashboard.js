@@ -30,6 +30,11 @@
           Math.abs(entry.change) + (points ? " pp" : "%");
         change.classList.add(entry.change === 0 ? "flat" : good ? "up" : "down");
         change.title = "Change against the previous period";
+      } else if (entry.change === null) {
+        /* the previous period had nothing to compare with: no invented "+100%" */
+        change.textContent = F.num(entry.value) ? "new" : "\u2014";
+        change.classList.add("flat");
+        change.title = "No data in the previous period";
       } else {
         change.textContent = "";
       }

@@ -1,0 +1,163 @@
+"""Stats requests off the event loop, a few at a time, each within a time budget.
+
+A stats request runs in a worker thread (never on the event loop that
+answers `/health` and ingestion), inside `time_budget(timeout)` so every
+store stops its queries at the deadline (`footfall.stores.budget`). At most
+`concurrency` run at once, on threads of their own, so slow queries can
+neither take every thread of the server nor every database connection; a
+request beyond that waits up to `queue_seconds` for its turn, and then - or
+at once when too many already wait - is refused with `Busy` (503 with
+`Retry-After`).
+
+Settings, read once per server process from the environment:
+
+- `FOOTFALL_STATS_TIMEOUT` (`10`): seconds one stats request may spend in the
+  store; `0` turns the limit off.
+- `FOOTFALL_STATS_CONCURRENCY` (`4`): stats requests running at once.
+- `FOOTFALL_STATS_QUEUE_SECONDS` (`5`): how long a request waits for its turn.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from starlette.responses import JSONResponse
+
+from footfall.errors import ConfigurationError
+from footfall.stores.budget import QueryTimeout, time_budget
+
+__all__ = ["Busy", "QueryGuard", "StatsLimits", "guard_for", "overload_response"]
+
+T = TypeVar("T")
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_CONCURRENCY = 4
+DEFAULT_QUEUE_SECONDS = 5.0
+WAITING_PER_SLOT = 16  # beyond concurrency x this many waiting, refuse at once
+RETRY_AFTER = 2  # seconds: what a refused client is told to wait
+
+
+class Busy(Exception):
+    """Every stats slot stayed taken: answer 503 with Retry-After."""
+
+    def __init__(self, limits: StatsLimits) -> None:
+        super().__init__(
+            f"too many stats queries are running ({limits.concurrency} at once,"
+            " FOOTFALL_STATS_CONCURRENCY); retry shortly"
+        )
+        self.retry_after = RETRY_AFTER
+
+
+def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum:g}, not {text!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class StatsLimits:
+    """What the stats API allows; see the module docstring for the env names."""
+
+    timeout: float = DEFAULT_TIMEOUT  # 0: no limit
+    concurrency: int = DEFAULT_CONCURRENCY
+    queue_seconds: float = DEFAULT_QUEUE_SECONDS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> StatsLimits:
+        e = os.environ if env is None else env
+        return cls(
+            timeout=_number(e, "FOOTFALL_STATS_TIMEOUT", DEFAULT_TIMEOUT, 0),
+            concurrency=int(_number(e, "FOOTFALL_STATS_CONCURRENCY", DEFAULT_CONCURRENCY, 1)),
+            queue_seconds=_number(e, "FOOTFALL_STATS_QUEUE_SECONDS", DEFAULT_QUEUE_SECONDS, 0),
+        )
+
+
+def _within_budget(seconds: float, fn: Callable[..., T], *args: Any) -> T:
+    # Set in the worker thread itself: the budget is a context variable.
+    with time_budget(seconds):
+        return fn(*args)
+
+
+class QueryGuard:
+    """Admits stats requests to their own worker threads, `concurrency` at a time."""
+
+    def __init__(self, limits: StatsLimits | None = None) -> None:
+        self.limits = limits or StatsLimits()
+        self.running = 0
+        self.waiting = 0
+        # Made on first use, inside the event loop (older anyio needs one).
+        self._slots: anyio.CapacityLimiter | None = None
+        self._threads: anyio.CapacityLimiter | None = None
+
+    def snapshot(self) -> dict[str, int]:
+        """Stats requests running and waiting now (for /health)."""
+        return {"running": self.running, "waiting": self.waiting}
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker thread within the time budget; Busy if no turn came."""
+        if self._slots is None or self._threads is None:
+            self._slots = anyio.CapacityLimiter(self.limits.concurrency)
+            # Threads of their own: the server's shared pool (40) stays free for
+            # /health, the dashboard and the collector whatever the stats do.
+            self._threads = anyio.CapacityLimiter(self.limits.concurrency)
+        slots = self._slots
+        try:
+            slots.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._wait_for(slots)
+        self.running += 1
+        try:
+            work = partial(_within_budget, self.limits.timeout, fn, *args)
+            # Not abandoned on cancel: the slot is held until the thread is done.
+            return await anyio.to_thread.run_sync(work, limiter=self._threads)
+        finally:
+            self.running -= 1
+            slots.release()
+
+    async def _wait_for(self, slots: anyio.CapacityLimiter) -> None:
+        if self.waiting >= self.limits.concurrency * WAITING_PER_SLOT:
+            raise Busy(self.limits)
+        self.waiting += 1
+        try:
+            with anyio.move_on_after(self.limits.queue_seconds) as scope:
+                await slots.acquire()
+        finally:
+            self.waiting -= 1
+        if scope.cancelled_caught:
+            raise Busy(self.limits)
+
+
+def guard_for(extras: dict[str, Any]) -> QueryGuard:
+    """The server process's guard, kept in its `ServerState.extras`; /health reports it."""
+    found = extras.get(__name__)
+    if not isinstance(found, QueryGuard):
+        found = extras[__name__] = QueryGuard(StatsLimits.from_env())
+        extras.setdefault("health", {})["stats_queries"] = found.snapshot
+    return found
+
+
+def overload_response(exc: QueryTimeout | Busy) -> JSONResponse:
+    """503 with the reason, in the stats API's error shape (a query over budget, or no slot)."""
+    headers = {"Cache-Control": "no-store"}
+    if isinstance(exc, Busy):
+        headers["Retry-After"] = str(exc.retry_after)
+        message = str(exc)
+    else:
+        message = (
+            f"{exc} (FOOTFALL_STATS_TIMEOUT) and was stopped; narrow the period or the filters"
+        )
+    return JSONResponse({"error": message}, status_code=503, headers=headers)
