@@ -87,8 +87,10 @@ COLUMNS = (
     "stored twice",
     "stats: page views",
     "stats: visitors (expected)",
+    "stats: visits (expected)",
     "refused (503, resent)",
     "seconds",
+    "details",
 )
 
 
@@ -106,11 +108,17 @@ def table(quick: bool, only: list[str] | None) -> str:
             f"{len(r.doubled):,}",
             f"{r.pageviews:,}",
             f"{r.visitors:,} ({r.expected_visitors:,})",
+            f"{r.visits:,} ({r.expected_visitors:,})",
             f"{r.refused:,}",
             f"{took:.0f}",
+            ", ".join(f"{k.replace('_', ' ')} {_fmt(v)}" for k, v in r.notes.items()),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def main() -> int:

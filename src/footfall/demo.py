@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from footfall.demo_sites import register_demo_sites
 from footfall.event import Event
 from footfall.stores.base import Store
 
@@ -360,10 +361,5 @@ def generate_into(
             store.write(batch)
             total += len(batch)
             bar.advance(task)
-    try:
-        from footfall.demo_sites import register_demo_sites
-
-        register_demo_sites(store)
-    except ImportError:
-        pass
+    register_demo_sites(store)
     return total

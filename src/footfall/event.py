@@ -204,7 +204,7 @@ def _check_ts(field: str, value: Any) -> None:
 
 
 def _check_source(field: str, value: Any) -> None:
-    if value not in SOURCES:
+    if type(value) is not str or value not in SOURCES:  # a list is not even hashable
         raise ValidationError("source", f"must be one of {', '.join(sorted(SOURCES))}")
 
 
@@ -267,7 +267,7 @@ def check_fields(fields: dict[str, Any]) -> None:
     """
     limits = _STR_LIMITS
     for key, value in fields.items():
-        if key == "source" and value in SOURCES:
+        if key == "source" and type(value) is str and value in SOURCES:
             continue
         if type(value) is str and key in limits:
             if value and len(value) <= limits[key] and "\x00" not in value:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from footfall.collector.directory import new_token
 from footfall.errors import ValidationError
 from footfall.stores.base import Store
-from footfall.stores.meta import Site, Token, normalize_domain, open_meta
+from footfall.stores.meta import Site, Token, new_token, normalize_domain, open_meta
 
 __all__ = ["add_site", "create_token", "list_sites", "list_tokens"]
 

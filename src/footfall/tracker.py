@@ -26,7 +26,9 @@ from footfall.delivery.worker import (
 )
 from footfall.errors import ValidationError
 from footfall.event import EVENT_FIELDS, MAX_NAME, Event, check_fields
-from footfall.processors import Processor
+from footfall.processors import Processor, warm
+from footfall.stores import connect
+from footfall.stores.base import Store
 from footfall.subject import Subject
 
 __all__ = ["DeliveryStats", "Tracker", "emit", "get_tracker", "register_tracker"]
@@ -66,11 +68,7 @@ def preferred_batch_size(sinks: Sequence[Sink]) -> int:
 
 def _as_sink(obj: Any) -> Sink:
     if isinstance(obj, str):
-        from footfall.stores import connect
-
         return StoreSink(connect(obj))
-    from footfall.stores.base import Store
-
     if isinstance(obj, Store):
         return StoreSink(obj)
     if not isinstance(obj, Sink):
@@ -251,8 +249,6 @@ class Tracker:
         `--preload`), so the workers share what was loaded; see
         `footfall.processors.warm`.
         """
-        from footfall.processors import warm
-
         warm(self.processors)
 
     def flush(self, timeout: float | None = None) -> bool:

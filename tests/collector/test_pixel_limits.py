@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from footfall.clientip import client_ip
+from footfall.collector.http import GIF
 from footfall.collector.limits import Deduper, RateLimiter, rate_key
-from footfall.collector.routes import GIF
 
 
 def test_pixel_stores_a_pageview(env):

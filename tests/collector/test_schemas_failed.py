@@ -8,7 +8,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from footfall.cli import main
-from footfall.collector.schemas import SchemaRegistry, parse_iglu, validate_self_describing
+from footfall.collector.ingest import validate_self_describing
+from footfall.collector.schemas import SchemaRegistry, parse_iglu
 from footfall.stores.meta import open_meta
 
 URI = "iglu:com.acme/viewed_product/jsonschema/1-0-0"

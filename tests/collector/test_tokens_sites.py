@@ -5,9 +5,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from footfall.cli import main
-from footfall.collector.directory import Directory, hash_token
+from footfall.collector.directory import Directory
 from footfall.stores import connect
-from footfall.stores.meta import FailedEvent, Site, open_meta
+from footfall.stores.meta import FailedEvent, Site, hash_token, open_meta
 
 
 def _auth(secret):

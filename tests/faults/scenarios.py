@@ -20,14 +20,17 @@ import contextlib
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from tests.faults.check import Outcome, outcome, stats_in_process, stats_over_http, stored_ids
 from tests.faults.load import Loader
 from tests.faults.private import Unavailable, clickhouse, free_port, postgres, redis
 from tests.faults.procs import Footfall, pending_events, serve, stop, wait_for, worker
+
+from footfall.delivery.redis_sink import redis_client
+from footfall.sites import add_site, create_token
+from footfall.stores import connect
 
 __all__ = ["SCENARIOS", "Unavailable"]
 
@@ -48,9 +51,6 @@ QUICK_CLAIM = ("--claim-idle-ms", "500", "--claim-interval", "0.2")
 
 def _token(db_url: str) -> str:
     """Register the site and a token for it in the store `serve` will use."""
-    from footfall.sites import add_site, create_token
-    from footfall.stores import connect
-
     store = connect(db_url)
     try:
         add_site(store, SITE)
@@ -60,8 +60,6 @@ def _token(db_url: str) -> str:
 
 
 def _migrate(db_url: str) -> None:
-    from footfall.stores import connect
-
     connect(db_url).close()
 
 
@@ -82,15 +80,6 @@ def _drain(db_url: str, loader: Loader, timeout: float = DRAIN) -> None:
             timeout,
             "every accepted event stored",
         )
-
-
-@contextlib.contextmanager
-def _running(*procs: Footfall) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for proc in procs:
-            proc.kill()
 
 
 def _window() -> list[float]:
@@ -124,7 +113,7 @@ def worker_killed(workdir: Path, shared_url: str) -> Outcome:
         )
         a = spawn("A", "--claim-idle-ms", "600000")
         stack.callback(a.kill)
-        client = _redis(broker.url)
+        client = redis_client(broker.url)
         stack.callback(client.close)
         loader = Loader(url, token, prefix=_prefix(), rate=RATE).start()
         stack.callback(loader.stop)
@@ -204,12 +193,6 @@ def _schema_of(db_url: str) -> str:
     return schema
 
 
-def _redis(url: str) -> Any:
-    from footfall.delivery.redis_sink import redis_client
-
-    return redis_client(url)
-
-
 # -- PostgreSQL ----------------------------------------------------------------
 def postgres_terminated(workdir: Path, shared_url: str) -> Outcome:
     """`pg_terminate_backend` on the collector's connections (shared server, own schema)."""
@@ -248,7 +231,7 @@ def postgres_terminated(workdir: Path, shared_url: str) -> Outcome:
 
 
 def postgres_restarted(workdir: Path) -> Outcome:
-    """A private PostgreSQL stopped (fast: connections cut) for DOWN seconds, then started."""
+    """A private PostgreSQL stopped (fast: connections cut) for PG_DOWN seconds, then started."""
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(postgres())
         db = pg.url

@@ -34,6 +34,7 @@ PREFIX = "spool-disk-"
 DISK = 1024 * 1024  # bytes: the spool's disk (tmpfs) or its cap (plain folder)
 BATCH = 50  # events per sink batch: one spool file of ~30 KB
 PAD = 500  # random bytes per event (hex): events that gzip cannot shrink away
+DOWN_BATCHES = 100  # at most ~3 MiB of batches while the collector is down
 
 
 def _mount_tmpfs(folder: Path) -> str | None:
@@ -106,10 +107,12 @@ def test_a_full_spool_disk_loses_nothing_silently(
     try:
         emit(2 * BATCH, "up")
         stop(collector)
-        # Down: the spool fills its disk, then refuses batches; a few more are refused too.
-        wait_for(lambda: emit(BATCH, "down") or sink.dropped >= 3, what="a full spool")
-        held = sink.spooled
-        assert held > 0 and sink.spool is not None and sink.spool.refused >= 3
+        # Down: the spool fills its disk (or cap), then refuses batches, which are reported.
+        for _ in range(DOWN_BATCHES):
+            emit(BATCH, "down")
+            if len(reported) >= 2 * BATCH:
+                break
+        assert sink.spooled > 0
 
         collector, url = serve(db_url, port, log)
         emit(2 * BATCH, "back")  # queued behind the spool while it drains
@@ -126,8 +129,8 @@ def test_a_full_spool_disk_loses_nothing_silently(
         app.close()
         stop(collector)
 
+    assert set(rows) == expected  # all that was not reported arrived: spooled or sent
     assert failed  # the full spool refused batches, and said so
-    assert set(rows) == expected  # everything else arrived: spooled, replayed, or sent
     assert max(rows.values()) == 1 and pageviews["pageviews"] == len(expected)
     stats = app.stats()
     assert stats.failed == len(failed) and stats.delivered == len(sent) - len(failed)

@@ -79,6 +79,7 @@ _ANY_VALUE = _JSON | st.datetimes() | st.tuples(st.integers()) | st.just(b"bytes
 @FAST
 @given(fields=st.dictionaries(st.sampled_from(EVENT_FIELDS), _ANY_VALUE, max_size=8))
 @example(fields={"status": True})
+@example(fields={"source": []})
 @example(fields={"props": {1: 2}})
 @example(fields={"ts": datetime(2026, 1, 1)})  # naive on purpose
 def test_fast_check_lets_through_only_what_validate_accepts(fields: dict[str, Any]) -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from tests.server.helpers import post_events, serving, site_and_token, sqlite_write_locked
 
 from footfall import connect
+
+pytestmark = pytest.mark.slow  # a real server, a store held back for seconds
 
 EVENTS = 10_000
 PER_REQUEST = 1_000  # the collector's limit of events per request

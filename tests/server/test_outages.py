@@ -20,6 +20,8 @@ from tests.server.helpers import post_events, serving, site_and_token, wait_for
 from footfall import connect
 from footfall.delivery.serialize import decode_batch
 
+pytestmark = pytest.mark.slow  # a real server, a store held back for seconds
+
 OUTAGE = 8.0  # seconds the server stays down
 BATCH = 500  # events per request
 STREAM = "footfall"

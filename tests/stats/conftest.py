@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from footfall import connect
-from footfall.collector.directory import hash_token
-from footfall.stores.meta import Site, open_meta
+from footfall.stores.meta import Site, hash_token, open_meta
 
 from .dataset import TZ, TZ_SITE, UTC_SITE, build
 

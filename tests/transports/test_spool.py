@@ -75,8 +75,8 @@ def test_orphaned_tmp_files_are_removed_and_counted_on_open(tmp_path: Path) -> N
 
     second = Spool(folder)
 
-    assert second.orphans == 3
     assert not [p for p in folder.rglob("*.tmp")]
+    assert second.orphans == 3
     assert [second.read(p) for p in second.files()] == [b"kept"]
     assert second.size_bytes == len(b"kept")
     assert Spool(folder).orphans == 0  # counted once, when found

@@ -1,27 +1,21 @@
 """The `footfall` command line. Each command group lives in its own module.
 
-A module listed in `COMMAND_MODULES` exposes `register(group)`; modules whose
-optional dependencies are missing are skipped with a note in `--help`.
+Every module of `COMMANDS` exposes `register(group)`. The modules import only
+what `--help` needs at the top; a command loads its heavier parts (the
+server, the stats engine, the processors) when it runs.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import click
 
-__all__ = ["COMMAND_MODULES", "main"]
+from footfall.cli import core, failed, sites, stats, users, worker
 
-COMMAND_MODULES = [
-    "footfall.cli.core",
-    "footfall.cli.sites",
-    "footfall.cli.failed",
-    "footfall.cli.stats",
-    "footfall.cli.users",
-    "footfall.cli.worker",
-    "footfall.cli.importlog",
-]
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS = (core, sites, failed, stats, users, worker)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,11 +27,5 @@ def main(verbose: int) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:
-        if _exc.name == _name:
-            continue  # not written yet
-        raise
+for _module in COMMANDS:
     _module.register(main)

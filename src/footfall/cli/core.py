@@ -35,7 +35,7 @@ def migrate(db_url: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet: bool) -> None:
     """Load realistic sample data: sites, pages, referrers, campaigns, funnels."""
-    from footfall.demo import generate_into
+    from footfall.demo import generate_into  # lazy: keeps `footfall --help` fast
 
     store = connect(db_url)
     if if_empty and store.count() > 0:
@@ -81,14 +81,11 @@ def serve(
     if schemas:
         os.environ["FOOTFALL_SCHEMAS"] = schemas
     connect(db_url).close()  # migrate once, before workers race to do it
-    try:
-        from footfall.server.app import first_run_message
+    from footfall.dashboard.auth import first_run_message  # lazy: keeps `footfall --help` fast
 
-        message = first_run_message(db_url, host, port)
-        if message:
-            click.echo(message)
-    except ImportError:
-        pass
+    message = first_run_message(db_url, host, port)
+    if message:
+        click.echo(message)
     click.echo(f"footfall serving {redact_url(db_url)} on http://{host}:{port}")
     uvicorn.run(
         "footfall.server.app:app_from_env",
@@ -163,6 +160,7 @@ def _failed_events(store: Any) -> Meta | None:
 
 def _rebuild_hint(store: Any, deleted: int) -> None:
     """After a delete, name the sites whose stats now read raw events until a rebuild."""
+    # lazy: keeps `footfall --help` fast
     from footfall.stats.qmark import run
     from footfall.stats.summary import SUMMARY_DIALECTS
 

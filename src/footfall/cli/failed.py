@@ -6,6 +6,7 @@ import click
 
 from footfall.cli.options import db_option
 from footfall.stores import connect
+from footfall.stores.meta import open_meta
 
 
 @click.group()
@@ -21,8 +22,6 @@ def failed() -> None:
 @click.option("--payload", is_flag=True, help="Print the original payloads too.")
 def list_cmd(db_url: str, limit: int, site: str | None, show_all: bool, payload: bool) -> None:
     """Show failed events, oldest first."""
-    from footfall.stores.meta import open_meta
-
     store = connect(db_url)
     rows = open_meta(store).list_failed(None if show_all else "failed", limit, site)
     store.close()
@@ -45,22 +44,18 @@ def retry(
     db_url: str, schemas: str | None, strict: bool | None, site: str | None, limit: int
 ) -> None:
     """Validate failed events again; store those that pass now."""
+    # lazy: keeps `footfall --help` fast
     from footfall.collector.config import CollectorConfig
     from footfall.collector.failed import retry_failed
     from footfall.collector.schemas import SchemaRegistry
-    from footfall.stores.meta import open_meta
+    from footfall.processors.defaults import default_processors
 
     config = CollectorConfig.from_env(schemas_dir=schemas)
     registry = SchemaRegistry(
         config.schemas_dir, strict=config.strict_schemas if strict is None else strict
     )
     store = connect(db_url)
-    try:
-        from footfall.processors.defaults import default_processors
-
-        chain = list(default_processors(store))
-    except ImportError:
-        chain = []
+    chain = list(default_processors(store))
     result = retry_failed(
         store, open_meta(store), registry.validate, limit=limit, site=site, processors=chain
     )

@@ -6,8 +6,9 @@ import click
 
 from footfall.cli.options import db_option
 from footfall.errors import ValidationError
+from footfall.sites import add_site, create_token, list_sites, list_tokens
 from footfall.stores import connect
-from footfall.stores.meta import normalize_domain
+from footfall.stores.meta import normalize_domain, open_meta
 
 
 @click.group()
@@ -23,8 +24,6 @@ def sites() -> None:
 @click.option("--if-missing", is_flag=True, help="Succeed quietly if it already exists.")
 def add(db_url: str, domain: str, tz: str, public: bool, if_missing: bool) -> None:
     """Register DOMAIN (e.g. example.com)."""
-    from footfall.sites import add_site
-
     store = connect(db_url)
     try:
         created = add_site(store, domain, timezone=tz, public=public)
@@ -45,8 +44,6 @@ def add(db_url: str, domain: str, tz: str, public: bool, if_missing: bool) -> No
 @db_option
 def list_cmd(db_url: str) -> None:
     """Show registered sites."""
-    from footfall.sites import list_sites
-
     store = connect(db_url)
     found = list_sites(store)
     store.close()
@@ -67,8 +64,6 @@ def token() -> None:
 @click.option("--site", help="Only valid for this site (default: every site).")
 def create(db_url: str, name: str, site: str | None) -> None:
     """Create a token; its secret is printed once, as the last line."""
-    from footfall.sites import create_token
-
     store = connect(db_url)
     try:
         tok, secret = create_token(store, name, site)
@@ -85,8 +80,6 @@ def create(db_url: str, name: str, site: str | None) -> None:
 @db_option
 def list_tokens_cmd(db_url: str) -> None:
     """Show tokens (never their secrets)."""
-    from footfall.sites import list_tokens
-
     store = connect(db_url)
     found = list_tokens(store)
     store.close()
@@ -100,8 +93,6 @@ def list_tokens_cmd(db_url: str) -> None:
 @click.argument("token_id", type=int)
 def revoke(db_url: str, token_id: int) -> None:
     """Revoke token TOKEN_ID (running servers notice within seconds)."""
-    from footfall.stores.meta import open_meta
-
     store = connect(db_url)
     done = open_meta(store).revoke_token(token_id)
     store.close()

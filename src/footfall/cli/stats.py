@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from footfall.cli.options import db_option
+from footfall.stores import connect
 
 
 def _table(title: str, rows: list[dict[str, object]], columns: list[str]) -> object:
@@ -47,10 +48,10 @@ def stats(
         return
     if not site:
         raise click.UsageError("--site is required")
+    # lazy: keeps `footfall --help` fast
     from rich.console import Console
 
-    from footfall.stats import StatsError, query
-    from footfall.stores import connect
+    from footfall.stats import StatsError, StatsUnavailable, query
 
     store = connect(db_url)
     common: dict[str, Any] = {"period": period, "date": date_, "filters": filters}
@@ -76,6 +77,8 @@ def stats(
             console.print(_table(f"top {key}", rows, [key, "visitors", "pageviews"]))
     except StatsError as exc:
         raise click.BadParameter(exc.message, param_hint=exc.param) from None
+    except StatsUnavailable as exc:
+        raise click.ClickException(exc.message) from None
 
 
 @stats.command("rebuild")
@@ -83,8 +86,7 @@ def stats(
 @click.option("--site", help="Only this site (default: every site).")
 def rebuild_cmd(db_url: str, site: str | None) -> None:
     """Recompute summaries from raw events (after purge, a time zone change, an upgrade)."""
-    from footfall.stats.rebuild import rebuild
-    from footfall.stores import connect
+    from footfall.stats.rebuild import rebuild  # lazy: keeps `footfall --help` fast
 
     n = rebuild(connect(db_url), site)
     click.echo(f"summaries rebuilt from {n:,} events")

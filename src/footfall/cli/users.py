@@ -31,7 +31,7 @@ def users() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def add(db_url: str, name: str, password_stdin: bool) -> None:
     """Create user NAME; the password comes from a prompt or stdin."""
-    from footfall.dashboard.auth import Users
+    from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
     password = _read_password(password_stdin)
     try:
@@ -47,7 +47,7 @@ def add(db_url: str, name: str, password_stdin: bool) -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin.")
 def passwd(db_url: str, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (ends that user's sessions)."""
-    from footfall.dashboard.auth import Users
+    from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
     users_store = Users(connect(db_url))
     if name not in users_store.names():
@@ -63,7 +63,7 @@ def passwd(db_url: str, name: str, password_stdin: bool) -> None:
 @db_option
 def list_users(db_url: str) -> None:
     """List user names."""
-    from footfall.dashboard.auth import Users
+    from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
     for name in Users(connect(db_url)).names():
         click.echo(name)
@@ -74,7 +74,7 @@ def list_users(db_url: str) -> None:
 @click.argument("name")
 def delete(db_url: str, name: str) -> None:
     """Delete user NAME and end their sessions."""
-    from footfall.dashboard.auth import Users
+    from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
     if not Users(connect(db_url)).delete(name):
         raise click.ClickException(f"no user {name!r}")

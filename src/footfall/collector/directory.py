@@ -16,18 +16,14 @@ tests) a stale look-up reloads inline.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
 
-from footfall.stores.meta import Meta, Site, Token, normalize_domain
+from footfall.stores.meta import Meta, Site, Token, hash_token, normalize_domain
 
-__all__ = ["TOKEN_PREFIX", "Directory", "hash_token", "new_token"]
-
-TOKEN_PREFIX = "ff_"  # noqa: S105 - a label, not a secret
+__all__ = ["Directory"]
 
 log = logging.getLogger("footfall.collector")
 
@@ -38,17 +34,6 @@ def _on_event_loop() -> bool:
     except RuntimeError:
         return False
     return True
-
-
-def hash_token(secret: str) -> str:
-    """sha256 of the secret: enough for a 256-bit random secret (no need for a slow KDF)."""
-    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def new_token() -> tuple[str, str, str]:
-    """A new secret, its hash and the short prefix shown in lists."""
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    return secret, hash_token(secret), secret[: len(TOKEN_PREFIX) + 6]
 
 
 class Directory:

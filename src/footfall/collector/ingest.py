@@ -60,7 +60,7 @@ client=None) -> bool` (and `keep_failed`, the same answering why not)
     written; `client` (an anonymous sender's rate key) is charged its bytes
     against `FOOTFALL_FAILED_BYTES` per hour, past which it is dropped.
 
-`validate_self_describing(state, uri, data)` (in schemas.py) checks data
+`validate_self_describing(state, uri, data)` checks data
 against the registry without ingesting anything.
 """
 
@@ -81,7 +81,14 @@ from footfall.errors import ValidationError
 from footfall.event import Event, validate
 from footfall.stores.meta import Meta, Token, open_meta
 
-__all__ = ["Collector", "EventError", "IngestResult", "Rejected", "collector_for"]
+__all__ = [
+    "Collector",
+    "EventError",
+    "IngestResult",
+    "Rejected",
+    "collector_for",
+    "validate_self_describing",
+]
 
 log = logging.getLogger("footfall.collector")
 
@@ -323,3 +330,14 @@ def collector_for(state: Any) -> Collector:
         found = Collector(state)
         state.extras[_EXTRAS_KEY] = found
     return found
+
+
+def validate_self_describing(state: Any, schema_uri: str, data: Any) -> str | None:
+    """Check one self-describing event's data against the server's registry.
+
+    `state` is the `ServerState`; returns None when the data is acceptable,
+    else the reason (invalid data, a malformed URI, or an unknown schema while
+    strict). The caller decides what to do with a failure; the collector
+    keeps such events as failed events (see `Collector.ingest`).
+    """
+    return collector_for(state).schemas.validate(schema_uri, data)

@@ -8,10 +8,8 @@ store is written by the tracker's background worker.
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
-import importlib
 import logging
 import zlib
 from pathlib import Path
@@ -25,34 +23,24 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from footfall.clientip import client_ip, header_value
+from footfall.collector import snowplow
 from footfall.collector.admission import RETRY_AFTER_SECONDS
-from footfall.collector.ingest import (
-    Collector,
-    EventError,
-    IngestResult,
-    Rejected,
-    collector_for,
-)
+from footfall.collector.http import GIF, GIF_HEADERS, client_address, read_body
+from footfall.collector.ingest import EventError, IngestResult, Rejected, collector_for
 from footfall.collector.parse import build_event, decode_body, events_of
 from footfall.errors import ValidationError
 from footfall.event import Event
 
-__all__ = ["CORS_HEADERS", "GIF", "client_address", "read_body", "routes"]
+__all__ = ["CORS_HEADERS", "routes"]
 
 log = logging.getLogger("footfall.collector")
 
 STATIC = Path(__file__).parent / "static"
-GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Authorization",
     "Access-Control-Max-Age": "86400",
-}
-GIF_HEADERS = {
-    "Cache-Control": "no-store, no-cache, must-revalidate, max-age=0",
-    "Pragma": "no-cache",
-    "Access-Control-Allow-Origin": "*",
 }
 JSON_TYPES = ("application/json", "text/plain", "application/x-www-form-urlencoded", "")
 MAX_QUERY_FIELD = 4_000
@@ -75,31 +63,6 @@ def _refusal(exc: Rejected) -> Response:
     if exc.retry_after is not None:
         headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
     return _json({"error": exc.reason}, exc.status, headers)
-
-
-def client_address(request: Request, collector: Collector) -> str:
-    """The client IP: socket peer, or X-Forwarded-For behind configured trusted proxies."""
-    peer = request.client.host if request.client else ""
-    forwarded = header_value(request.scope["headers"], b"x-forwarded-for")
-    return client_ip(peer, forwarded, collector.config.trusted_proxies)
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refusing (413) before reading more than `limit` bytes."""
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.isdigit():
-            raise Rejected(400, "Content-Length is not a number")
-        if int(length) > limit:
-            raise Rejected(413, f"body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise Rejected(413, f"body larger than {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def decode_content(body: bytes, encoding: str, limit: int) -> bytes:
@@ -337,17 +300,6 @@ def _script_route() -> Route:
     return Route("/js/footfall.js", serve_script, methods=["GET", "HEAD"])
 
 
-def _snowplow_routes(state: Any) -> list[BaseRoute]:
-    try:
-        module = importlib.import_module("footfall.collector.snowplow")
-    except ModuleNotFoundError as exc:
-        if exc.name == "footfall.collector.snowplow":
-            return []
-        raise
-    found: list[BaseRoute] = module.routes(state)
-    return found
-
-
 def routes(state: Any) -> list[BaseRoute]:
     """The collector's routes; creates the process's `Collector` up front."""
     collector_for(state)
@@ -356,5 +308,5 @@ def routes(state: Any) -> list[BaseRoute]:
         Route("/api/event", options_event, methods=["OPTIONS"]),
         Route("/api/event.gif", _Pixel(state), methods=["GET"]),
         _script_route(),
-        *_snowplow_routes(state),
+        *snowplow.routes(state),
     ]

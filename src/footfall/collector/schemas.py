@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar
 import fastjsonschema
 import orjson
 
-__all__ = ["IGLU_URI", "SchemaRegistry", "parse_iglu", "validate_self_describing"]
+__all__ = ["IGLU_URI", "SchemaRegistry", "parse_iglu"]
 
 IGLU_URI = re.compile(
     r"^iglu:([a-zA-Z0-9_.-]+)/([a-zA-Z0-9_.-]+)/(jsonschema)/([0-9]+-[0-9]+-[0-9]+)$"
@@ -162,16 +162,3 @@ class SchemaRegistry:
             # keyword); that is the event's failure, never the request's.
             return f"could not be validated against {uri}: {type(exc).__name__}: {exc}"
         return None
-
-
-def validate_self_describing(state: Any, schema_uri: str, data: Any) -> str | None:
-    """Check one self-describing event's data against the server's registry.
-
-    `state` is the `ServerState`; returns None when the data is acceptable,
-    else the reason (invalid data, a malformed URI, or an unknown schema while
-    strict). The caller decides what to do with a failure; the collector
-    keeps such events as failed events (see `Collector.ingest`).
-    """
-    from footfall.collector.ingest import collector_for
-
-    return collector_for(state).schemas.validate(schema_uri, data)

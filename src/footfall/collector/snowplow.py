@@ -27,10 +27,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from footfall.collector.admission import RETRY_AFTER_SECONDS
+from footfall.collector.http import GIF, GIF_HEADERS, client_address, read_body
 from footfall.collector.ingest import Collector, EventError, Rejected, collector_for
 from footfall.collector.limits import rate_key
 from footfall.collector.parse import BAD_SCHEMES
-from footfall.collector.routes import GIF, GIF_HEADERS, client_address, read_body
 from footfall.collector.snowplow_protocol import (
     SnowplowError,
     decode_envelope,

@@ -13,6 +13,9 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from footfall.errors import FootfallError
+from footfall.request_body import BodyRefused, read_limited
+
 __all__ = ["MAX_FIELDS", "MAX_FORM_BYTES", "FormRefused", "read_form"]
 
 # Two passwords of the longest allowed length (1,024 characters, up to 9 bytes
@@ -22,7 +25,7 @@ MAX_FIELDS = 16
 FORM_TYPE = "application/x-www-form-urlencoded"
 
 
-class FormRefused(Exception):
+class FormRefused(FootfallError):
     """A form the dashboard will not read: `status` (4xx) and a `reason` to show."""
 
     def __init__(self, status: int, reason: str) -> None:
@@ -31,23 +34,13 @@ class FormRefused(Exception):
         self.reason = reason
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) before reading more than `limit` bytes."""
-    too_large = FormRefused(413, f"The form is larger than {limit} bytes.")
-    length = request.headers.get("content-length")
-    if length is not None:
-        if not length.strip().isdigit():
-            raise FormRefused(400, "Content-Length is not a number.")
-        if int(length) > limit:
-            raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read_body(request: Request, limit: int) -> bytes:
+    try:
+        return await read_limited(request, limit)
+    except BodyRefused as exc:
+        if exc.status == 413:
+            raise FormRefused(413, f"The form is larger than {limit} bytes.") from None
+        raise FormRefused(exc.status, f"{exc.reason}.") from None
 
 
 async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, str]:
@@ -55,7 +48,7 @@ async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> dict[str, 
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if ctype not in ("", FORM_TYPE):
         raise FormRefused(415, f"Forms are sent as {FORM_TYPE}.")
-    body = await read_body(request, limit)
+    body = await _read_body(request, limit)
     try:
         pairs = parse_qsl(
             body.decode("utf-8", "replace"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from importlib import resources
+from typing import Any, Protocol
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,9 +25,9 @@ from footfall.dashboard.pages import Pages
 from footfall.dashboard.security import SessionMiddleware, harden
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import STATIC_PREFIX
-from footfall.server.state import ServerState
+from footfall.stores.base import Store
 
-__all__ = ["RESERVED", "middleware", "routes"]
+__all__ = ["RESERVED", "DashboardState", "middleware", "routes"]
 
 # First path segments that belong to other parts of the server, never to a site.
 RESERVED = frozenset(
@@ -35,6 +36,16 @@ RESERVED = frozenset(
 
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+class DashboardState(Protocol):
+    """What the dashboard needs of the server's state (`footfall.server.state.ServerState`).
+
+    `extras` is where it keeps one `Users` and one `SiteDirectory` per server.
+    """
+
+    store: Store
+    extras: dict[str, Any]
 
 
 def _site_route(handler: Handler) -> Handler:
@@ -49,7 +60,7 @@ def _site_route(handler: Handler) -> Handler:
     return guarded
 
 
-def _parts(state: ServerState) -> tuple[Users, SiteDirectory]:
+def _parts(state: DashboardState) -> tuple[Users, SiteDirectory]:
     """One Users and one SiteDirectory per server state (shared by routes and middleware)."""
     users = state.extras.get("dashboard.users")
     if not isinstance(users, Users):
@@ -60,7 +71,7 @@ def _parts(state: ServerState) -> tuple[Users, SiteDirectory]:
     return users, sites
 
 
-def routes(state: ServerState) -> list[BaseRoute]:
+def routes(state: DashboardState) -> list[BaseRoute]:
     users, sites = _parts(state)
     pages = Pages(sites, users)
     # The same proxy setting, and so the same client address, as the collector's.
@@ -79,6 +90,6 @@ def routes(state: ServerState) -> list[BaseRoute]:
     ]
 
 
-def middleware(state: ServerState) -> list[Middleware]:
+def middleware(state: DashboardState) -> list[Middleware]:
     users, _ = _parts(state)
     return [Middleware(SessionMiddleware, users=users)]

@@ -10,13 +10,17 @@ its `public` flag is set.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from footfall.stores.base import Store
+from footfall.stores.meta import Meta, open_meta
 
 __all__ = ["SiteDirectory", "SiteInfo"]
+
+log = logging.getLogger("footfall.dashboard")
 
 CACHE_SECONDS = 10.0
 PROP_SAMPLE_ROWS = 2_000  # prop keys are read from the latest N events of a name
@@ -48,14 +52,11 @@ class SiteDirectory:
         self.store = store
         self._cached: tuple[float, dict[str, SiteInfo]] | None = None
 
-    def _meta(self) -> Any:
-        try:
-            from footfall.stores.meta import open_meta
-        except ImportError:
-            return None
+    def _meta(self) -> Meta | None:
+        """The store's sites and tokens, or None for a store that keeps none (ClickHouse)."""
         try:
             return open_meta(self.store)
-        except (NotImplementedError, Exception):
+        except NotImplementedError:
             return None
 
     def _load(self) -> dict[str, SiteInfo]:
@@ -67,8 +68,9 @@ class SiteDirectory:
                     found[site.domain] = SiteInfo(
                         site.domain, bool(site.public), site.timezone, True
                     )
-            except Exception:  # noqa: S110 - table missing on an old store
-                pass
+            except Exception as exc:
+                # Still list the sites that have events, each private (the safe default).
+                log.warning("footfall: could not read the sites: %s", exc, exc_info=exc)
         query = getattr(self.store, "query", None)
         if query is not None and self.store.dialect == "sqlite":
             for (domain,) in query(_SKIP_SCAN):
@@ -103,7 +105,8 @@ class SiteDirectory:
             return []
         try:
             rows: list[Any] = meta.list_failed(status=None, limit=limit, site=site or None)
-        except Exception:
+        except Exception as exc:
+            log.warning("footfall: could not read the failed events: %s", exc, exc_info=exc)
             return []
         return rows
 

@@ -27,11 +27,10 @@ from footfall.delivery.stream_worker import is_data_error
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
+from footfall.stores import Store, connect, default_url
 
 if TYPE_CHECKING:
     from celery import Celery
-
-    from footfall.stores.base import Store
 
 __all__ = ["TASK_NAME", "CelerySink", "register_tasks", "store_batch"]
 
@@ -47,8 +46,6 @@ _stores_lock = threading.Lock()
 
 def _store_for(db_url: str | None) -> Store:
     """One store per worker process and URL (connections are not shared across forks)."""
-    from footfall.stores import connect, default_url
-
     url = db_url or default_url()
     with _stores_lock:
         store = _stores.get(url)

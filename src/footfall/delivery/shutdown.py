@@ -1,7 +1,9 @@
 """Flush-then-close at interpreter exit and on SIGTERM.
 
-`install()` runs when the first worker thread starts. It registers an
-`atexit` hook and, from the main thread, a SIGTERM handler.
+`install(live)` runs when the first worker thread starts, with the function
+that lists the workers still open (the worker module passes it in, so this
+module needs nothing from it). It registers an `atexit` hook and, from the
+main thread, a SIGTERM handler.
 
 The handler does no work itself. Python runs it in the main thread between
 two bytecodes, wherever that thread is: possibly inside one of the worker's
@@ -30,10 +32,10 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 __all__ = ["SHUTDOWN_TIMEOUT", "flush_all", "host_drains", "install"]
 
@@ -54,13 +56,23 @@ _pipe: tuple[int, int] | None = None  # (read, write) ends of this process's dra
 _pipe_pid = 0
 
 
+class Closable(Protocol):
+    """What shutdown closes: a worker, which says how many items it still held."""
+
+    def close(self, timeout: float | None = ...) -> int: ...
+
+
+_live: Callable[[], Iterable[Closable]] | None = None  # set by install()
+
+
 def flush_all(timeout: float = SHUTDOWN_TIMEOUT) -> int:
     """Close every live worker within `timeout`; return and log what was left."""
-    from footfall.delivery.worker import live_workers
-
+    live = _live
+    if live is None:
+        return 0  # no worker thread ever started: nothing was queued
     deadline = time.monotonic() + timeout
     left = 0
-    for worker in live_workers():
+    for worker in live():
         remaining = max(0.05, deadline - time.monotonic())
         left += worker.close(remaining)
     if left:
@@ -151,10 +163,14 @@ def _ensure_drain_thread() -> None:
     _pipe, _pipe_pid = (read_fd, write_fd), os.getpid()
 
 
-def install() -> None:
-    """Register the exit hooks once per process (idempotent, cheap)."""
-    global _installed_atexit, _previous_sigterm
+def install(live: Callable[[], Iterable[Closable]]) -> None:
+    """Register the exit hooks once per process (idempotent, cheap).
+
+    `live` lists the workers to close at exit and on SIGTERM.
+    """
+    global _installed_atexit, _previous_sigterm, _live
     with _lock:
+        _live = live
         if not _installed_atexit:
             atexit.register(_at_exit)
             _installed_atexit = True

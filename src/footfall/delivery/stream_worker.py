@@ -25,7 +25,6 @@ The rules that make it safe to kill at any moment:
 from __future__ import annotations
 
 import logging
-import random
 import socket
 import threading
 import time
@@ -33,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from footfall.delivery.backoff import backoff_delay
 from footfall.delivery.serialize import BatchDecodeError, decode_batch
 from footfall.errors import ValidationError
 from footfall.event import Event
@@ -52,7 +52,10 @@ DEFAULT_CLAIM_INTERVAL = 5.0  # seconds between XAUTOCLAIM sweeps
 DEFAULT_MAX_DELIVERIES = 10  # handed out this often unacked: poison
 DEAD_MAXLEN = 100_000  # entries kept in the dead-letter stream
 FORGET_IDLE_MS = 24 * 3_600_000  # a consumer silent this long, holding nothing, is gone
-BACKOFF_MAX = 30.0  # seconds between retries of a store or Redis that is down
+BACKOFF_BASE = 0.25  # seconds; the first retry waits 0.25-0.5 s
+# Seconds between retries of a store or Redis that is down, at most: also how
+# late a worker may notice that it is back, while the stream grows.
+BACKOFF_MAX = 10.0
 
 log = logging.getLogger("footfall.worker")
 
@@ -428,5 +431,5 @@ def _id_key(entry_id: bytes) -> tuple[int, int]:
 
 
 def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter, capped."""
-    return float(random.uniform(0.5, 1.0) * min(BACKOFF_MAX, 0.25 * 2 ** min(attempt, 10)))
+    """The wait before retry number `attempt` (from 1): the shared capped backoff."""
+    return backoff_delay(attempt, base=BACKOFF_BASE, cap=BACKOFF_MAX)

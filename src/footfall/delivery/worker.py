@@ -19,6 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from footfall.delivery import shutdown
+
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_FLUSH_INTERVAL",
@@ -160,9 +162,7 @@ class BackgroundWorker:
         with self._start_lock:
             if self._thread is not None and self._thread.is_alive():
                 return
-            from footfall.delivery import shutdown  # local: avoids an import cycle
-
-            shutdown.install()
+            shutdown.install(live_workers)
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
 

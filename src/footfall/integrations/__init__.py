@@ -19,6 +19,9 @@ from typing import Any
 
 from footfall.errors import ConfigurationError
 from footfall.processors import Processor
+from footfall.processors.defaults import default_processors
+from footfall.stores import connect
+from footfall.stores.base import Store
 from footfall.tracker import Tracker, get_tracker
 
 __all__ = ["build_tracker", "not_installed", "tracker_source"]
@@ -32,19 +35,6 @@ def not_installed(framework: str, extra: str, exc: ImportError) -> Configuration
         f"footfall's {framework} integration needs {framework}: "
         f"`pip install footfall[{extra}]` ({exc})"
     )
-
-
-def _default_processors(store: Any, options: dict[str, Any]) -> list[Processor]:
-    try:
-        from footfall.processors.defaults import default_processors
-    except ImportError as exc:  # an install without the processors package
-        if options:
-            raise ConfigurationError(
-                f"processor options {sorted(options)} given but processors are unavailable ({exc})"
-            ) from exc
-        log.warning("footfall: default processors unavailable (%s); events stay raw", exc)
-        return []
-    return list(default_processors(store, **options))
 
 
 def build_tracker(
@@ -62,9 +52,6 @@ def build_tracker(
     `processor_options` go to `default_processors` (privacy, geo database,
     bot handling, ...); pass `processors` to choose the chain yourself.
     """
-    from footfall.stores import connect
-    from footfall.stores.base import Store
-
     resolved = [connect(s) if isinstance(s, str) else s for s in sinks]
     if not resolved:
         raise ConfigurationError("no sinks given: pass a store URL, a store or a sink")
@@ -72,7 +59,7 @@ def build_tracker(
         store = next((s for s in resolved if isinstance(s, Store)), None)
         if store is None:
             store = next((getattr(s, "store", None) for s in resolved), None)
-        processors = _default_processors(store, processor_options)
+        processors = list(default_processors(store, **processor_options))
     elif processor_options:
         raise TypeError(f"unexpected options with explicit processors: {sorted(processor_options)}")
     return Tracker(resolved, processors, site=site, source="server", name=name)

@@ -34,11 +34,13 @@ from time import perf_counter
 from typing import Any, TypeVar
 
 from footfall.errors import ConfigurationError
-from footfall.integrations import not_installed, tracker_source, visits
+from footfall.integrations import not_installed, tracker_source
 from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
 from footfall.processors import Processor
-from footfall.tracker import Tracker
+from footfall.processors import visit_plugins as visits
+from footfall.stores.base import Store
+from footfall.tracker import Tracker, get_tracker
 
 try:
     from flask import Blueprint, Flask, Response, g, got_request_exception, request
@@ -64,8 +66,6 @@ def _storage_list(storage: Any) -> list[Any]:
 
 
 def _check_sink(obj: Any) -> None:
-    from footfall.stores.base import Store
-
     if isinstance(obj, str | Store) or (hasattr(obj, "write") and hasattr(obj, "close")):
         return
     raise ConfigurationError(
@@ -378,6 +378,4 @@ def _track_var() -> Any:
 
 
 def _no_tracker() -> Tracker:
-    from footfall.tracker import get_tracker
-
     return get_tracker()

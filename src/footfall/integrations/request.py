@@ -34,7 +34,6 @@ from footfall.event import (
     Event,
     check_fields,
 )
-from footfall.integrations import visits
 from footfall.integrations.cookie import (
     DEFAULT_COOKIE_MAX_AGE,
     DEFAULT_COOKIE_NAME,
@@ -43,6 +42,7 @@ from footfall.integrations.cookie import (
     read_cookie,
     valid_key,
 )
+from footfall.processors import visit_plugins as visits
 
 __all__ = [
     "DEFAULT_COOKIE_MAX_AGE",

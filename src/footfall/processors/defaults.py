@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from footfall.event import utcnow
-from footfall.integrations.visits import DEFAULT_VISIT_TIMEOUT
 from footfall.processors import Processor
 from footfall.processors.bots import BotProcessor
 from footfall.processors.geo import GeoProcessor
@@ -29,6 +28,7 @@ from footfall.processors.referrer import ReferrerProcessor
 from footfall.processors.state import ProcessorState, state_for
 from footfall.processors.useragent import UserAgentProcessor
 from footfall.processors.utm import UtmProcessor
+from footfall.processors.visit_plugins import DEFAULT_VISIT_TIMEOUT
 from footfall.processors.visitor import VisitorIdProcessor
 from footfall.processors.visits import VisitPluginsProcessor, VisitsProcessor
 

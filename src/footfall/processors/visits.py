@@ -27,18 +27,18 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
 from footfall.event import Event, new_id
-from footfall.integrations.visits import (
-    DEFAULT_VISIT_TIMEOUT,
-    Visit,
-    run_plugins,
-    worker_plugins,
-)
 from footfall.processors.state import (
     ProcessorState,
     VisitKey,
     VisitState,
     VisitTx,
     renew_lock_after_fork,
+)
+from footfall.processors.visit_plugins import (
+    DEFAULT_VISIT_TIMEOUT,
+    Visit,
+    run_plugins,
+    worker_plugins,
 )
 
 __all__ = ["VisitPluginsProcessor", "VisitsProcessor"]

@@ -2,16 +2,15 @@
 
 Route modules (collector, stats API, dashboard) each expose
 `routes(state) -> list[BaseRoute]`; this module only assembles them, answers
-`/health`, and closes the tracker (flushing queued events) on shutdown.
+`/health` and `/api/docs` (the OpenAPI document of all of them), and closes
+the tracker (flushing queued events) on shutdown.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -21,19 +20,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from footfall.collector import routes as collector_routes
+from footfall.dashboard import routes as dashboard_routes
 from footfall.delivery.shutdown import host_drains
+from footfall.server.openapi import openapi_document
 from footfall.server.state import ServerState
+from footfall.stats import api as stats_api
 
-__all__ = ["ROUTE_MODULES", "app_from_env", "create_app", "first_run_message"]
+__all__ = ["app_from_env", "create_app"]
 
 HEALTH_THREADS = 4  # concurrent /health store checks (is_writable)
-
-# Order matters: the dashboard's catch-all `/{site}` must come last.
-ROUTE_MODULES = [
-    "footfall.collector.routes",
-    "footfall.stats.api",
-    "footfall.dashboard.routes",
-]
 
 
 async def health(request: Request) -> JSONResponse:
@@ -56,19 +52,17 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if writable else 503)
 
 
+async def docs(request: Request) -> JSONResponse:
+    return JSONResponse(openapi_document())
+
+
 def _module_routes(state: ServerState) -> tuple[list[BaseRoute], list[Middleware]]:
-    routes: list[BaseRoute] = []
-    middleware: list[Middleware] = []
-    for name in ROUTE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that part is not built yet
-            raise
-        routes.extend(module.routes(state))
-        middleware.extend(getattr(module, "middleware", lambda s: [])(state))
-    return routes, middleware
+    routes: list[BaseRoute] = [
+        *collector_routes.routes(state),
+        *stats_api.routes(state),
+        *dashboard_routes.routes(state),  # last: its catch-all `/{site}` matches anything
+    ]
+    return routes, dashboard_routes.middleware(state)
 
 
 def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> Starlette:
@@ -94,7 +88,7 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
             state.close()
 
     extra_routes, middleware = _module_routes(state)
-    routes: list[BaseRoute] = [Route("/health", health), *extra_routes]
+    routes: list[BaseRoute] = [Route("/health", health), Route("/api/docs", docs), *extra_routes]
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.footfall = state
     return app
@@ -103,13 +97,3 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` (and `--workers N`): config from env."""
     return create_app(os.environ.get("FOOTFALL_DB"), schemas_dir=os.environ.get("FOOTFALL_SCHEMAS"))
-
-
-def first_run_message(db_url: str, host: str, port: int) -> str | None:
-    """A one-time sign-up link when no dashboard user exists (filled in by auth)."""
-    try:
-        module: Any = importlib.import_module("footfall.dashboard.auth")
-    except ModuleNotFoundError:
-        return None
-    fn = getattr(module, "first_run_message", None)
-    return fn(db_url, host, port) if fn else None

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from footfall.delivery.dispatch import RETRY_FOREVER
+from footfall.delivery.redis_sink import RedisSink
 from footfall.delivery.sinks import Sink, StoreSink
 from footfall.delivery.worker import DEFAULT_QUEUE_SIZE
 from footfall.processors import Processor
+from footfall.processors.defaults import default_processors
 from footfall.stores import Store, connect, default_url
 from footfall.tracker import Tracker
 
@@ -88,14 +90,7 @@ class ServerState:
     def from_url(cls, db_url: str | None = None, schemas_dir: str | None = None) -> ServerState:
         url = db_url or default_url()
         store = connect(url)
-        processors: list[Any] = []
-        try:
-            from footfall.processors.defaults import default_processors
-
-            processors = list(default_processors(store))
-        except ImportError:
-            pass
-        tracker = collector_tracker(_sink(store), processors)
+        tracker = collector_tracker(_sink(store), list(default_processors(store)))
         return cls(
             store=store,
             tracker=tracker,
@@ -131,6 +126,4 @@ def _sink(store: Store) -> Any:
     redis_url = os.environ.get("FOOTFALL_REDIS_SINK")
     if not redis_url:
         return StoreSink(store)
-    from footfall.delivery.redis_sink import RedisSink
-
     return RedisSink(redis_url, stream=os.environ.get("FOOTFALL_STREAM") or "footfall")

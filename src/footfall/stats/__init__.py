@@ -18,17 +18,19 @@ from datetime import datetime
 from typing import Any
 
 from footfall.stats.engine import aggregate, breakdown, timeseries
-from footfall.stats.errors import StatsError
+from footfall.stats.errors import StatsError, StatsUnavailable
 from footfall.stats.funnel import funnel
 from footfall.stats.model import METRICS, PERIODS, Query, build_query
 from footfall.stats.realtime import current_pages, realtime_visitors
 from footfall.stats.sites import first_seen, site_info
+from footfall.stores import connect
 
 __all__ = [
     "METRICS",
     "PERIODS",
     "Query",
     "StatsError",
+    "StatsUnavailable",
     "aggregate",
     "breakdown",
     "build_query",
@@ -66,8 +68,6 @@ def query(
     engine ("auto", "raw" or "summary").
     """
     if isinstance(store, str):
-        from footfall.stores import connect
-
         store = connect(store)
     if kind not in KINDS:
         raise StatsError("kind", f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")

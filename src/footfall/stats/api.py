@@ -6,7 +6,6 @@
     GET /api/v1/stats/realtime/visitors?site_id            -> a bare integer
     GET /api/v1/stats/realtime/pages?site_id               -> pages of current visits
     GET /api/v1/stats/funnel       ?site_id&period&date&step=...&step=...
-    GET /api/docs                                          -> the OpenAPI document
 
 Who may read a site: a bearer token for that site (or for every site), a
 logged-in dashboard user (`request.state.footfall_user`, set by the
@@ -14,7 +13,9 @@ dashboard's session middleware), or anyone when the site is public. A valid
 token for another site gets 403; a missing or unknown token 401. Bad
 parameters get 400 with a message naming the parameter. Queries run off the
 event loop, a few at a time, each within a time budget (`footfall.stats.guard`):
-over the budget, or with no free slot, the answer is 503 with the reason.
+over the budget, or with no free slot, the answer is 503 with the reason. A
+store that fails to read the site's settings or the tokens is a 503 too,
+never a 401 or a private site.
 
 Anonymous readers of a public site see counts, never who: a breakdown or a
 filter by a property that names a person (`visit:user_id`) gets 401 unless
@@ -24,25 +25,24 @@ the request carries a token or a dashboard login.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from footfall.server.state import ServerState
 from footfall.stats.engine import aggregate, breakdown, timeseries
-from footfall.stats.errors import StatsError
+from footfall.stats.errors import StatsError, StatsUnavailable
 from footfall.stats.funnel import funnel
 from footfall.stats.guard import Busy, guard_for, overload_response
 from footfall.stats.model import Query, build_query
-from footfall.stats.openapi import openapi_document
 from footfall.stats.realtime import current_pages, realtime_visitors
 from footfall.stats.sites import first_seen, site_info, token_allows
+from footfall.stores.base import Store
 from footfall.stores.budget import QueryTimeout
 
-__all__ = ["authorize", "routes"]
+__all__ = ["StatsState", "authorize", "routes"]
 
 _HEADERS = {"Cache-Control": "no-store"}
 MAX_PARAM = 4_000
@@ -211,7 +211,17 @@ def _funnel(store: Any, request: Request, site: str) -> dict[str, Any]:
     return {"results": funnel(store, q, steps)}
 
 
-def _endpoint(state: ServerState, handler: Any) -> Any:
+class StatsState(Protocol):
+    """What the stats routes need of the server's state (`footfall.server.state.ServerState`).
+
+    `extras` is where the routes keep their query guard, per server.
+    """
+
+    store: Store
+    extras: dict[str, Any]
+
+
+def _endpoint(state: StatsState, handler: Any) -> Any:
     guard = guard_for(state.extras)  # off the event loop, a few at a time, within a budget
 
     async def endpoint(request: Request) -> Response:
@@ -224,6 +234,8 @@ def _endpoint(state: ServerState, handler: Any) -> Any:
             body = await guard.run(handler, store, request, site)
         except StatsError as exc:
             return _error(exc.status, str(exc))
+        except StatsUnavailable as exc:
+            return _error(exc.status, exc.message)
         except (QueryTimeout, Busy) as exc:
             return overload_response(exc)
         return JSONResponse(body, headers=_HEADERS)
@@ -231,12 +243,8 @@ def _endpoint(state: ServerState, handler: Any) -> Any:
     return endpoint
 
 
-def routes(state: ServerState) -> list[BaseRoute]:
+def routes(state: StatsState) -> list[BaseRoute]:
     """The stats API routes (picked up by footfall.server.app)."""
-
-    async def docs(request: Request) -> JSONResponse:
-        return JSONResponse(openapi_document())
-
     base = "/api/v1/stats"
     return [
         Route(f"{base}/aggregate", _endpoint(state, _aggregate)),
@@ -245,5 +253,4 @@ def routes(state: ServerState) -> list[BaseRoute]:
         Route(f"{base}/realtime/visitors", _endpoint(state, _realtime)),
         Route(f"{base}/realtime/pages", _endpoint(state, _pages)),
         Route(f"{base}/funnel", _endpoint(state, _funnel)),
-        Route("/api/docs", docs),
     ]

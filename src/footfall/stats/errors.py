@@ -1,11 +1,14 @@
-"""The one error the stats engine raises for bad input: it names the parameter."""
+"""The errors the stats engine raises: bad input (it names the parameter), or a store
+that cannot answer now."""
 
 from __future__ import annotations
 
-__all__ = ["StatsError"]
+from footfall.errors import FootfallError
+
+__all__ = ["StatsError", "StatsUnavailable"]
 
 
-class StatsError(ValueError):
+class StatsError(FootfallError, ValueError):
     """A query parameter is invalid; the HTTP API answers 400 with this message.
 
     `param` is the request parameter at fault (`metrics`, `filters`, `date`...),
@@ -17,3 +20,17 @@ class StatsError(ValueError):
         self.param = param
         self.message = message
         self.status = status
+
+
+class StatsUnavailable(FootfallError):
+    """The store failed to answer what a request needs (its sites or tokens, say).
+
+    The HTTP API answers 503 with this message: the request was fine, the
+    database was not, and a retry may succeed.
+    """
+
+    status = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message

@@ -3,11 +3,11 @@
 A stats request runs in a worker thread (never on the event loop that
 answers `/health` and ingestion), inside `time_budget(timeout)` so every
 store stops its queries at the deadline (`footfall.stores.budget`). At most
-`concurrency` run at once, on threads of their own, so slow queries can
-neither take every thread of the server nor every database connection; a
-request beyond that waits up to `queue_seconds` for its turn, and then - or
-at once when too many already wait - is refused with `Busy` (503 with
-`Retry-After`).
+`concurrency` run at once, on threads of their own with a lower CPU priority,
+so slow queries can neither take every thread of the server nor every
+database connection, nor the CPU the event loop needs; a request beyond that
+waits up to `queue_seconds` for its turn, and then - or at once when too many
+already wait - is refused with `Busy` (503 with `Retry-After`).
 
 Settings, read once per server process from the environment:
 
@@ -19,15 +19,18 @@ Settings, read once per server process from the environment:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import os
+import sys
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, TypeVar
 
 import anyio
-import anyio.to_thread
 from starlette.responses import JSONResponse
 
 from footfall.errors import ConfigurationError
@@ -42,6 +45,7 @@ DEFAULT_CONCURRENCY = 4
 DEFAULT_QUEUE_SECONDS = 5.0
 WAITING_PER_SLOT = 16  # beyond concurrency x this many waiting, refuse at once
 RETRY_AFTER = 2  # seconds: what a refused client is told to wait
+NICE = 10  # how much lower the stats threads' CPU priority is (Linux)
 
 
 class Busy(Exception):
@@ -92,6 +96,22 @@ def _within_budget(seconds: float, fn: Callable[..., T], *args: Any) -> T:
         return fn(*args)
 
 
+def _lower_priority() -> None:
+    """Stats threads yield the CPU to the event loop and the delivery thread.
+
+    On Linux a thread has its own nice value: raising it for these threads
+    (they only ever run stats queries) keeps the CPU-bound SQLite work from
+    crowding out `/health` and ingestion on a busy machine. Elsewhere: no-op.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
+    except OSError:
+        pass
+
+
 class QueryGuard:
     """Admits stats requests to their own worker threads, `concurrency` at a time."""
 
@@ -101,7 +121,11 @@ class QueryGuard:
         self.waiting = 0
         # Made on first use, inside the event loop (older anyio needs one).
         self._slots: anyio.CapacityLimiter | None = None
-        self._threads: anyio.CapacityLimiter | None = None
+        # Threads of their own, at a lower priority: the server's shared pool stays
+        # free for /health, the dashboard and the collector whatever the stats do.
+        self._pool = ThreadPoolExecutor(
+            self.limits.concurrency, "footfall-stats", initializer=_lower_priority
+        )
 
     def snapshot(self) -> dict[str, int]:
         """Stats requests running and waiting now (for /health)."""
@@ -109,32 +133,41 @@ class QueryGuard:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` in a worker thread within the time budget; Busy if no turn came."""
-        if self._slots is None or self._threads is None:
+        if self._slots is None:
             self._slots = anyio.CapacityLimiter(self.limits.concurrency)
-            # Threads of their own: the server's shared pool (40) stays free for
-            # /health, the dashboard and the collector whatever the stats do.
-            self._threads = anyio.CapacityLimiter(self.limits.concurrency)
-        slots = self._slots
+        slots, ticket = self._slots, object()
         try:
-            slots.acquire_nowait()
+            slots.acquire_on_behalf_of_nowait(ticket)
         except anyio.WouldBlock:
-            await self._wait_for(slots)
+            await self._wait_for(slots, ticket)
+        loop = asyncio.get_running_loop()
         self.running += 1
         try:
-            work = partial(_within_budget, self.limits.timeout, fn, *args)
-            # Not abandoned on cancel: the slot is held until the thread is done.
-            return await anyio.to_thread.run_sync(work, limiter=self._threads)
-        finally:
-            self.running -= 1
-            slots.release()
+            future = self._pool.submit(_within_budget, self.limits.timeout, fn, *args)
+        except BaseException:
+            self._finished(slots, ticket)
+            raise
 
-    async def _wait_for(self, slots: anyio.CapacityLimiter) -> None:
+        def finished(_: Future[T]) -> None:
+            # The slot is freed when the thread is done, not when the request
+            # gives up waiting: a cancelled request cannot start another query.
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._finished, slots, ticket)
+
+        future.add_done_callback(finished)
+        return await asyncio.wrap_future(future)
+
+    def _finished(self, slots: anyio.CapacityLimiter, ticket: object) -> None:
+        self.running -= 1
+        slots.release_on_behalf_of(ticket)
+
+    async def _wait_for(self, slots: anyio.CapacityLimiter, ticket: object) -> None:
         if self.waiting >= self.limits.concurrency * WAITING_PER_SLOT:
             raise Busy(self.limits)
         self.waiting += 1
         try:
             with anyio.move_on_after(self.limits.queue_seconds) as scope:
-                await slots.acquire()
+                await slots.acquire_on_behalf_of(ticket)
         finally:
             self.waiting -= 1
         if scope.cancelled_caught:

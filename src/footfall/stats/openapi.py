@@ -1,19 +1,18 @@
-"""The OpenAPI 3.1 document served at /api/docs (built from the same allow-lists).
+"""The stats API's part of the OpenAPI document served at /api/docs.
 
-It covers the stats API (here) and the collector's routes and /health
-(`footfall.collector.openapi`); the fuzz suite in tests/fuzz/ checks every
-answer of a real server against it.
+Built from the same allow-lists the API checks parameters against. The server
+(`footfall.server.openapi`) puts it together with the collector's part; the
+fuzz suite in tests/fuzz/ checks every answer of a real server against it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from footfall.collector.openapi import COLLECTOR_SCHEMAS, collector_paths
 from footfall.stats.model import INTERVALS, METRICS, PERIODS
 from footfall.stats.properties import ALL_NAMES
 
-__all__ = ["openapi_document"]
+__all__ = ["stats_paths"]
 
 
 def _p(name: str, description: str, required: bool = False, **schema: Any) -> dict[str, Any]:
@@ -116,97 +115,77 @@ def _get(
     }
 
 
-def openapi_document() -> dict[str, Any]:
+def stats_paths() -> dict[str, Any]:
+    """The OpenAPI path items of the stats API (errors refer to the `Error` schema)."""
     base = "/api/v1/stats"
     common = [_SITE, _PERIOD, _DATE, _METRICS, _FILTERS]
     return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "footfall HTTP API",
-            "version": "1",
-            "description": "The stats API (Plausible Stats API v1 compatible; bots are"
-            " excluded) and the collector's ingestion routes.",
-        },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error"],
-                    "properties": {"error": {"type": "string"}},
-                },
-                **COLLECTOR_SCHEMAS,
-            },
-        },
-        "paths": {
-            f"{base}/aggregate": _get(
-                "Metrics over the whole period",
-                [*common, _p("compare", "previous_period adds `change`", enum=["previous_period"])],
-                {"results": {"visitors": {"value": 3}}},
-                _AGGREGATE,
-            ),
-            f"{base}/timeseries": _get(
-                "Metrics per time bucket (every bucket present)",
-                [*common, _p("interval", "Bucket size", enum=list(INTERVALS))],
-                {"results": [{"date": "2026-10-01", "visitors": 3}]},
-                _ROWS,
-            ),
-            f"{base}/breakdown": _get(
-                "Metrics per value of a property",
-                [
-                    *common,
-                    _p("property", "One of: " + ", ".join(ALL_NAMES), True),
-                    _p("limit", "Rows per page (1-1000)", default="100"),
-                    _p("page", "1-based page", default="1"),
-                ],
-                {"results": [{"page": "/", "visitors": 3}]},
-                _ROWS,
-            ),
-            f"{base}/realtime/visitors": _get(
-                "Visitors in the last 5 minutes", [_SITE], 4, {"type": "integer", "minimum": 0}
-            ),
-            f"{base}/realtime/pages": _get(
-                "Pages of the current visits",
-                [_SITE],
-                {"results": [{"page": "/", "visitors": 2}]},
-                _ROWS,
-            ),
-            f"{base}/funnel": _get(
-                "Visitors through ordered steps",
-                [
-                    _SITE,
-                    _PERIOD,
-                    _DATE,
-                    {
-                        "name": "step",
-                        "in": "query",
-                        "required": True,
-                        "description": "Repeat once per step: event:page==/x or event:name==X",
-                        "schema": {"type": "array", "items": {"type": "string"}},
-                        "style": "form",
-                        "explode": True,
-                    },
-                ],
+        f"{base}/aggregate": _get(
+            "Metrics over the whole period",
+            [*common, _p("compare", "previous_period adds `change`", enum=["previous_period"])],
+            {"results": {"visitors": {"value": 3}}},
+            _AGGREGATE,
+        ),
+        f"{base}/timeseries": _get(
+            "Metrics per time bucket (every bucket present)",
+            [*common, _p("interval", "Bucket size", enum=list(INTERVALS))],
+            {"results": [{"date": "2026-10-01", "visitors": 3}]},
+            _ROWS,
+        ),
+        f"{base}/breakdown": _get(
+            "Metrics per value of a property",
+            [
+                *common,
+                _p("property", "One of: " + ", ".join(ALL_NAMES), True),
+                _p("limit", "Rows per page (1-1000)", default="100"),
+                _p("page", "1-based page", default="1"),
+            ],
+            {"results": [{"page": "/", "visitors": 3}]},
+            _ROWS,
+        ),
+        f"{base}/realtime/visitors": _get(
+            "Visitors in the last 5 minutes", [_SITE], 4, {"type": "integer", "minimum": 0}
+        ),
+        f"{base}/realtime/pages": _get(
+            "Pages of the current visits",
+            [_SITE],
+            {"results": [{"page": "/", "visitors": 2}]},
+            _ROWS,
+        ),
+        f"{base}/funnel": _get(
+            "Visitors through ordered steps",
+            [
+                _SITE,
+                _PERIOD,
+                _DATE,
                 {
-                    "results": {
-                        "steps": [
-                            {
-                                "step": 1,
-                                "label": "event:page==/",
-                                "visitors": 10,
-                                "conversion_rate": 100.0,
-                                "conversion_rate_step": 100.0,
-                                "dropoff": 0,
-                                "dropoff_percentage": 0.0,
-                            }
-                        ],
-                        "entering_visitors": 10,
-                        "converted_visitors": 2,
-                        "conversion_rate": 20.0,
-                    }
+                    "name": "step",
+                    "in": "query",
+                    "required": True,
+                    "description": "Repeat once per step: event:page==/x or event:name==X",
+                    "schema": {"type": "array", "items": {"type": "string"}},
+                    "style": "form",
+                    "explode": True,
                 },
-                _FUNNEL,
-            ),
-            **collector_paths(),
-        },
+            ],
+            {
+                "results": {
+                    "steps": [
+                        {
+                            "step": 1,
+                            "label": "event:page==/",
+                            "visitors": 10,
+                            "conversion_rate": 100.0,
+                            "conversion_rate_step": 100.0,
+                            "dropoff": 0,
+                            "dropoff_percentage": 0.0,
+                        }
+                    ],
+                    "entering_visitors": 10,
+                    "converted_visitors": 2,
+                    "conversion_rate": 20.0,
+                }
+            },
+            _FUNNEL,
+        ),
     }

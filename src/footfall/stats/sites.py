@@ -3,19 +3,27 @@ public, and whether an API token may read it.
 
 Read through the collector's `footfall.stores.meta` interface; a store
 without it (or a site not registered) is treated as a private site in UTC.
+A store that has it but fails to answer is not: the error is logged and the
+request refused with `StatsUnavailable` (503), never read as "private, UTC"
+(wrong numbers) or "invalid token" (a 401 that sends the caller to fix a
+token that is fine).
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from footfall.stats.errors import StatsUnavailable
 from footfall.stores.budget import QueryTimeout
+from footfall.stores.meta import Meta, hash_token, open_meta
 from footfall.stores.rows import from_micros
 
 __all__ = ["SiteInfo", "first_seen", "site_info", "token_allows"]
+
+log = logging.getLogger("footfall.stats")
 
 
 @dataclass(frozen=True)
@@ -26,49 +34,47 @@ class SiteInfo:
     registered: bool = False
 
 
-def _meta(store: Any) -> Any | None:
+def _meta(store: Any) -> Meta | None:
+    """The store's sites and tokens, or None for a store that keeps none (ClickHouse)."""
     try:
-        from footfall.stores.meta import open_meta
-
         return open_meta(store)
-    except (ImportError, NotImplementedError):
+    except NotImplementedError:
         return None
 
 
+def _unavailable(what: str, exc: Exception) -> StatsUnavailable:
+    log.warning("footfall: could not read %s: %s", what, exc, exc_info=exc)
+    return StatsUnavailable(f"could not read {what} from the store ({type(exc).__name__})")
+
+
 def site_info(store: Any, site: str) -> SiteInfo:
+    """The site's settings; `StatsUnavailable` when the store cannot say."""
     meta = _meta(store)
     found = None
     if meta is not None:
         try:
             found = meta.get_site(site)
         except QueryTimeout:
-            raise  # out of time: not a site without settings
-        except Exception:
-            found = None
+            raise  # out of time: answered as such (503), not as a site without settings
+        except Exception as exc:
+            raise _unavailable("the site's settings", exc) from exc
     if found is None:
         return SiteInfo(site)
     return SiteInfo(site, found.timezone or "UTC", bool(found.public), True)
 
 
-def _hash(secret: str) -> str:
-    try:
-        from footfall.collector.directory import hash_token
-
-        return hash_token(secret)
-    except ImportError:
-        return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
-
-
 def token_allows(store: Any, secret: str, site: str) -> bool | None:
     """True if the token may read `site`, False if it is valid for other sites only,
-    None if it is not a valid token at all."""
+    None if it is not a valid token at all; `StatsUnavailable` when the store cannot say."""
     meta = _meta(store)
     if meta is None or not secret:
         return None
     try:
-        token = meta.active_tokens().get(_hash(secret))
-    except Exception:
-        return None
+        token = meta.active_tokens().get(hash_token(secret))
+    except QueryTimeout:
+        raise
+    except Exception as exc:
+        raise _unavailable("the API tokens", exc) from exc
     if token is None:
         return None
     return bool(token.allows(site))

@@ -8,11 +8,14 @@ backend implements it in its own dialect:
 
 - SQLite and PostgreSQL: `footfall.stores.meta_sql.SQLMeta`, one set of
   statements for both (uses the store's `transaction()` and `query()`).
-- Another backend provides either a `meta()` method on its Store returning a
-  `Meta`, or a module `footfall.stores.meta_<dialect>` with a function
-  `open_meta(store) -> Meta`. `open_meta` below tries those in that order.
+- Another backend provides a `meta()` method on its Store returning a `Meta`.
+  A store with neither has no sites or tokens: `open_meta` raises
+  `NotImplementedError` (ClickHouse keeps them in a separate metadata store).
 
-Contract (tests/collector/test_meta.py runs it against SQLite):
+The records and the protocol live in `meta_records.py`, which every
+implementation imports; this module is where callers find them.
+
+Contract (tests/stores/test_meta_state.py and tests/collector/ run it):
 
 - `add_site(site)` inserts a site; returns False (and changes nothing) when a
   site with that domain exists. Domains are stored as given (callers
@@ -34,82 +37,26 @@ Contract (tests/collector/test_meta.py runs it against SQLite):
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+import hashlib
+import secrets
+from typing import Any
+
+from footfall.stores.meta_records import FailedEvent, Meta, Site, Token
+from footfall.stores.meta_sql import SQLMeta
 
 __all__ = [
+    "TOKEN_PREFIX",
     "FailedEvent",
     "Meta",
     "Site",
     "Token",
+    "hash_token",
+    "new_token",
     "normalize_domain",
     "open_meta",
 ]
 
-
-@dataclass(frozen=True)
-class Site:
-    """A site the collector accepts events for."""
-
-    domain: str
-    timezone: str = "UTC"
-    public: bool = False
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Token:
-    """An API token as stored (the secret itself is never stored)."""
-
-    id: int
-    name: str
-    site: str  # "" = any site
-    prefix: str  # first characters of the secret, to recognise it in lists
-    created_at: datetime | None = None
-    revoked: bool = False
-
-    def allows(self, site: str) -> bool:
-        return not self.revoked and (not self.site or self.site == site)
-
-
-@dataclass(frozen=True)
-class FailedEvent:
-    """An event kept aside because it failed validation, with why and what came in."""
-
-    id: int
-    ts: datetime
-    reason: str
-    payload: str  # the original input, as text (JSON or a query string)
-    event: str = ""  # the footfall Event built from it, as JSON ("" if none)
-    site: str = ""
-    source: str = ""
-    schema: str = ""
-    attempts: int = 1
-    status: str = "failed"
-    # The id its event would be stored with, for erasure (footfall.collector.failed_privacy).
-    visitor_id: str = ""
-
-
-@runtime_checkable
-class Meta(Protocol):
-    """Sites, tokens and failed events of one store; see the module docstring."""
-
-    def add_site(self, site: Site) -> bool: ...
-    def get_site(self, domain: str) -> Site | None: ...
-    def list_sites(self) -> list[Site]: ...
-    def add_token(self, name: str, site: str, token_hash: str, prefix: str) -> Token: ...
-    def list_tokens(self) -> list[Token]: ...
-    def active_tokens(self) -> dict[str, Token]: ...
-    def revoke_token(self, token_id: int) -> bool: ...
-    def add_failed(self, rows: list[FailedEvent]) -> int: ...
-    def list_failed(
-        self, status: str | None = "failed", limit: int = 100, site: str | None = None
-    ) -> list[FailedEvent]: ...
-    def set_failed_status(self, failed_id: int, status: str, reason: str | None = None) -> None: ...
-    def purge_failed(self, before: datetime, site: str | None = None) -> int: ...
-    def delete_failed_visitor(self, visitor_id: str, site: str | None = None) -> int: ...
+TOKEN_PREFIX = "ff_"  # noqa: S105 - a label, not a secret
 
 
 def normalize_domain(domain: str) -> str:
@@ -129,12 +76,16 @@ def open_meta(store: Any) -> Meta:
         return meta
     dialect = getattr(store, "dialect", "")
     if dialect in ("sqlite", "postgres"):
-        from footfall.stores.meta_sql import SQLMeta
-
         return SQLMeta(store, "?" if dialect == "sqlite" else "%s")
-    try:
-        module = importlib.import_module(f"footfall.stores.meta_{dialect}")
-    except ModuleNotFoundError as exc:
-        raise NotImplementedError(f"no sites/tokens support for {dialect!r} stores yet") from exc
-    found: Meta = module.open_meta(store)
-    return found
+    raise NotImplementedError(f"no sites/tokens support for {dialect!r} stores")
+
+
+def hash_token(secret: str) -> str:
+    """sha256 of the secret: enough for a 256-bit random secret (no need for a slow KDF)."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """A new secret, its hash and the short prefix shown in lists."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    return secret, hash_token(secret), secret[: len(TOKEN_PREFIX) + 6]

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
-from footfall.stores.meta import FailedEvent, Site, Token
+from footfall.stores.meta_records import FailedEvent, Site, Token
 from footfall.stores.rows import from_micros, to_micros
 
 __all__ = ["SQLMeta"]

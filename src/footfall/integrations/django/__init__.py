@@ -31,6 +31,7 @@ from typing import Any
 from footfall.integrations import build_tracker, not_installed
 from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
+from footfall.stores import default_url
 from footfall.tracker import Tracker, _registry, register_tracker
 
 try:
@@ -100,8 +101,6 @@ def configured_tracker() -> Tracker:
         registered = _registry.get("default")
         if registered is not None:
             return registered
-        from footfall.stores import default_url
-
         sinks = [default_url()]
     privacy = dict(config.get("PRIVACY") or {})
     key = repr((sinks, privacy, config.get("SITE", "")))

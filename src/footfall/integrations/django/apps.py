@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+from footfall.integrations.django import configured_tracker
+
 __all__ = ["FootfallConfig"]
 
 
@@ -23,6 +25,4 @@ class FootfallConfig(AppConfig):  # type: ignore[misc]  # django ships no type h
     verbose_name = "Footfall"
 
     def ready(self) -> None:
-        from footfall.integrations.django import configured_tracker
-
         configured_tracker()
