@@ -6,7 +6,7 @@ DB ?= sqlite:///./footfall.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck pytest bench assets clean
+.PHONY: run test install dev lint typecheck imports pytest bench assets clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,10 +36,14 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
+# Which part of footfall may import which: the contracts in pyproject.toml.
+imports: dev
+	$(BIN)/lint-imports
+
 pytest: dev
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 bench: dev
 	$(BIN)/python bench/run.py

@@ -1,7 +1,7 @@
 """Core delivery: `Tracker.emit` cost, and end-to-end events/s into SQLite.
 
 The core rows write raw events only; a last row adds folding them into the
-stats summaries (`footfall.stats.catchup.catch_up`, which `footfall serve`
+stats summaries (`footfall.stats.summaries.catchup.catch_up`, which `footfall serve`
 runs in the background) inside the timed window.
 
 End-to-end is timed from the first emit to the end of `flush()`: the calling
@@ -68,7 +68,7 @@ def _end_to_end(n: int, folder: Path, run: int, summaries: bool = False) -> floa
         t.emit("pageview", {"i": i}, url="https://bench.example/p", path="/p", visitor_id="v")
     t.flush(600)
     if summaries:
-        from footfall.stats.catchup import catch_up, lag
+        from footfall.stats.summaries.catchup import catch_up, lag
 
         catch_up(store)
         assert lag(store) == 0, "catch-up left events unfolded"

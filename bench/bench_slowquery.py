@@ -91,7 +91,7 @@ def _dataset(n: int) -> str:
     from footfall import connect
     from footfall.event import Event
     from footfall.sites import add_site
-    from footfall.stats.catchup import catch_up
+    from footfall.stats.summaries.catchup import catch_up
 
     store = connect(url)
     try:

@@ -2,7 +2,7 @@
 
 Generates a year of events for one site (Europe/Berlin) into SQLite once and
 caches the file under bench/.data/ (git-ignored); summaries are built with
-`footfall.stats.rebuild` (the same code the write hook runs). Then times the
+`footfall.stats.summaries.rebuild` (the same code the write hook runs). Then times the
 dashboard overview - an aggregate of 5 metrics, a daily time series and 4
 breakdowns - unfiltered and filtered by one visit property (p50 of several
 runs), beside plain SQL over the raw table answering the same questions in
@@ -150,7 +150,7 @@ def build(n_events: int) -> Path:
         _generate(path, n_events)
         generated.write_text("ok\n")
     started = time.perf_counter()
-    from footfall.stats.rebuild import rebuild
+    from footfall.stats.summaries.rebuild import rebuild
 
     store = connect(f"sqlite:///{path}")
     rebuild(store, SITE)
@@ -253,7 +253,7 @@ def write_cost(n_days: int) -> list[dict[str, Any]]:
     folding rate in its chunks beside the same events folded per 100-event batch (the
     granularity of the former write-time hook), all in one run."""
     from footfall.demo import generate
-    from footfall.stats.catchup import CHUNK, catch_up
+    from footfall.stats.summaries.catchup import CHUNK, catch_up
 
     events = sorted((e for b in generate(days=n_days, seed=9) for e in b), key=lambda e: e.ts)
     timings: dict[int, tuple[float, float]] = {}

@@ -335,8 +335,8 @@ def _overview_ms(
     On PostgreSQL up to PG_SUMMARY_MAX events, `extra` also gets the catch-up's
     fold rate over the loaded events and the overview answered from summaries.
     """
-    from footfall.stats.catchup import catch_up
     from footfall.stats.engine import dialect_for
+    from footfall.stats.summaries.catchup import catch_up
 
     store, drop = factory(tmp)
     try:
@@ -390,7 +390,7 @@ def _overview_ms(
 def _clickhouse_summaries(store: Any, extra: list[dict[str, Any]]) -> None:
     """Compact the loaded events' visits, then time the overview from the summaries
     (the views filled the rest while the file was loaded)."""
-    from footfall.stats.ch_rollup import compact
+    from footfall.stats.summaries.clickhouse_compact import compact
 
     n = int(store.query("SELECT count() FROM events")[0][0])
     started = time.perf_counter()

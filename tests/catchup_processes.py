@@ -17,7 +17,7 @@ from typing import Any
 _WORKER = """
 import os, sys
 from footfall import connect
-from footfall.stats.catchup import catch_up, lag
+from footfall.stats.summaries.catchup import catch_up, lag
 store = connect(sys.argv[1], migrate=False)
 done, chunk, most = sys.argv[2], int(sys.argv[4]), int(sys.argv[5])
 open(sys.argv[3], "w").close()  # imported and connected: the test may start writing

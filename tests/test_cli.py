@@ -145,7 +145,7 @@ def test_serve_app_health(db_url: str) -> None:
 
 
 def test_a_delete_says_which_sites_need_a_summaries_rebuild(db_url: str) -> None:
-    from footfall.stats.catchup import catch_up
+    from footfall.stats.summaries.catchup import catch_up
 
     t = footfall.Tracker([db_url])
     for i in range(4):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from footfall import clientip
-from footfall.clientip import client_ip, client_key, header_value, trusted_proxies_from_env
+from footfall import settings
+from footfall.clientip import client_ip, client_key, header_value
 
 
 @pytest.mark.parametrize(
@@ -62,10 +62,10 @@ def test_ipv6_clients_are_keyed_by_their_64() -> None:
 
 
 def test_one_setting_for_the_proxy_count() -> None:
-    assert trusted_proxies_from_env({}) == 0
-    assert trusted_proxies_from_env({clientip.TRUSTED_PROXIES_ENV: " 2 "}) == 2
+    assert settings.TRUSTED_PROXIES({}) == 0
+    assert settings.TRUSTED_PROXIES({"FOOTFALL_TRUSTED_PROXIES": " 2 "}) == 2
     with pytest.raises(ValueError, match="FOOTFALL_TRUSTED_PROXIES"):
-        trusted_proxies_from_env({clientip.TRUSTED_PROXIES_ENV: "-1"})
+        settings.TRUSTED_PROXIES({"FOOTFALL_TRUSTED_PROXIES": "-1"})
 
 
 def test_collector_and_integrations_share_the_function() -> None:

@@ -1,8 +1,8 @@
 """The server's event loop never waits for the store.
 
 `/health` asks the store whether it can write, and the collector's site and
-token lists are reloaded from it; both once ran on the event loop, so a
-store holding its write lock (or a slow database) stalled every request.
+token lists are reloaded from it; run on the event loop, either would stall
+every request while the store holds its write lock (or a database is slow).
 Order decides, not timing: another request answers while `/health` waits.
 """
 

@@ -224,8 +224,9 @@ def test_two_processors_on_one_file_agree(db_path: Path) -> None:
 
 
 def test_memory_state_when_store_has_none(caplog: pytest.LogCaptureFixture) -> None:
-    class NoState:
-        dialect = "other"
+    class NoState:  # a store declaring no shared state (Store.processor_state's default)
+        def processor_state(self) -> None:
+            return None
 
     state = state_for(NoState())
     assert isinstance(state, MemoryState)

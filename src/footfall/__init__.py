@@ -5,6 +5,8 @@ The public API is what this module exports; everything else may move.
 
 from __future__ import annotations
 
+# Registers the stats engine on the stores' hooks (wiring.py says why here).
+from footfall import wiring  # noqa: F401
 from footfall.delivery.sinks import CaptureSink, JsonlSink, PrintSink, StoreSink
 from footfall.errors import ConfigurationError, DropEvent, FootfallError, ValidationError
 from footfall.event import Event

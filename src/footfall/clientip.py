@@ -25,31 +25,17 @@ An entry that is not an IP address (`unknown`, `_hidden`, garbage) gives ""
 from __future__ import annotations
 
 import ipaddress
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 __all__ = [
     "PROXY_HEADERS",
-    "TRUSTED_PROXIES_ENV",
     "client_ip",
     "client_key",
     "header_value",
-    "trusted_proxies_from_env",
 ]
 
-TRUSTED_PROXIES_ENV = "FOOTFALL_TRUSTED_PROXIES"
 PROXY_HEADERS = ("x-forwarded-for", "forwarded")
 _MAX_HEADER = 8_000  # longer proxy headers are cut from the left: only the right end is read
-
-
-def trusted_proxies_from_env(env: Mapping[str, str] | None = None) -> int:
-    """`$FOOTFALL_TRUSTED_PROXIES` as a count (0 when unset); a bad value is an error."""
-    text = (os.environ if env is None else env).get(TRUSTED_PROXIES_ENV, "").strip()
-    if not text:
-        return 0
-    if not text.isdigit():
-        raise ValueError(f"{TRUSTED_PROXIES_ENV} must be a number of proxies (0, 1, 2...)")
-    return int(text)
 
 
 def header_value(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> str:

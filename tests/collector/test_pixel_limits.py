@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from footfall.clientip import client_ip
+from footfall.collector import limits
 from footfall.collector.http import GIF
 from footfall.collector.limits import Deduper, RateLimiter, rate_key
 
@@ -113,6 +114,27 @@ def test_deduper_window():
     assert not d.seen("s", "ip", "ua", "u") and d.seen("s", "ip", "ua", "u")
     now[0] = 11
     assert not d.seen("s", "ip", "ua", "u")
+
+
+def test_a_full_rate_limiter_still_remembers_the_key_it_just_refused(monkeypatch):
+    """A table full of other addresses evicts the least recently seen, not everyone."""
+    monkeypatch.setattr(limits, "MAX_TRACKED", 4)
+    rl = RateLimiter(rate=1, burst=1, clock=lambda: 0.0)  # the clock stands still: no refill
+    for key in ("a", "b", "c"):
+        rl.take(key)
+    assert rl.take("abuser") == 0 and rl.take("abuser") > 0  # the table is full, "abuser" refused
+    assert rl.take("new") == 0  # a fifth address: one must go
+    assert rl.take("abuser") > 0  # still refused: "a", the least recently seen, went
+    assert rl.take("a") == 0  # forgotten, so a fresh bucket
+
+
+def test_a_full_deduper_still_remembers_the_newest_views(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_TRACKED", 3)
+    d = Deduper(60, clock=lambda: 0.0)
+    for url in ("u1", "u2", "u3"):
+        assert not d.seen("s", "ip", "ua", url)
+    assert not d.seen("s", "ip", "ua", "u4")  # full: the oldest view is let go
+    assert d.seen("s", "ip", "ua", "u3") and d.seen("s", "ip", "ua", "u4")
 
 
 def test_client_ip():

@@ -197,7 +197,7 @@ def test_store_without_meta_support_still_serves_but_refuses_events(tmp_path):
     from footfall.tracker import Tracker
 
     class NoMetaStore(SQLiteStore):  # a backend that has not implemented Meta yet
-        dialect = "nometa"
+        holds_meta = False
 
     store = NoMetaStore(tmp_path / "n.db")
     state = ServerState(store=store, tracker=Tracker([]), db_url="nometa://")

@@ -25,7 +25,8 @@ from footfall.stats.properties import EVENT_PROPS, VISIT_PROPS
 PROPERTY_NAMES = sorted({*EVENT_PROPS, *VISIT_PROPS})
 OPERATORS = ("==", "!=", "~", "!~")
 SNOWPLOW_EVENTS = ("pv", "se", "ue", "pp", "tr", "ti")
-PAGES = ("/", "/pricing", "/blog", "/blog/hello-world", "/docs/install", "/signup")
+# The long one is there for wildcard filters to chew on (`/**a**a**a**b`).
+PAGES = ("/", "/pricing", "/blog", "/blog/hello-world", "/docs/install", "/signup", "/" + "a" * 200)
 
 # Characters that mean something to one of the parsers.
 _SPECIAL = "*/|\\;=!~:,. %\x00\t\n'\"<>"
@@ -48,7 +49,9 @@ def property_names() -> st.SearchStrategy[str]:
 def filter_values() -> st.SearchStrategy[str]:
     """A filter value: a real page or label, a wildcard pattern, or awkward text."""
     wildcard = st.lists(
-        st.sampled_from(["/", "*", "**", "blog", "a", "docs", ".", "-"]), min_size=1, max_size=12
+        st.sampled_from(["/", "*", "**", "blog", "a", "b", "docs", ".", "-"]),
+        min_size=1,
+        max_size=12,
     ).map("".join)
     real = st.sampled_from([*PAGES, "Direct / None", "(none)", "DE", "Chrome", "200", "Google"])
     number = st.integers(0, 10**30).map(str)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from footfall.event import Event
-from footfall.processors.geo import ENV_DB, GeoProcessor
+from footfall.processors.geo import GeoProcessor
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_mmdb_other_language(mmdb: Path) -> None:
 
 
 def test_mmdb_path_from_environment(mmdb: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_DB, str(mmdb))
+    monkeypatch.setenv("FOOTFALL_GEOIP_DB", str(mmdb))
     assert lookup(GeoProcessor(), "5.9.0.7") == ("DE", "DE-BY", "Munich")
 
 
@@ -89,7 +89,7 @@ def test_missing_database_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_fallback_ships_countries(no_network: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_DB, raising=False)
+    monkeypatch.delenv("FOOTFALL_GEOIP_DB", raising=False)
     proc = GeoProcessor()
     assert proc.source == "geoip2fast"
     assert lookup(proc, "8.8.8.8")[0] == "US"
@@ -99,12 +99,12 @@ def test_fallback_ships_countries(no_network: None, monkeypatch: pytest.MonkeyPa
 
 @pytest.mark.parametrize("ip", ["10.1.2.3", "127.0.0.1", "192.168.0.1", "::1", "not-an-ip", ""])
 def test_private_and_invalid_get_nothing(ip: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_DB, raising=False)
+    monkeypatch.delenv("FOOTFALL_GEOIP_DB", raising=False)
     assert lookup(GeoProcessor(), ip) == ("", "", "")
 
 
 def test_no_fallback_means_no_geo(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_DB, raising=False)
+    monkeypatch.delenv("FOOTFALL_GEOIP_DB", raising=False)
     assert lookup(GeoProcessor(fallback=False), "8.8.8.8") == ("", "", "")
 
 

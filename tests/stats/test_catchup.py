@@ -1,4 +1,4 @@
-"""Summaries trail the writes: catch-up from a watermark (footfall.stats.catchup).
+"""Summaries trail the writes: catch-up from a watermark (footfall.stats.summaries.catchup).
 
 Real SQLite files throughout; "equal to a full rebuild" compares every counter
 row, every visit row and (where the events arrive in order) every sketch's
@@ -19,8 +19,8 @@ from tests.catchup_processes import fold_while_writing
 
 from footfall import connect, stats
 from footfall.event import Event
-from footfall.stats.catchup import catch_up, lag
-from footfall.stats.rebuild import rebuild
+from footfall.stats.summaries.catchup import catch_up, lag
+from footfall.stats.summaries.rebuild import rebuild
 
 from .dataset import TZ_SITE, UTC_SITE
 from .test_engine import CUSTOM
@@ -238,7 +238,7 @@ def test_hour_old_visit_reopened_across_chunks(tmp_path: Path) -> None:
 
 
 def test_background_catch_up_yields_to_busy_ingestion(tmp_path: Path, events: list[Event]) -> None:
-    from footfall.server.catchup import CatchUpThread
+    from footfall.stats.summaries.thread import CatchUpThread
 
     store = connect(f"sqlite:///{tmp_path / 'y.db'}")
     store.write(events[:300])

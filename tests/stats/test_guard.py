@@ -2,8 +2,8 @@
 
 - A real server (uvicorn, SQLite) answers `/health` and ingestion while the
   worst wildcard funnel runs over a planted 200-character path: the health
-  answer itself reports the stats query as running. (That query once held
-  the GIL in Python's `re` for 70 s, and nothing else could answer.)
+  answer itself reports the stats query as running. (Matched by a
+  backtracking regex per row, that query holds the GIL for minutes.)
 - A request over its time budget answers 503 with the reason, not a 500.
 - Beyond the concurrency bound a request waits briefly, then gets 503 with
   Retry-After; the stats work runs in a worker thread inside the budget.

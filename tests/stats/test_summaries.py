@@ -11,10 +11,9 @@ import pytest
 
 from footfall import connect, stats
 from footfall.event import Event
-from footfall.stats.catchup import catch_up
-from footfall.stats.rebuild import rebuild
-from footfall.stats.rollup import HLL_TYPE, LG_K
-from footfall.stats.sketches import estimate
+from footfall.stats.summaries.catchup import catch_up
+from footfall.stats.summaries.rebuild import rebuild
+from footfall.stats.summaries.sketches import HLL_TYPE, LG_K, estimate
 
 from .dataset import UTC_SITE
 from .test_engine import CUSTOM

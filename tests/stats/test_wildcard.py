@@ -46,8 +46,20 @@ def words(alphabet: str, longest: int) -> Iterator[str]:
             yield "".join(letters)
 
 
+def token_patterns(longest: int) -> Iterator[str]:
+    """Patterns of up to `longest` tokens `a`, `/`, `*`, `**` (no two wildcards side by
+    side, which would merge): several `**` with `*` between them need this many."""
+    tokens = ("a", "/", "*", "**")
+    for n in range(1, longest + 1):
+        for seq in itertools.product(tokens, repeat=n):
+            if "*" in seq[0] + "".join(seq) and not any(
+                "*" in x and "*" in y for x, y in itertools.pairwise(seq)
+            ):
+                yield "".join(seq)
+
+
 PATHS = list(words("ab/", 5))
-PATTERNS = [p for p in words("ab/*", 5) if "*" in p]
+PATTERNS = sorted({p for p in words("ab/*", 5) if "*" in p} | set(token_patterns(5)))
 
 
 def test_matcher_agrees_with_the_rule_on_every_short_pattern_and_path() -> None:

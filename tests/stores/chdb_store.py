@@ -16,8 +16,9 @@ from typing import Any
 
 from footfall.event import Event
 from footfall.stats.dialect import Dialect
+from footfall.stores.base import SUMMARIES_VIEWS
 from footfall.stores.ch_sql import EXISTING_IDS, INSERT
-from footfall.stores.ch_summary_sql import migration_statements
+from footfall.stores.ch_views import migration_statements
 from footfall.stores.migrate import load_migrations
 from footfall.stores.rows import row_encoder, to_micros
 
@@ -27,8 +28,13 @@ _encode = row_encoder(ts=to_micros, boolean=int)
 class ChdbStore:
     """Just enough of a Store for the stats engine: write, query, stats_dialect."""
 
+    # What footfall.stores.base.Store declares, as a ClickHouse store without a TTL:
     dialect = "clickhouse"
     threadsafe = False  # one chDB session: the summaries compact inline, not on a thread
+    summaries = SUMMARIES_VIEWS
+    retention_days = None
+    holds_meta = False  # events only, as ClickHouse
+    driver_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, path: Path) -> None:
         from chdb import session
@@ -37,6 +43,7 @@ class ChdbStore:
         self._driver = Client("127.0.0.1")  # never connects: used to escape parameters
         self.session = session.Session(str(path))
         self.url = f"chdb://{path}"
+        self.location = self.url
         for migration in load_migrations("clickhouse"):
             for stmt in migration_statements(migration):
                 self._run(stmt)

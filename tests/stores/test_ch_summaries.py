@@ -1,4 +1,4 @@
-"""ClickHouse's summaries answer exactly what the raw SQL answers (footfall.stats.ch_summary).
+"""ClickHouse's summaries answer exactly what the raw SQL answers (summaries.clickhouse_read).
 
 Every comparison is with SQLite's raw-SQL engine over the same events, on
 Debian's ClickHouse 18.16 server and on current ClickHouse (chDB): totals and
@@ -21,9 +21,10 @@ from tests.stores.backends import clickhouse_buffered_store, clickhouse_store
 
 from footfall import connect, stats
 from footfall.event import Event
-from footfall.stats import ch_rollup
 from footfall.stats.errors import StatsError
-from footfall.stores import ch_summary_sql
+from footfall.stats.summaries import clickhouse_compact, clickhouse_sql
+from footfall.stats.summaries.rebuild import _wait_for_mutations, rebuild
+from footfall.stores import ch_views
 from footfall.stores.base import EventFilter
 from footfall.stores.migrate import load_migrations
 
@@ -64,7 +65,7 @@ BREAKDOWNS = [
             f"visit:{d}",
             "visitors,visits,pageviews,events,views_per_visit,bounce_rate,visit_duration",
         )
-        for d in ch_summary_sql.VISIT_DIMS
+        for d in clickhouse_sql.VISIT_DIMS
     ],
 ]
 
@@ -116,16 +117,16 @@ def test_live_compacted_and_changed_again_all_agree(
         _write(store, first)
         # Nothing compacted yet: every hour's visits are grouped from the visit parts.
         assert _differences(earlier, store) == []
-        assert ch_rollup.compact(store, settle=0) > 0
+        assert clickhouse_compact.compact(store, settle=0) > 0
         assert _differences(earlier, store) == []
     finally:
         earlier.close()
     _write(reference, dataset)
     _write(store, late, size=7)  # newer than the compaction: those hours are live again
     assert _differences(reference, store) == []
-    assert ch_rollup.compact(store, settle=0) > 0
+    assert clickhouse_compact.compact(store, settle=0) > 0
     assert _differences(reference, store) == []
-    assert ch_rollup.compact(store, settle=0) == 0  # nothing new: nothing recomputed
+    assert clickhouse_compact.compact(store, settle=0) == 0  # nothing new: nothing recomputed
 
 
 def test_out_of_order_batches_after_compaction(
@@ -138,10 +139,10 @@ def test_out_of_order_batches_after_compaction(
     half = len(shuffled) // 2
     _write(reference, shuffled)
     _write(store, shuffled[:half], size=23)
-    ch_rollup.compact(store, settle=0)
+    clickhouse_compact.compact(store, settle=0)
     _write(store, shuffled[half:], size=23)
     assert _differences(reference, store) == []
-    ch_rollup.compact(store, settle=0)
+    clickhouse_compact.compact(store, settle=0)
     assert _differences(reference, store) == []
 
 
@@ -156,7 +157,7 @@ def test_a_visit_whose_start_moves_an_hour_earlier(store: Any, reference: Any) -
     earlier = [Event(name="pageview", ts=t - timedelta(minutes=30), path="/a", **common)]
     _write(reference, later + earlier)
     _write(store, later)
-    ch_rollup.compact(store, settle=0)
+    clickhouse_compact.compact(store, settle=0)
     _write(store, earlier)
     assert _differences(reference, store) == []
     day = stats.query(store, UTC_SITE, period="day", date="2026-10-12", engine="summary")
@@ -165,10 +166,10 @@ def test_a_visit_whose_start_moves_an_hour_earlier(store: Any, reference: Any) -
 
 def test_only_settled_hours_are_compacted(store: Any, dataset: list[Event]) -> None:
     _write(store, dataset)
-    assert ch_rollup.compact(store, settle=3600) == 0  # every insert is fresh
-    todo, _, _ = ch_rollup.pending_hours(store, settle=0)
+    assert clickhouse_compact.compact(store, settle=3600) == 0  # every insert is fresh
+    todo, _, _ = clickhouse_compact.pending_hours(store, settle=0)
     assert set(todo) == {UTC_SITE, TZ_SITE}
-    assert ch_rollup.compact(store, settle=0) == sum(len(h) for h in todo.values())
+    assert clickhouse_compact.compact(store, settle=0) == sum(len(h) for h in todo.values())
 
 
 def test_what_summaries_do_not_answer(store: Any, dataset: list[Event]) -> None:
@@ -193,7 +194,7 @@ def test_a_delete_marks_the_site_incomplete_until_rebuilt(
     try:
         _write(store, dataset)
         _write(reference, dataset)
-        ch_rollup.compact(store, settle=0)
+        clickhouse_compact.compact(store, settle=0)
         store.delete_visitor(f"{UTC_SITE[:3]}-v1", site=UTC_SITE)
         reference.delete_visitor(f"{UTC_SITE[:3]}-v1", site=UTC_SITE)
         q = dict(period="custom", date=CUSTOM, metrics=METRICS)
@@ -202,7 +203,7 @@ def test_a_delete_marks_the_site_incomplete_until_rebuilt(
         # auto: the raw SQL answers, without the deleted visitor
         assert stats.query(store, UTC_SITE, **q) == stats.query(reference, UTC_SITE, **q)
         assert stats.query(store, TZ_SITE, engine="summary", **q)  # the other site is intact
-        assert ch_rollup.rebuild(store, UTC_SITE) == store.count(filters=EventFilter(site=UTC_SITE))
+        assert rebuild(store, UTC_SITE) == store.count(filters=EventFilter(site=UTC_SITE))
         assert _differences(reference, store) == []
     finally:
         store.close()
@@ -213,19 +214,19 @@ def test_events_stored_before_the_migration_need_a_rebuild(
 ) -> None:
     store = clickhouse_store(tmp_path)
     try:
-        for table in (*ch_summary_sql.SUMMARY_TABLES, "stats_sites", "stats_state"):
+        for table in (*clickhouse_sql.SUMMARY_TABLES, "stats_sites", "stats_state"):
             store.query(f"DROP TABLE IF EXISTS {table}")
-        for view in ch_summary_sql.MV_SELECTS:
+        for view in ch_views.MV_SELECTS:
             store.query(f"DROP TABLE IF EXISTS {view}_mv")
         store.query("ALTER TABLE footfall_migrations DELETE WHERE version = 2")
-        ch_rollup._wait_for_mutations(store)
+        _wait_for_mutations(store)
         _write(store, dataset)  # before the summaries exist
         _write(reference, dataset)
         assert store.migrate() == ["0002_stats_summaries"]
         q = dict(period="custom", date=CUSTOM, metrics=METRICS)
         with pytest.raises(StatsError, match="not complete"):
             stats.query(store, UTC_SITE, engine="summary", **q)
-        assert ch_rollup.rebuild(store) == len({e.id for e in dataset})
+        assert rebuild(store) == len({e.id for e in dataset})
         assert _differences(reference, store) == []
     finally:
         store.close()
@@ -235,7 +236,7 @@ def test_not_with_a_buffer_table(tmp_path: Path, dataset: list[Event]) -> None:
     store = clickhouse_buffered_store(tmp_path)
     try:
         _write(store, dataset[:50])
-        assert not ch_rollup.has_summaries(store)
+        assert not clickhouse_compact.has_summaries(store)
         with pytest.raises(StatsError):
             stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
     finally:
@@ -244,12 +245,12 @@ def test_not_with_a_buffer_table(tmp_path: Path, dataset: list[Event]) -> None:
 
 def test_views_are_filled_from_one_select_each() -> None:
     (m,) = [m for m in load_migrations("clickhouse") if m.name == "stats_summaries"]
-    text = "\n".join(ch_summary_sql.migration_statements(m))
+    text = "\n".join(ch_views.migration_statements(m))
     assert "{stats_" not in text
-    for table, select in ch_summary_sql.MV_SELECTS.items():
+    for table, select in ch_views.MV_SELECTS.items():
         assert f"TO {table} AS {select}" in text
-        assert ch_summary_sql.view_ddl(table) in text
-        assert ch_summary_sql.mv_select(table).startswith(select.split(" GROUP BY")[0])
+        assert ch_views.view_ddl(table) in text
+        assert ch_views.mv_select(table).startswith(select.split(" GROUP BY")[0])
 
 
 def test_summaries_off_drops_the_views_and_on_brings_them_back(
@@ -270,7 +271,7 @@ def test_summaries_off_drops_the_views_and_on_brings_them_back(
                 " AND endsWith(name, '_mv')"
             ) == [(0,)]
             _write(off, dataset[half:])  # no view sees these
-            assert not ch_rollup.has_summaries(off)
+            assert not clickhouse_compact.has_summaries(off)
             # A store opened without the option (a dashboard process) stops trusting them.
             with pytest.raises(StatsError, match="not complete"):
                 stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
@@ -285,7 +286,7 @@ def test_summaries_off_drops_the_views_and_on_brings_them_back(
         q = dict(period="custom", date=CUSTOM, metrics=METRICS)
         with pytest.raises(StatsError, match="not complete"):
             stats.query(store, UTC_SITE, engine="summary", **q)
-        ch_rollup.rebuild(store)
+        rebuild(store)
         assert _differences(reference, store) == []
     finally:
         store.close()
@@ -297,7 +298,7 @@ def test_the_server_thread_compacts(
     """`footfall serve` starts its catch-up thread for ClickHouse too; there it compacts."""
     import time
 
-    from footfall.server.catchup import start_catch_up
+    from footfall.stats.summaries.thread import start_catch_up
 
     monkeypatch.setenv("FOOTFALL_CH_SETTLE_SECONDS", "0")
     monkeypatch.setenv("FOOTFALL_CATCHUP_SECONDS", "0.05")
@@ -309,10 +310,10 @@ def test_the_server_thread_compacts(
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                if ch_rollup.pending_hours(store, settle=0)[0] == {}:
+                if clickhouse_compact.pending_hours(store, settle=0)[0] == {}:
                     break
                 time.sleep(0.1)
-            assert ch_rollup.pending_hours(store, settle=0)[0] == {}
+            assert clickhouse_compact.pending_hours(store, settle=0)[0] == {}
             assert store.query("SELECT count() FROM stats_visit_hours")[0][0] > 0
         finally:
             thread.stop()
@@ -321,7 +322,7 @@ def test_the_server_thread_compacts(
 
 
 def test_newest_mark_within_a_day_is_a_sliding_maximum() -> None:
-    from footfall.stats.ch_summary import _newest_within
+    from footfall.stats.summaries.clickhouse_read import _newest_within
 
     rng = random.Random(3)
     marks = {h: (rng.randint(1, 10_000), 1) for h in range(0, 400) if rng.random() < 0.3}
@@ -350,9 +351,9 @@ def test_a_stats_read_starts_a_compaction(
             time.sleep(0.05)
         stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
         deadline = time.monotonic() + 30
-        while ch_rollup.pending_hours(store, settle=0)[0] and time.monotonic() < deadline:
+        while clickhouse_compact.pending_hours(store, settle=0)[0] and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert ch_rollup.pending_hours(store, settle=0)[0] == {}
+        assert clickhouse_compact.pending_hours(store, settle=0)[0] == {}
         assert store.query("SELECT count() FROM stats_visit_hours")[0][0] > 0
     finally:
         store.close()
@@ -361,7 +362,7 @@ def test_a_stats_read_starts_a_compaction(
 def test_whole_days_are_read_from_day_rows(store: Any, reference: Any) -> None:
     """A day with events in every hour is read from its day rows (one sketch per
     value), and gives the same breakdowns as its 24 hour rows would."""
-    from footfall.stats.ch_summary import _split, _triples
+    from footfall.stats.summaries.clickhouse_read import _split, _triples
 
     start = datetime(2026, 10, 12, tzinfo=timezone.utc)
     rng = random.Random(9)
@@ -378,12 +379,12 @@ def test_whole_days_are_read_from_day_rows(store: Any, reference: Any) -> None:
                 events.append(Event(name="pageview", ts=ts, path=page, **common))
     _write(reference, events)
     _write(store, events)
-    ch_rollup.compact(store, settle=0)
+    clickhouse_compact.compact(store, settle=0)
     hours = list(range(int(start.timestamp()) // 3600, int(start.timestamp()) // 3600 + 72))
     marks = {
         int(r[0]): (int(r[1]), int(r[2]))
         for r in store.query(
-            ch_summary_sql.HOUR_ROWS, {"site": UTC_SITE, "lo": hours[0] - 24, "hi": hours[-1] + 25}
+            clickhouse_sql.HOUR_ROWS, {"site": UTC_SITE, "lo": hours[0] - 24, "hi": hours[-1] + 25}
         )
     }
     trusted, live = _split(store, UTC_SITE, hours, marks)
@@ -412,7 +413,7 @@ def test_a_purge_keeps_later_ranges_summarised(
     try:
         _write(store, dataset)
         _write(reference, dataset)
-        ch_rollup.compact(store, settle=0)
+        clickhouse_compact.compact(store, settle=0)
         cut = datetime.combine(START + timedelta(days=10), datetime.min.time(), timezone.utc)
         store.purge(cut)
         reference.purge(cut)
@@ -425,9 +426,9 @@ def test_a_purge_keeps_later_ranges_summarised(
 
 
 def test_the_stores_copy_of_the_visit_properties_matches_the_engines() -> None:
-    """ch_summary_sql restates them (a store module must not import the stats engine)."""
+    """clickhouse_sql spells the visit columns out; they must match the engine's."""
     from footfall.stats.properties import VISIT_PROPS, VISIT_SOURCE_COLUMNS
 
-    sources = [c.strip() for c in ch_summary_sql.VISIT_SOURCES.split(",")]
+    sources = [c.strip() for c in clickhouse_sql.VISIT_SOURCES.split(",")]
     assert sorted(sources) == sorted(set(VISIT_SOURCE_COLUMNS.values()) - {"user_id"}) != []
-    assert set(ch_summary_sql.VISIT_DIMS) == {p.column for p in VISIT_PROPS.values()} - {"user_id"}
+    assert set(clickhouse_sql.VISIT_DIMS) == {p.column for p in VISIT_PROPS.values()} - {"user_id"}

@@ -69,7 +69,7 @@ def test_migrating_again_keeps_buffered_events(tmp_path: Path) -> None:
 def test_buffer_ddl_on_current_clickhouse(tmp_path: Path) -> None:
     chdb_session = pytest.importorskip("chdb.session", reason="chdb is a dev dependency")
     from footfall.stores.ch_sql import BUFFERED, buffer_table_sql, insert_sql
-    from footfall.stores.ch_summary_sql import migration_statements
+    from footfall.stores.ch_views import migration_statements
     from footfall.stores.migrate import load_migrations
 
     session = chdb_session.Session(str(tmp_path / "chdb"))

@@ -31,7 +31,7 @@ from footfall.stores.ch_sql import (  # noqa: E402
     retention_ttl_sql,
     where_sql,
 )
-from footfall.stores.ch_summary_sql import migration_statements  # noqa: E402
+from footfall.stores.ch_views import migration_statements  # noqa: E402
 from footfall.stores.migrate import load_migrations  # noqa: E402
 from footfall.stores.rows import COLUMNS, row_encoder, to_micros  # noqa: E402
 

@@ -22,14 +22,14 @@ from tests.stats.test_engine import CUSTOM
 from tests.stores.backends import postgres_store
 
 from footfall import connect, stats
-from footfall.stats.catchup import catch_up, lag
-from footfall.stats.qmark import run
-from footfall.stats.rebuild import rebuild
+from footfall.stats.summaries.catchup import catch_up, lag
+from footfall.stats.summaries.qmark import run
+from footfall.stats.summaries.rebuild import rebuild
 from footfall.stores.meta import Site, open_meta
 
 OVERVIEW = "visitors,visits,pageviews,bounce_rate,visit_duration"
 SITES = [(UTC_SITE, "UTC"), (TZ_SITE, TZ)]
-# Queries the summaries answer (footfall.stats.summary.why_not says which).
+# Queries the summaries answer (footfall.stats.summaries.read.why_not says which).
 QUERIES: list[dict[str, Any]] = [
     {"metrics": OVERVIEW},
     {"metrics": OVERVIEW, "filters": "visit:country==DE"},

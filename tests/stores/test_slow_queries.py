@@ -3,9 +3,9 @@
 - The same wildcard filters, goals and funnel steps select the same pages on
   every store, and exactly the pages the documented rule selects (`*` within
   a segment, `**` across), GLOB's and LIKE's own metacharacters included.
-- A planted 200-character path and `/**a**a**a**a**a**b` once held a SQLite
-  server for 70 s (Python's backtracking `re`, per row, with the GIL); now it
-  answers like any other filter. The timeout marks are hang guards, not
+- A planted 200-character path and `/**a**a**a**a**a**b` answer like any
+  other filter (a backtracking regex per row takes minutes on it, holding
+  SQLite's caller and its GIL). The timeout marks are hang guards, not
   measurements: the query takes milliseconds.
 - A query over its time budget is stopped by the database itself and raises
   `QueryTimeout`, and the connection answers the next query.

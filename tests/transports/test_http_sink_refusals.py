@@ -24,14 +24,16 @@ import pytest
 from collector.live_server import LiveServer, start_server
 from footfall import connect
 from footfall.delivery.http_reply import body_events
-from footfall.delivery.http_sink import HttpSink, HttpSinkError
+from footfall.delivery.http_sink import DEFAULT_RETRIES, HttpSink, HttpSinkError
 from footfall.delivery.serialize import http_body
 from footfall.delivery.sinks import StoreSink
 from footfall.delivery.spool import Spool
 from footfall.event import Event
 from footfall.sites import create_token
+from footfall.stores.base import Store
 from footfall.tracker import Tracker
 from transports.helpers import make_events, wait_for
+from transports.http_app import Collector, free_port, serve
 
 QUEUE = 10  # the busy collector's delivery queue, in events
 TOKEN = "s3cret-token"
@@ -200,26 +202,47 @@ def test_events_not_taken_reach_on_failure_and_only_those(busy: Busy) -> None:
     assert stats.failed == len(failed) and stats.delivered == len(sent) + 1 - len(failed)
 
 
-@pytest.mark.parametrize(("retries", "attempts"), [(None, 4), (0, 1)])
+@pytest.mark.parametrize("retries", [0, 1])
 def test_a_request_is_tried_one_plus_retries_times_whatever_the_tracker_allows(
-    busy: Busy, retries: int | None, attempts: int
+    busy: Busy, retries: int
 ) -> None:
-    busy.fill()
+    busy.fill()  # every request is now answered 503 (with Retry-After: 5)
     before = busy.refused
     reported: list[Event] = []
-    sink = HttpSink(busy.live.url, busy.token, **({} if retries is None else {"retries": retries}))
     sender = Tracker(
-        [sink],
+        [HttpSink(busy.live.url, busy.token, retries=retries)],
         on_failure=lambda delivered, failed: reported.extend(failed),
         max_retries=4,
-        flush_interval=0.05,
+        batch_size=100,
+        flush_interval=30,  # one batch, sent by flush()
     )
     events = [sender.emit("pageview", site="example.com", path=f"/{i}") for i in range(5)]
     assert sender.flush(60)
     sender.close()
-    assert busy.refused - before == len(events) * attempts  # the collector saw every attempt
+    # The collector saw each attempt: 1 + retries, not (1 + retries) * (1 + max_retries).
+    assert busy.refused - before == len(events) * (1 + retries)
     assert {e.id for e in reported} == {e.id for e in events}
     assert sender.stats().retried == 0  # the dispatcher did not send the batch again
+
+
+def test_by_default_a_request_is_tried_four_times(sqlite_store: Store) -> None:
+    collector = Collector(sqlite_store, TOKEN, script=[(503, {})] * 20)
+    running = serve(collector, free_port())
+    reported: list[Event] = []
+    try:
+        sender = Tracker(
+            [HttpSink(running.url, TOKEN)],
+            on_failure=lambda delivered, failed: reported.extend(failed),
+            batch_size=100,
+            flush_interval=30,
+        )
+        events = [sender.emit("pageview", site="example.com", path=f"/{i}") for i in range(5)]
+        assert sender.flush(60)
+        sender.close()
+    finally:
+        running.stop()
+    assert len(collector.requests) == DEFAULT_RETRIES + 1 == 4
+    assert {e.id for e in reported} == {e.id for e in events}
 
 
 # -- redirects ------------------------------------------------------------------------
@@ -244,9 +267,7 @@ class Recorder:
             def _answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 self.rfile.read(length)
-                recorder.seen.append(
-                    (self.command, self.path, self.headers.get("Authorization"))
-                )
+                recorder.seen.append((self.command, self.path, self.headers.get("Authorization")))
                 body = b'{"accepted": 1, "rejected": 0}'
                 self.send_response(recorder.status)
                 if recorder.location:
@@ -256,7 +277,7 @@ class Recorder:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = _answer  # noqa: N815 - http.server's handler names
+            do_GET = do_POST = _answer
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import msgspec
 
+from footfall import settings
 from footfall.cli.options import db_option
 from footfall.redact import redact_url
 from footfall.stores import EventFilter, connect
@@ -80,6 +81,10 @@ def serve(
         os.environ["FOOTFALL_STREAM"] = stream
     if schemas:
         os.environ["FOOTFALL_SCHEMAS"] = schemas
+    try:
+        settings.check()  # here, rather than in a traceback from every worker process
+    except settings.SettingError as exc:
+        raise click.ClickException(str(exc)) from None
     connect(db_url).close()  # migrate once, before workers race to do it
     from footfall.dashboard.auth import first_run_message  # lazy: keeps `footfall --help` fast
 
@@ -161,16 +166,11 @@ def _failed_events(store: Any) -> Meta | None:
 def _rebuild_hint(store: Any, deleted: int) -> None:
     """After a delete, name the sites whose stats now read raw events until a rebuild."""
     # lazy: keeps `footfall --help` fast
-    from footfall.stats.qmark import run
-    from footfall.stats.summary import SUMMARY_DIALECTS
+    from footfall.stats.summaries.site_status import incomplete_sites
 
-    if not deleted or getattr(store, "dialect", "") not in SUMMARY_DIALECTS:
+    if not deleted:
         return
-    try:
-        rows = run(store, "SELECT site FROM stats_sites WHERE complete = 0 ORDER BY site")
-    except Exception:  # no summaries in this file (not migrated): nothing to say
-        return
-    for (name,) in rows:
+    for name in incomplete_sites(store):
         click.echo(
             f"stats summaries of {name} still count deleted events, so its stats read raw "
             f"events (slower) until: footfall stats rebuild --site {name}",

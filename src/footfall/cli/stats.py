@@ -86,7 +86,7 @@ def stats(
 @click.option("--site", help="Only this site (default: every site).")
 def rebuild_cmd(db_url: str, site: str | None) -> None:
     """Recompute summaries from raw events (after purge, a time zone change, an upgrade)."""
-    from footfall.stats.rebuild import rebuild  # lazy: keeps `footfall --help` fast
+    from footfall.stats.summaries.rebuild import rebuild  # lazy: keeps `footfall --help` fast
 
     n = rebuild(connect(db_url), site)
     click.echo(f"summaries rebuilt from {n:,} events")

@@ -14,9 +14,10 @@ from types import FrameType
 
 import click
 
+from footfall import settings
 from footfall.cli.options import db_option
 from footfall.delivery import stream_worker as sw
-from footfall.delivery.redis_sink import DEFAULT_STREAM, redis_client
+from footfall.delivery.redis_sink import redis_client
 from footfall.stores import connect
 
 __all__ = ["register", "worker"]
@@ -26,17 +27,15 @@ __all__ = ["register", "worker"]
 @click.option(
     "--redis",
     "redis_url",
-    envvar="FOOTFALL_REDIS",
-    default="redis://127.0.0.1:6379/0",
-    show_default=True,
-    help="Redis URL (env FOOTFALL_REDIS).",
+    default=settings.REDIS,
+    show_default=f"$FOOTFALL_REDIS or {settings.REDIS.default}",
+    help="Redis URL.",
 )
 @click.option(
     "--stream",
-    envvar="FOOTFALL_STREAM",
-    default=DEFAULT_STREAM,
-    show_default=True,
-    help="Stream name (env FOOTFALL_STREAM).",
+    default=settings.STREAM,
+    show_default=f"$FOOTFALL_STREAM or {settings.STREAM.default}",
+    help="Stream name.",
 )
 @db_option
 @click.option("--group", default=sw.DEFAULT_GROUP, show_default=True, help="Consumer group.")

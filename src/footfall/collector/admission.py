@@ -26,6 +26,8 @@ import asyncio
 import time
 from typing import Any
 
+from footfall import settings
+
 __all__ = [
     "DEFAULT_ADMIT_DEPTH",
     "DEFAULT_ADMIT_WAIT",
@@ -34,8 +36,10 @@ __all__ = [
     "Admission",
 ]
 
-DEFAULT_ADMIT_DEPTH = 10_000  # queued items above which new requests wait (10 worker batches)
-DEFAULT_ADMIT_WAIT = 5.0  # seconds a request waits at most before it is let through
+# Queued items above which new requests wait: 10,000 (10 worker batches).
+DEFAULT_ADMIT_DEPTH = settings.ADMIT_DEPTH.default
+# Seconds a request waits at most before it is let through: 5.
+DEFAULT_ADMIT_WAIT = settings.ADMIT_WAIT.default
 POLL_SECONDS = 0.005  # how often a waiting request looks at the queue again
 RETRY_AFTER_SECONDS = 5  # Retry-After of a 503 "queue full": about one admission wait
 

@@ -1,7 +1,8 @@
 """Collector settings, read once per server process from the environment.
 
 `footfall serve` runs uvicorn workers in separate processes, so settings
-travel as environment variables (like `FOOTFALL_DB`); tests build a
+travel as environment variables (like `FOOTFALL_DB`, read and checked by
+`footfall.settings`; all of them are in docs/configuration.md); tests build a
 `CollectorConfig` directly.
 
 - `FOOTFALL_RATE_LIMIT` (`50/200`): per-IP token bucket, `rate/burst` requests
@@ -27,52 +28,32 @@ travel as environment variables (like `FOOTFALL_DB`); tests build a
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from footfall.clientip import trusted_proxies_from_env
+from footfall import settings
 from footfall.collector.admission import DEFAULT_ADMIT_DEPTH, DEFAULT_ADMIT_WAIT
 
 __all__ = ["DEFAULT_FAILED_BYTES", "MAX_BODY_BYTES", "MAX_EVENTS", "CollectorConfig"]
 
 MAX_BODY_BYTES = 1_000_000  # one request body, before parsing
 MAX_EVENTS = 1_000  # events in one request
-DEFAULT_FAILED_BYTES = 1_000_000  # failed-event bytes per anonymous client per hour
-
-
-def _rate(text: str) -> tuple[float, float]:
-    text = text.strip().lower()
-    if text in ("", "0", "off", "none", "false"):
-        return 0.0, 0.0
-    rate_s, _, burst_s = text.partition("/")
-    rate = float(rate_s)
-    burst = float(burst_s) if burst_s else max(rate * 2, 1.0)
-    if rate < 0 or burst < 1:
-        raise ValueError(f"FOOTFALL_RATE_LIMIT must look like 50/200, not {text!r}")
-    return rate, burst
-
-
-def _failed_bytes(text: str) -> int:
-    text = text.strip().replace("_", "")
-    if not text:
-        return DEFAULT_FAILED_BYTES
-    if not text.isdigit():
-        raise ValueError(f"FOOTFALL_FAILED_BYTES must be a number of bytes, not {text!r}")
-    return int(text)
+# Failed-event bytes per anonymous client per hour: 1,000,000.
+DEFAULT_FAILED_BYTES = settings.FAILED_BYTES.default
 
 
 @dataclass(frozen=True)
 class CollectorConfig:
     """What the collector enforces; see the module docstring for the env names."""
 
-    rate: float = 50.0  # requests per second per IP (0: no limit)
-    burst: float = 200.0
-    trusted_proxies: int = 0
-    dedupe_seconds: float = 0.0
+    # Built directly, a config has the defaults an empty environment gives.
+    rate: float = settings.RATE_LIMIT.default[0]  # requests per second per IP (0: no limit)
+    burst: float = settings.RATE_LIMIT.default[1]
+    trusted_proxies: int = settings.TRUSTED_PROXIES.default
+    dedupe_seconds: float = settings.DEDUPE_SECONDS.default
     schemas_dir: str | None = None
-    strict_schemas: bool = False
-    site_cache_seconds: float = 5.0
+    strict_schemas: bool = settings.SCHEMAS_STRICT.default
+    site_cache_seconds: float = settings.SITE_CACHE_SECONDS.default
     max_body_bytes: int = MAX_BODY_BYTES
     max_events: int = MAX_EVENTS
     admit_depth: int = DEFAULT_ADMIT_DEPTH
@@ -83,17 +64,17 @@ class CollectorConfig:
     def from_env(
         cls, env: Mapping[str, str] | None = None, schemas_dir: str | None = None
     ) -> CollectorConfig:
-        e = os.environ if env is None else env
-        rate, burst = _rate(e.get("FOOTFALL_RATE_LIMIT", "50/200"))
+        """The settings from `env` (default: the process environment)."""
+        rate, burst = settings.RATE_LIMIT(env)
         return cls(
             rate=rate,
             burst=burst,
-            trusted_proxies=trusted_proxies_from_env(e),
-            dedupe_seconds=float(e.get("FOOTFALL_DEDUPE_SECONDS", "0") or 0),
-            schemas_dir=schemas_dir or e.get("FOOTFALL_SCHEMAS") or None,
-            strict_schemas=e.get("FOOTFALL_SCHEMAS_STRICT", "0").lower() in ("1", "true", "yes"),
-            site_cache_seconds=float(e.get("FOOTFALL_SITE_CACHE_SECONDS", "5") or 5),
-            admit_depth=int(e.get("FOOTFALL_ADMIT_DEPTH", "") or DEFAULT_ADMIT_DEPTH),
-            admit_wait=float(e.get("FOOTFALL_ADMIT_WAIT", "") or DEFAULT_ADMIT_WAIT),
-            failed_bytes=_failed_bytes(e.get("FOOTFALL_FAILED_BYTES", "")),
+            trusted_proxies=settings.TRUSTED_PROXIES(env),
+            dedupe_seconds=settings.DEDUPE_SECONDS(env),
+            schemas_dir=schemas_dir or settings.SCHEMAS(env),
+            strict_schemas=settings.SCHEMAS_STRICT(env),
+            site_cache_seconds=settings.SITE_CACHE_SECONDS(env),
+            admit_depth=settings.ADMIT_DEPTH(env),
+            admit_wait=settings.ADMIT_WAIT(env),
+            failed_bytes=settings.FAILED_BYTES(env),
         )

@@ -81,25 +81,29 @@ class Directory:
 
         threading.Thread(target=run, name="footfall-directory", daemon=True).start()
 
-    def _maybe_refresh(self) -> None:
+    def _lists(self) -> tuple[dict[str, Site], dict[str, Token]]:
+        """The lists a look-up answers from: on the event loop the current ones
+        (a stale pair starts a reload in the background), elsewhere fresh ones."""
+        current = self._sites, self._tokens
         if self.clock() - self._loaded_at < self.ttl:
-            return
+            return current
         if _on_event_loop():
             self._reload_in_background()
-        else:
-            self._reload(force=False)
+            return current
+        self._reload(force=False)
+        return self._sites, self._tokens
 
     def invalidate(self) -> None:
         """Reload now (after `footfall sites add` in the same process)."""
         self._reload()
 
     def site(self, domain: str) -> Site | None:
-        self._maybe_refresh()
-        found = self._sites.get(domain)
+        sites, _ = self._lists()
+        found = sites.get(domain)
         if found is None and domain and domain != (norm := normalize_domain(domain)):
-            found = self._sites.get(norm)
+            found = sites.get(norm)
         return found
 
     def token(self, secret: str) -> Token | None:
-        self._maybe_refresh()
-        return self._tokens.get(hash_token(secret))
+        _, tokens = self._lists()
+        return tokens.get(hash_token(secret))

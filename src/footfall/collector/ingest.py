@@ -77,7 +77,7 @@ from footfall.collector.directory import Directory
 from footfall.collector.failed import FailedWriter
 from footfall.collector.limits import Deduper, RateLimiter, rate_key
 from footfall.collector.schemas import SchemaRegistry
-from footfall.errors import ValidationError
+from footfall.errors import FootfallError, ValidationError
 from footfall.event import Event, validate
 from footfall.stores.meta import Meta, Token, open_meta
 
@@ -97,7 +97,7 @@ NO_META = "this store does not support sites and tokens yet; events cannot be ac
 _EXTRAS_KEY = "collector"
 
 
-class Rejected(Exception):
+class Rejected(FootfallError):
     """A whole request refused: HTTP `status` with a `reason` for the sender."""
 
     def __init__(self, status: int, reason: str, *, retry_after: float | None = None) -> None:

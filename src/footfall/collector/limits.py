@@ -6,19 +6,25 @@ IPv6), are `footfall.clientip`'s to decide.
 All in memory and O(1) per request. Each server process keeps its own
 buckets, so with N workers an IP may reach N times the configured rate; that
 is the usual trade for not putting a shared store on the hot path.
+
+Both tables hold at most `MAX_TRACKED` keys and, when full, let go of the
+least recently seen one: a flood of new addresses pushes out keys that have
+gone quiet, never the address being refused right now (emptying the table
+instead would hand every refused client a fresh bucket).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from footfall.clientip import client_key as rate_key
 
 __all__ = ["Deduper", "RateLimiter", "rate_key"]
 
-MAX_TRACKED = 100_000  # keys kept before old ones are pruned (memory bound)
+MAX_TRACKED = 100_000  # keys kept per table; beyond, the least recently seen goes
 
 
 class RateLimiter:
@@ -30,7 +36,8 @@ class RateLimiter:
         self.rate = rate
         self.burst = burst
         self.clock = clock
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last time)
+        # key -> (tokens, last time), least recently seen first
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
     @property
     def enabled(self) -> bool:
@@ -58,19 +65,13 @@ class RateLimiter:
         return (min(cost, self.burst - paid) - tokens) / self.rate
 
     def _store(self, key: str, tokens: float, now: float) -> None:
-        if len(self._buckets) >= MAX_TRACKED and key not in self._buckets:
-            self._prune(now)
-        self._buckets[key] = (tokens, now)
-
-    def _prune(self, now: float) -> None:
-        # A bucket that would be full again carries no information: drop it
-        # (one in debt is kept until the debt is earned back).
-        rate, burst = self.rate, self.burst
-        self._buckets = {
-            k: v for k, v in self._buckets.items() if v[0] + (now - v[1]) * rate < burst
-        }
-        if len(self._buckets) >= MAX_TRACKED:
-            self._buckets.clear()
+        buckets = self._buckets
+        buckets[key] = (tokens, now)
+        buckets.move_to_end(key)
+        while len(buckets) > MAX_TRACKED:
+            # The least recently seen key has had the longest to refill: the
+            # one most likely to be full again, so to carry no information.
+            buckets.popitem(last=False)
 
 
 class Deduper:
@@ -79,7 +80,7 @@ class Deduper:
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock
-        self._seen: dict[bytes, float] = {}
+        self._seen: OrderedDict[bytes, float] = OrderedDict()  # oldest view first
 
     def seen(self, *parts: str) -> bool:
         """True if the same parts were seen within the window (and remember them)."""
@@ -87,12 +88,12 @@ class Deduper:
             return False
         key = hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).digest()
         now = self.clock()
-        last = self._seen.get(key)
+        seen = self._seen
+        last = seen.get(key)
         if last is not None and now - last < self.window:
             return True
-        if len(self._seen) >= MAX_TRACKED:
-            self._seen = {k: t for k, t in self._seen.items() if now - t < self.window}
-            if len(self._seen) >= MAX_TRACKED:
-                self._seen.clear()
-        self._seen[key] = now
+        seen[key] = now
+        seen.move_to_end(key)
+        while len(seen) > MAX_TRACKED:
+            seen.popitem(last=False)  # the oldest view: expired, or the first to expire
         return False

@@ -292,6 +292,15 @@ def _event_post() -> dict[str, Any]:
         "post": {
             "summary": "One event, a list, or {events: [...]} (at most 1,000 and 1 MB)",
             "security": [{"bearer": []}, {}],
+            "parameters": [
+                {
+                    "name": "Content-Encoding",
+                    "in": "header",
+                    "required": False,
+                    "description": "gzip: the body is compressed (HttpSink sends it so)",
+                    "schema": {"type": "string", "enum": ["gzip", "identity"]},
+                }
+            ],
             "requestBody": {
                 "required": True,
                 "content": {

@@ -48,7 +48,7 @@ from typing import Any
 import orjson
 
 from footfall.collector.schemas import parse_iglu
-from footfall.errors import ValidationError
+from footfall.errors import FootfallError, ValidationError
 from footfall.event import Event, check_fields, new_id
 from footfall.stores.meta import normalize_domain
 
@@ -115,7 +115,7 @@ _NUMERIC = frozenset(
 )
 
 
-class SnowplowError(ValueError):
+class SnowplowError(FootfallError, ValueError):
     """One Snowplow event (or a whole request) footfall refuses; `status` is the answer."""
 
     def __init__(self, field: str, reason: str, status: int = 400) -> None:

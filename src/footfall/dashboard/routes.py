@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from footfall.clientip import trusted_proxies_from_env
+from footfall import settings
 from footfall.dashboard.auth import Users
 from footfall.dashboard.login import LoginPages
 from footfall.dashboard.pages import Pages
@@ -75,7 +75,7 @@ def routes(state: DashboardState) -> list[BaseRoute]:
     users, sites = _parts(state)
     pages = Pages(sites, users)
     # The same proxy setting, and so the same client address, as the collector's.
-    login = LoginPages(users, trusted_proxies=trusted_proxies_from_env())
+    login = LoginPages(users, trusted_proxies=settings.TRUSTED_PROXIES())
     static_dir = resources.files("footfall.dashboard") / "static"
     return [
         Mount(STATIC_PREFIX, app=StaticFiles(directory=str(static_dir)), name="dashboard-static"),

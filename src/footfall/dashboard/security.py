@@ -14,9 +14,9 @@ POST, so it cannot forge a matching form.
 from __future__ import annotations
 
 import hmac
-import os
 import secrets
 import time
+from collections import OrderedDict
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from footfall import settings
 from footfall.dashboard.auth import SESSION_SECONDS, Users
 
 __all__ = [
@@ -44,7 +45,7 @@ __all__ = [
 SESSION_COOKIE = "footfall_session"
 CSRF_COOKIE = "footfall_csrf"
 CACHE_SECONDS = 30.0  # how long a worker trusts a session lookup before asking again
-CACHE_MAX = 10_000
+CACHE_MAX = 10_000  # session lookups kept; beyond, the least recently used goes
 # The collector's hot paths and static files never need to know who is logged in.
 NO_SESSION_PREFIXES = ("/api/event", "/js/", "/static/", "/com.snowplowanalytics.snowplow/")
 NO_SESSION_PATHS = frozenset({"/health", "/i"})
@@ -59,7 +60,7 @@ CSP = (
 
 def is_https(request: Request) -> bool:
     """Whether the browser reached us over https (directly or via a proxy)."""
-    if os.environ.get("FOOTFALL_SECURE_COOKIES") == "1" or request.url.scheme == "https":
+    if settings.SECURE_COOKIES() or request.url.scheme == "https":
         return True
     return request.headers.get("x-forwarded-proto", "").lower() == "https"
 
@@ -135,26 +136,32 @@ class SessionMiddleware:
     Lookups run in a worker thread (they touch the database) and are cached
     for `CACHE_SECONDS`, so a dashboard that fires a dozen API calls costs
     one query. Logging out clears this process's cache at once; another
-    server process may honour a logged-out cookie for up to that long.
+    server process may honour a logged-out cookie for up to that long. A
+    full cache lets go of the least recently used lookup, so a stream of
+    made-up cookies cannot push out the sessions in use.
     """
 
     def __init__(self, app: ASGIApp, users: Users) -> None:
         self.app = app
         self.users = users
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        # token -> (valid until, user), least recently used first
+        self._cache: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
 
     def forget(self, token: str) -> None:
         self._cache.pop(token, None)
 
     async def _user(self, token: str) -> str | None:
         now = time.monotonic()
-        hit = self._cache.get(token)
+        cache = self._cache
+        hit = cache.get(token)
         if hit and hit[0] > now:
+            cache.move_to_end(token)
             return hit[1]
         user = await anyio.to_thread.run_sync(self.users.session_user, token)
-        if len(self._cache) >= CACHE_MAX:
-            self._cache.clear()
-        self._cache[token] = (now + CACHE_SECONDS, user)
+        cache[token] = (now + CACHE_SECONDS, user)
+        cache.move_to_end(token)
+        while len(cache) > CACHE_MAX:
+            cache.popitem(last=False)
         return user
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

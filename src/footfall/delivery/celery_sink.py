@@ -22,6 +22,8 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from footfall import settings
+from footfall.backoff import backoff_delay
 from footfall.delivery.serialize import FORMAT_MSGPACK, BatchDecodeError, decode_batch, encode_batch
 from footfall.delivery.stream_worker import is_data_error
 from footfall.errors import ConfigurationError
@@ -35,8 +37,10 @@ if TYPE_CHECKING:
 __all__ = ["TASK_NAME", "CelerySink", "register_tasks", "store_batch"]
 
 TASK_NAME = "footfall.store_batch"
-DEFAULT_QUEUE = "footfall"
+DEFAULT_QUEUE = settings.CELERY_QUEUE.default  # the ready app's queue: "footfall"
 PUBLISH_RETRIES = 2  # kombu's own reconnect attempts per send; the dispatcher retries above
+RETRY_BASE = 1.0  # seconds before the task's first retry of a store that is down
+RETRY_MAX = 60.0  # ceiling of one retry's countdown
 
 log = logging.getLogger("footfall.delivery")
 
@@ -77,7 +81,9 @@ def register_tasks(app: Celery, db_url: str | None = None) -> Any:
                 log.error("footfall: store refused a Celery batch, dropped: %s", exc)
                 return 0
             # The store is down: wait for it (backoff capped at a minute), never give up.
-            raise self.retry(exc=exc, countdown=min(60, 2 ** min(self.request.retries, 6))) from exc
+            # No jitter: Celery's countdown is already spread by when each batch failed.
+            wait = backoff_delay(self.request.retries, base=RETRY_BASE, cap=RETRY_MAX, jitter=0)
+            raise self.retry(exc=exc, countdown=wait) from exc
 
     return app.task(
         name=TASK_NAME,
@@ -97,7 +103,7 @@ class CelerySink:
             import celery  # noqa: F401
         except ImportError as exc:  # pragma: no cover - needs celery missing
             raise ConfigurationError(
-                f"CelerySink needs `pip install footfall[celery]` ({exc})"
+                f"CelerySink needs `pip install 'footfall[celery]'` ({exc})"
             ) from exc
         self.app = app
         self.queue = queue

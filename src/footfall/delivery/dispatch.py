@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from footfall.delivery.backoff import backoff_delay
+from footfall.backoff import backoff_delay
 from footfall.delivery.sinks import Sink
 from footfall.delivery.stream_worker import is_data_error
 from footfall.event import Event

@@ -56,7 +56,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from footfall.delivery.backoff import backoff_delay
+from footfall.backoff import backoff_delay
 from footfall.delivery.http_reply import body_events, body_of, verdict
 from footfall.delivery.serialize import http_body
 from footfall.delivery.spool import DEFAULT_SPOOL_BYTES, Spool
@@ -170,7 +170,7 @@ class _Outcome:
 
     unsent: list[Event] = field(default_factory=list)  # still owed: spool or report
     refused: list[Event] = field(default_factory=list)  # never to be accepted: report
-    split: bool = False  # too large for the collector: send in halves
+    split: list[Event] = field(default_factory=list)  # too large for the collector: halve
     error: HttpSinkError | None = None  # why the unsent ones were not sent
     refusal: HttpSinkError | None = None  # why the refused ones were refused (the first)
 
@@ -249,7 +249,7 @@ class HttpSink:
                 reply = self._post(body)
             except HttpSinkError as exc:
                 if exc.status == 413 and len(chunk) > 1:
-                    out.split = True  # the collector's limit is lower than ours
+                    out.split = chunk  # the collector's limit is lower than ours
                     return out
                 if not exc.retryable:
                     out.refused += chunk
@@ -305,12 +305,12 @@ class HttpSink:
                     failed += self._to_spool(list(work), errors)
                     break
                 out = self._send(chunk, body)
-                if out.split:
-                    work.extendleft(_halves(chunk))
-                    continue
                 if out.refusal is not None:
                     failed += out.refused
                     errors.append(out.refusal)
+                if out.split:
+                    work.extendleft(_halves(out.split))
+                    continue
                 if not out.unsent:
                     continue
                 assert out.error is not None

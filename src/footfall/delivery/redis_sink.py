@@ -22,6 +22,7 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from footfall import settings
 from footfall.delivery.serialize import FORMAT_MSGPACK, encode_batch
 from footfall.errors import ConfigurationError
 from footfall.event import Event
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAXLEN", "DEFAULT_STREAM", "RedisSink", "redis_client"]
 
-DEFAULT_STREAM = "footfall"
+DEFAULT_STREAM = settings.STREAM.default  # "footfall", where `footfall worker` reads
 DEFAULT_MAXLEN = 100_000  # entries (batches); ~1e7-1e8 events before trimming bites
 SOCKET_TIMEOUT = 10.0  # seconds; a hung Redis fails the write, the dispatcher retries
 
@@ -45,7 +46,7 @@ def redis_client(url: str, **kwargs: Any) -> redis.Redis:
         import redis
     except ImportError as exc:
         raise ConfigurationError(
-            f"the Redis transport needs `pip install footfall[redis]` ({exc})"
+            f"the Redis transport needs `pip install 'footfall[redis]'` ({exc})"
         ) from exc
     kwargs.setdefault("socket_timeout", SOCKET_TIMEOUT)
     kwargs.setdefault("socket_connect_timeout", SOCKET_TIMEOUT)

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from footfall.errors import FootfallError
 from footfall.event import Event
 
 __all__ = [
@@ -38,7 +39,7 @@ _json_encoder = msgspec.json.Encoder()
 _json_decoder = msgspec.json.Decoder(list[Event])
 
 
-class BatchDecodeError(ValueError):
+class BatchDecodeError(FootfallError, ValueError):
     """A payload that will never decode: a consumer dead-letters it, never retries it."""
 
     retryable = False

@@ -37,6 +37,8 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import Any, Protocol
 
+from footfall import settings
+
 __all__ = ["SHUTDOWN_TIMEOUT", "flush_all", "host_drains", "install"]
 
 SHUTDOWN_TIMEOUT = 5.0  # seconds allowed to flush at exit, for all workers together
@@ -163,6 +165,20 @@ def _ensure_drain_thread() -> None:
     _pipe, _pipe_pid = (read_fd, write_fd), os.getpid()
 
 
+def _no_signals() -> bool:
+    """`$FOOTFALL_NO_SIGNALS`: leave SIGTERM to the host (pytest, a server of its own).
+
+    Read when the first worker starts, which may be inside `emit` on a
+    request: a value that does not parse is logged, not raised there, and
+    counts as set - whoever wrote it meant to say something.
+    """
+    try:
+        return settings.NO_SIGNALS()
+    except settings.SettingError as exc:
+        log.error("footfall: %s; SIGTERM is left alone", exc)
+        return True
+
+
 def install(live: Callable[[], Iterable[Closable]]) -> None:
     """Register the exit hooks once per process (idempotent, cheap).
 
@@ -176,7 +192,7 @@ def install(live: Callable[[], Iterable[Closable]]) -> None:
             _installed_atexit = True
         if _hosts or threading.current_thread() is not threading.main_thread():
             return
-        if os.environ.get("FOOTFALL_NO_SIGNALS"):
+        if _no_signals():
             return
         try:
             current = signal.getsignal(signal.SIGTERM)

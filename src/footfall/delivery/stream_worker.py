@@ -32,8 +32,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from footfall.delivery.backoff import backoff_delay
+from footfall.backoff import backoff_delay
 from footfall.delivery.serialize import BatchDecodeError, decode_batch
+from footfall.delivery.worker import DEFAULT_BATCH_SIZE
 from footfall.errors import ValidationError
 from footfall.event import Event
 
@@ -68,8 +69,6 @@ def default_batch(store: Store) -> int:
     50,000) gets enough entries per read to make one insert of about that
     many.
     """
-    from footfall.delivery.worker import DEFAULT_BATCH_SIZE
-
     hint = getattr(store, "preferred_batch_size", None)
     if not hint:
         return DEFAULT_BATCH
@@ -223,7 +222,7 @@ class StreamWorker:
                 # us: re-read it first (the store drops the duplicates).
                 history = True
                 failures += 1
-                delay = _backoff(failures)
+                delay = backoff_delay(failures, base=BACKOFF_BASE, cap=BACKOFF_MAX)
                 log.warning("footfall worker: Redis unavailable (%s); retry in %.1fs", exc, delay)
                 self._stop.wait(delay)
         return self.stats
@@ -341,7 +340,7 @@ class StreamWorker:
                     self._dead_letter(good[0][0], f"store refused the batch: {exc}")
                     return
                 attempt += 1
-                delay = _backoff(attempt)
+                delay = backoff_delay(attempt, base=BACKOFF_BASE, cap=BACKOFF_MAX)
                 log.warning(
                     "footfall worker: store write failed (%s); retry %d in %.1fs",
                     exc,
@@ -428,8 +427,3 @@ def _decode(fields: dict[bytes, bytes]) -> list[Event]:
 def _id_key(entry_id: bytes) -> tuple[int, int]:
     ms, _, seq = entry_id.partition(b"-")
     return int(ms), int(seq or 0)
-
-
-def _backoff(attempt: int) -> float:
-    """The wait before retry number `attempt` (from 1): the shared capped backoff."""
-    return backoff_delay(attempt, base=BACKOFF_BASE, cap=BACKOFF_MAX)

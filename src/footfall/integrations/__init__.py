@@ -33,7 +33,7 @@ def not_installed(framework: str, extra: str, exc: ImportError) -> Configuration
     """The error a framework module raises when its framework is missing."""
     return ConfigurationError(
         f"footfall's {framework} integration needs {framework}: "
-        f"`pip install footfall[{extra}]` ({exc})"
+        f"`pip install 'footfall[{extra}]'` ({exc})"
     )
 
 

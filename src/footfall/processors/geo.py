@@ -21,13 +21,13 @@ import os
 import threading
 from typing import Any, NamedTuple
 
+from footfall import settings
 from footfall.event import MAX_SHORT, Event
 
-__all__ = ["ENV_DB", "GeoProcessor", "Place"]
+__all__ = ["GeoProcessor", "Place"]
 
 log = logging.getLogger("footfall.processors")
 
-ENV_DB = "FOOTFALL_GEOIP_DB"
 CACHE_SIZE = 50_000  # distinct IPs remembered per process
 _FALLBACK_FILE = "geoip2fast-ipv6.dat.gz"  # IPv4 and IPv6 countries, shipped by geoip2fast
 
@@ -98,7 +98,7 @@ class GeoProcessor:
         language: str = "en",
         cache_size: int = CACHE_SIZE,
     ) -> None:
-        path = path or os.environ.get(ENV_DB) or None
+        path = path or settings.GEOIP_DB()
         self.path = str(path) if path else ""
         self.language = language
         self._reader: Any = None

@@ -4,9 +4,10 @@ Cookieless visitor ids need one random salt per UTC day that every process
 agrees on, and visits need the last-seen time of each visitor's current
 visit, also shared: a visitor's requests land on any gunicorn worker or
 collector process. Both live in the store's database, so a store backend
-implements `ProcessorState` (SQLite here; PostgreSQL and ClickHouse expose it
-from their store's `processor_state()` method). A store without one gets
-`MemoryState`, which is right only for a single process, with a warning.
+implements `ProcessorState` (SQLite's is here, PostgreSQL's in
+`footfall.stores.pg_state`) and returns it from its `processor_state()`. A
+store without one gets `MemoryState`, which is right only for a single
+process, with a warning.
 
 The contract, for implementers:
 
@@ -43,6 +44,7 @@ __all__ = [
     "MemoryState",
     "ProcessorState",
     "SQLiteState",
+    "StateSource",
     "VisitKey",
     "VisitState",
     "VisitTx",
@@ -271,34 +273,21 @@ class MemoryState:
             yield _MemoryTx(self._rows)
 
 
-def state_for(store: Any) -> ProcessorState:
-    """The shared state for `store`, or in-memory state (with a warning).
+class StateSource(Protocol):
+    """What `state_for` asks of a store (`footfall.stores.base.Store` declares it)."""
 
-    A store offers its own by a `processor_state()` method; SQLite stores get
-    `SQLiteState` when migration 0030 is applied.
-    """
+    def processor_state(self) -> ProcessorState | None:
+        """The store's shared state, or None where it keeps none."""
+
+
+def state_for(store: StateSource | None) -> ProcessorState:
+    """The shared state of `store` (its `processor_state()`), or in-memory state
+    (with a warning) where it has none."""
     if store is None:
         return MemoryState()
-    factory = getattr(store, "processor_state", None)
-    if callable(factory):
-        state: ProcessorState = factory()
+    state = store.processor_state()
+    if state is not None:
         return state
-    if getattr(store, "dialect", "") == "sqlite" and hasattr(store, "transaction"):
-        try:
-            found = store.query(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
-                "AND name IN ('visitor_salts', 'visit_state')"
-            )
-        except sqlite3.Error:
-            found = [(0,)]
-        if found[0][0] == 2:
-            return SQLiteState(store)
-        log.warning(
-            "footfall: %r lacks the visitor/visit tables (run `footfall migrate`); "
-            "visitor salts and visits are kept in memory, per process",
-            store,
-        )
-        return MemoryState()
     log.warning(
         "footfall: %r has no shared processor state; visitor salts and visits are kept "
         "in memory, so several processes will not agree on them",

@@ -8,7 +8,6 @@ the tracker (flushing queued events) on shutdown.
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +25,7 @@ from footfall.delivery.shutdown import host_drains
 from footfall.server.openapi import openapi_document
 from footfall.server.state import ServerState
 from footfall.stats import api as stats_api
+from footfall.stats.summaries.thread import start_catch_up
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -71,8 +71,6 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from footfall.server.catchup import start_catch_up
-
         # SIGTERM stays with the server (uvicorn's graceful shutdown), which ends
         # here in `state.close()`: the queue gets the whole drain time.
         with host_drains():
@@ -96,4 +94,4 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
 
 def app_from_env() -> Starlette:
     """Factory for `uvicorn --factory` (and `--workers N`): config from env."""
-    return create_app(os.environ.get("FOOTFALL_DB"), schemas_dir=os.environ.get("FOOTFALL_SCHEMAS"))
+    return create_app()  # the store and schemas from $FOOTFALL_DB and $FOOTFALL_SCHEMAS

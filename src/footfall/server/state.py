@@ -14,42 +14,24 @@ Two promises of `footfall serve` are kept here (docs/guarantees.md):
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall import settings
 from footfall.delivery.dispatch import RETRY_FOREVER
 from footfall.delivery.redis_sink import RedisSink
 from footfall.delivery.sinks import Sink, StoreSink
-from footfall.delivery.worker import DEFAULT_QUEUE_SIZE
 from footfall.processors import Processor
 from footfall.processors.defaults import default_processors
 from footfall.stores import Store, connect, default_url
 from footfall.tracker import Tracker
 
-__all__ = ["DEFAULT_DRAIN_SECONDS", "ServerState", "collector_tracker", "drain_seconds"]
+__all__ = ["DEFAULT_DRAIN_SECONDS", "ServerState", "collector_tracker"]
 
-DEFAULT_DRAIN_SECONDS = 60.0  # shutdown's limit for storing the queue (env var below)
-
-
-def _env_number(name: str, default: float) -> float:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {text!r}") from None
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, not {text!r}")
-    return value
-
-
-def drain_seconds() -> float:
-    """`$FOOTFALL_SERVER_DRAIN_SECONDS` (default 60): shutdown's time to store the queue."""
-    return _env_number("FOOTFALL_SERVER_DRAIN_SECONDS", DEFAULT_DRAIN_SECONDS)
+# Shutdown's limit for storing the queue: 60 s unless $FOOTFALL_SERVER_DRAIN_SECONDS says.
+DEFAULT_DRAIN_SECONDS = settings.SERVER_DRAIN_SECONDS.default
 
 
 def collector_tracker(sink: Sink, processors: Sequence[Processor] = ()) -> Tracker:
@@ -65,7 +47,7 @@ def collector_tracker(sink: Sink, processors: Sequence[Processor] = ()) -> Track
         processors,
         name="collector",
         source="browser",
-        queue_size=int(_env_number("FOOTFALL_QUEUE_SIZE", DEFAULT_QUEUE_SIZE)),
+        queue_size=settings.QUEUE_SIZE(),
         max_retries=RETRY_FOREVER,
     )
 
@@ -88,6 +70,7 @@ class ServerState:
 
     @classmethod
     def from_url(cls, db_url: str | None = None, schemas_dir: str | None = None) -> ServerState:
+        settings.check()  # a bad value stops the start, not a request or the exit
         url = db_url or default_url()
         store = connect(url)
         tracker = collector_tracker(_sink(store), list(default_processors(store)))
@@ -95,8 +78,8 @@ class ServerState:
             store=store,
             tracker=tracker,
             db_url=url,
-            schemas_dir=schemas_dir or os.environ.get("FOOTFALL_SCHEMAS"),
-            drain_time=drain_seconds(),  # read now: a bad value stops the start, not the exit
+            schemas_dir=schemas_dir or settings.SCHEMAS(),
+            drain_time=settings.SERVER_DRAIN_SECONDS(),
         )
 
     def close(self) -> None:
@@ -123,7 +106,7 @@ def _sink(store: Store) -> Any:
     (`$FOOTFALL_STREAM`, default "footfall") and `footfall worker` processes
     write to the store, so collectors stay stateless and can scale out.
     """
-    redis_url = os.environ.get("FOOTFALL_REDIS_SINK")
+    redis_url = settings.REDIS_SINK()
     if not redis_url:
         return StoreSink(store)
-    return RedisSink(redis_url, stream=os.environ.get("FOOTFALL_STREAM") or "footfall")
+    return RedisSink(redis_url, stream=settings.STREAM())

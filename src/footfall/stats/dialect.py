@@ -22,7 +22,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from footfall.stats.wildcard import Wildcard, parse_wildcard
+from footfall.stats.wildcard import Wildcard, parse_wildcard, segment_glob
 
 __all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments", "visit_column_names"]
 
@@ -231,10 +231,12 @@ class SQLiteDialect(Dialect):
         return f"({expr} GLOB {params.add(w.glob())})"
 
     def wildcard_exact(self, expr: str, w: Wildcard, params: Params, test: str) -> str:
-        # CASE, so the Python check runs only where GLOB (in C, without the GIL) matched.
-        return (
-            f"(CASE WHEN {test} THEN footfall_wildcard({expr}, {params.add(w.pattern)}) ELSE 0 END)"
-        )
+        if len(w.chunks) == 2:
+            return f"({test} AND {_one_crossing(expr, w, params)})"
+        # Two `**` or more: CASE, so the Python check runs only where GLOB (in C,
+        # without the GIL) matched.
+        check = f"footfall_wildcard({expr}, {params.add(w.pattern)})"
+        return f"(CASE WHEN {test} THEN {check} ELSE 0 END)"
 
     def contains(self, expr: str, needle: str, params: Params) -> str:
         return f"(instr({expr}, {params.add(needle)}) > 0)"
@@ -243,3 +245,28 @@ class SQLiteDialect(Dialect):
         if isinstance(conn, sqlite3.Connection):
             conn.create_function("footfall_wildcard", 2, _wildcard_matches, deterministic=True)
             conn.create_aggregate("footfall_percentile", 2, _Percentile)  # type: ignore[arg-type]
+
+
+def _one_crossing(expr: str, w: Wildcard, params: Params) -> str:
+    """`C0 ** C1` (each with `*` only) exactly, in C: on the path's segments.
+
+    With exactly as many `/` as C0 and C1 hold, the `**` stays within one
+    segment and every `/` is a literal's, so the GLOB of the whole is exact.
+    With more, C0 is the first segments (its last glob a prefix of its last
+    one) and C1 the last ones, apart: a GLOB per segment, where `*` cannot
+    meet a `/`. The segments come from the path as a JSON array.
+    """
+    head, tail = w.chunks
+    m0, m1 = len(head) - 1, len(tail) - 1
+    segments = f"('[' || replace(json_quote({expr}), '/', '\",\"') || ']')"
+    count = f"json_array_length({segments})"
+
+    def seg(path: str, glob: str) -> str:  # path: a JSON path we write, never input
+        return f"json_extract({segments}, '{path}') GLOB {params.add(glob)}"
+
+    same = f"({count} = {m0 + m1 + 1} AND {expr} GLOB {params.add(w.glob())})"
+    apart = [seg(f"$[{j}]", segment_glob(head[j])) for j in range(m0)]
+    apart.append(seg(f"$[{m0}]", segment_glob(head[m0]) + "*"))
+    apart.append(seg(f"$[#-{m1 + 1}]", "*" + segment_glob(tail[0])))
+    apart += [seg(f"$[#-{m1 + 1 - j}]", segment_glob(tail[j])) for j in range(1, m1 + 1)]
+    return f"({same} OR ({count} > {m0 + m1 + 1} AND {' AND '.join(apart)}))"

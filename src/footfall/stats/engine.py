@@ -12,13 +12,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from footfall.stats import ch_summary
-from footfall.stats.catchup import ensure_current
 from footfall.stats.dialect import Dialect, SQLiteDialect
 from footfall.stats.errors import StatsError
 from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
-from footfall.stats.summary import SUMMARY_DIALECTS, site_complete, summary_parts, why_not
+from footfall.stats.summaries import clickhouse_read as ch_summary
+from footfall.stats.summaries.catchup import ensure_current
+from footfall.stats.summaries.read import SUMMARY_DIALECTS, summary_parts, why_not
+from footfall.stats.summaries.site_status import site_complete
 
 __all__ = [
     "aggregate",

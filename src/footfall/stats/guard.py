@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import sys
 import threading
@@ -33,22 +32,23 @@ from typing import Any, TypeVar
 import anyio
 from starlette.responses import JSONResponse
 
-from footfall.errors import ConfigurationError
+from footfall import settings
+from footfall.errors import FootfallError
 from footfall.stores.budget import QueryTimeout, time_budget
 
 __all__ = ["Busy", "QueryGuard", "StatsLimits", "guard_for", "overload_response"]
 
 T = TypeVar("T")
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_CONCURRENCY = 4
-DEFAULT_QUEUE_SECONDS = 5.0
+DEFAULT_TIMEOUT = settings.STATS_TIMEOUT.default  # seconds
+DEFAULT_CONCURRENCY = settings.STATS_CONCURRENCY.default
+DEFAULT_QUEUE_SECONDS = settings.STATS_QUEUE_SECONDS.default
 WAITING_PER_SLOT = 16  # beyond concurrency x this many waiting, refuse at once
 RETRY_AFTER = 2  # seconds: what a refused client is told to wait
 NICE = 10  # how much lower the stats threads' CPU priority is (Linux)
 
 
-class Busy(Exception):
+class Busy(FootfallError):
     """Every stats slot stayed taken: answer 503 with Retry-After."""
 
     def __init__(self, limits: StatsLimits) -> None:
@@ -57,19 +57,6 @@ class Busy(Exception):
             " FOOTFALL_STATS_CONCURRENCY); retry shortly"
         )
         self.retry_after = RETRY_AFTER
-
-
-def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    text = env.get(name, "").strip()
-    if not text:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
-    if not math.isfinite(value) or value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum:g}, not {text!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -82,11 +69,10 @@ class StatsLimits:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> StatsLimits:
-        e = os.environ if env is None else env
         return cls(
-            timeout=_number(e, "FOOTFALL_STATS_TIMEOUT", DEFAULT_TIMEOUT, 0),
-            concurrency=int(_number(e, "FOOTFALL_STATS_CONCURRENCY", DEFAULT_CONCURRENCY, 1)),
-            queue_seconds=_number(e, "FOOTFALL_STATS_QUEUE_SECONDS", DEFAULT_QUEUE_SECONDS, 0),
+            timeout=settings.STATS_TIMEOUT(env),
+            concurrency=settings.STATS_CONCURRENCY(env),
+            queue_seconds=settings.STATS_QUEUE_SECONDS(env),
         )
 
 

@@ -47,6 +47,10 @@ def _error(description: str) -> dict[str, Any]:
 _ERR = _error("Bad parameter (the message names it)")
 _AUTH = _error("Missing or invalid token")
 _FORBIDDEN = _error("The token belongs to another site")
+_UNAVAILABLE = _error(
+    "The query ran over its time budget, no query slot was free (Retry-After), or the store"
+    " could not be read"
+)
 _VALUE = {"type": ["number", "null"]}
 # A row of a time series or a breakdown: its label plus one number per metric.
 _ROWS = {
@@ -110,6 +114,7 @@ def _get(
                 "400": _ERR,
                 "401": _AUTH,
                 "403": _FORBIDDEN,
+                "503": _UNAVAILABLE,
             },
         }
     }

@@ -5,17 +5,19 @@ steps, `*` matches within one path segment (never a `/`) and `**` (any run
 of two or more stars) matches across segments; everything else is literal
 and the whole path must match.
 
-These once became regular expressions that SQLite ran through Python's
-backtracking `re`, once per row with the GIL held: one 200-character path
-and `/**a**a**a**a**a**b` held a whole server for 70 s. A `Wildcard` now
-compiles to what each database matches without backtracking:
+A backtracking regular expression run per row (Python's `re` called by
+SQLite, with the GIL held) takes minutes on one 200-character path against
+`/**a**a**a**a**a**b`, and the whole server waits. So a `Wildcard` compiles
+to what each database matches without backtracking:
 
 - patterns with only `**` (or only `*`): SQLite `GLOB` / PostgreSQL `LIKE`,
   plus, for `*`, "as many `/` as the literals hold" - a `*` that crossed a
   `/` would add one, so together they are exact;
-- patterns mixing both: the same test as a pre-filter, then an exact check
-  (PostgreSQL's regex engine, a DFA without back-references; on SQLite the
-  linear `matches` below, only for rows the pre-filter let through);
+- patterns mixing both: the same test as a pre-filter, then an exact check:
+  PostgreSQL's regex engine (a DFA without back-references); on SQLite, for
+  one `**` (`/*/docs/**`, `/**/*.html`), GLOBs on the path's segments (split
+  in C through JSON), and for two or more the linear `matches` below, in
+  Python, only for rows the pre-filter let through;
 - ClickHouse: `match()`, which is RE2 (linear by construction).
 
 `GLOB`/`LIKE` cost O(path length x wildcards) per row, so a value may hold
@@ -32,7 +34,7 @@ from itertools import accumulate
 
 from footfall.stats.errors import StatsError
 
-__all__ = ["MAX_WILDCARDS", "Wildcard", "count_wildcards", "parse_wildcard"]
+__all__ = ["MAX_WILDCARDS", "Glob", "Wildcard", "count_wildcards", "parse_wildcard", "segment_glob"]
 
 MAX_WILDCARDS = 8
 _STARS = re.compile(r"\*+")
@@ -115,6 +117,16 @@ class Wildcard:
     def matches(self, value: str) -> bool:
         """The exact test, in time linear in `value` (no backtracking)."""
         return _compiled(self.parts).matches(value)
+
+    @property
+    def chunks(self) -> tuple[tuple[Glob, ...], ...]:
+        """Split at each `**`, then at each literal `/`: the segment globs of each chunk."""
+        return _compiled(self.parts).chunks
+
+
+def segment_glob(g: Glob) -> str:
+    """A segment glob as SQLite GLOB text (within one segment `*` cannot meet a `/`)."""
+    return "*".join(_escape(piece, _GLOB_SPECIAL) for piece in g)
 
 
 def parse_wildcard(value: str, param: str = "filters") -> Wildcard:

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
+from footfall import settings
 from footfall.errors import ConfigurationError
 from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store
 
 __all__ = ["DEFAULT_URL", "EventFilter", "Store", "connect", "default_url"]
 
-DEFAULT_URL = "sqlite:///./footfall.db"
+DEFAULT_URL = settings.DB.default  # sqlite:///./footfall.db
 
 
 def default_url() -> str:
     """`$FOOTFALL_DB`, or `./footfall.db`."""
-    return os.environ.get("FOOTFALL_DB") or DEFAULT_URL
+    return settings.DB()
+
+
+def _extra_missing(exc: ImportError, *packages: str) -> bool:
+    """Whether a backend failed to import because one of its extra's `packages` is missing.
+
+    Any other import error is a fault in footfall or its install: it is raised
+    as it is, not dressed up as "install the extra".
+    """
+    return (exc.name or "").split(".")[0] in packages
 
 
 def connect(url: str | None = None, *, migrate: bool = True) -> Store:
@@ -29,25 +38,29 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Store:
     scheme = urlsplit(url).scheme.lower()
     store: Store
     if scheme == "sqlite":
-        from footfall.stores.sqlite import SQLiteStore
+        from footfall.stores.sqlite import SQLiteStore  # lazy: imported when its URL is used
 
         path = url[len("sqlite://") :]
         path = path[1:] if path.startswith("/") else path
         store = SQLiteStore(path or ":memory:", url=url)
     elif scheme in ("postgresql", "postgres"):
         try:
-            from footfall.stores.postgres import PostgresStore
+            from footfall.stores.postgres import PostgresStore  # optional extra: postgres
         except ImportError as exc:
+            if not _extra_missing(exc, "psycopg", "psycopg_pool"):
+                raise
             raise ConfigurationError(
-                f"PostgreSQL store needs `pip install footfall[postgres]` ({exc})"
+                f"the PostgreSQL store needs `pip install 'footfall[postgres]'` ({exc})"
             ) from exc
         store = PostgresStore(url)
     elif scheme == "clickhouse":
         try:
-            from footfall.stores.clickhouse import ClickHouseStore
+            from footfall.stores.clickhouse import ClickHouseStore  # optional extra: clickhouse
         except ImportError as exc:
+            if not _extra_missing(exc, "clickhouse_driver"):
+                raise
             raise ConfigurationError(
-                f"ClickHouse store needs `pip install footfall[clickhouse]` ({exc})"
+                f"the ClickHouse store needs `pip install 'footfall[clickhouse]'` ({exc})"
             ) from exc
         store = ClickHouseStore(url)
     else:

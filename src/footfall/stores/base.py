@@ -4,19 +4,35 @@ One contract test suite (tests/stores/) runs against every implementation, so
 this docstring and those tests are the specification. Writes are idempotent on
 `Event.id`; times are UTC; reads page newest first like Flask-Track-Usage's
 `get_usage`.
+
+What a store can do beyond the abstract methods is declared on `Store` too,
+with the defaults of a store that can do none of it, and overridden by each
+backend: callers read `store.dialect`, `store.summaries`, ... plainly instead
+of probing for attributes.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from footfall.event import Event
+from footfall.stores import hooks
 
-__all__ = ["EventFilter", "Store", "page_window"]
+if TYPE_CHECKING:
+    from footfall.processors.state import ProcessorState
+    from footfall.stores.meta_records import Meta
+
+__all__ = ["SUMMARIES_FOLDED", "SUMMARIES_VIEWS", "EventFilter", "Store", "page_window"]
+
+# How a store keeps the stats summaries (`Store.summaries`):
+SUMMARIES_FOLDED = "folded"  # tables a catch-up folds new events into (SQLite, PostgreSQL)
+SUMMARIES_VIEWS = "views"  # the database folds each insert itself (ClickHouse's views)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -50,14 +66,28 @@ def page_window(limit: int, page: int) -> tuple[int, int]:
 
 
 class Store(ABC):
-    """Where events rest and are read from."""
+    """Where events rest and are read from, and what else the store can do."""
 
-    dialect: ClassVar[str]
+    # The SQL it speaks: "sqlite", "postgres", "clickhouse" ("": none).
+    dialect: ClassVar[str] = ""
     url: str
     # Events per `write` this store handles best, when that is well above the
     # delivery worker's default (1,000): a tracker writing only to such
     # stores batches this many. None: any size suits it.
     preferred_batch_size: ClassVar[int | None] = None
+    # Whether one store object may be used by several threads at once (else
+    # background work on it runs inline).
+    threadsafe: ClassVar[bool] = True
+    # Whether it keeps sites, tokens and failed events itself (`meta()`).
+    holds_meta: ClassVar[bool] = False
+    # How it keeps the stats summaries: SUMMARIES_FOLDED, SUMMARIES_VIEWS, or ""
+    # (none: the stats read raw events). A store's URL may change it.
+    summaries: str = ""
+    # Days after which the store itself drops events (a TTL), or None.
+    retention_days: int | None = None
+    # What its database driver raises when the database refuses or cannot be
+    # reached (a read-only file, a hot standby, a dropped connection).
+    driver_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     @abstractmethod
     def migrate(self) -> list[str]:
@@ -105,6 +135,35 @@ class Store(ABC):
     def is_writable(self) -> bool:
         """Whether a write would succeed now (for /health)."""
         return True
+
+    @property
+    def location(self) -> str:
+        """Which data this object reads: equal for two objects over the same
+        database, different otherwise (what in-process caches are keyed by)."""
+        return self.url
+
+    def query(self, query: Any, params: Any = ()) -> list[Any]:
+        """Run a read query in the store's own SQL and placeholders; fetch all rows."""
+        raise NotImplementedError(f"{type(self).__name__} runs no SQL queries")
+
+    def serial_transaction(self, fn: Callable[[Any], T]) -> T:
+        """Run `fn(conn)` in a write transaction that no other serial transaction on
+        this database overlaps, and return what it returns (a store keeping
+        SUMMARIES_FOLDED has one: the catch-up folds in it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no serial transactions")
+
+    def meta(self) -> Meta:
+        """Its sites, tokens and failed events (where `holds_meta`)."""
+        raise NotImplementedError(f"no sites/tokens support for {self.dialect!r} stores yet")
+
+    def processor_state(self) -> ProcessorState | None:
+        """The visitor and visits processors' state shared by every process using this
+        store, or None: they keep it in memory, per process."""
+        return None
+
+    def stats_dialect(self) -> Any:
+        """The stats engine's SQL dialect for this store (`footfall.stores.hooks`)."""
+        return hooks.stats_dialect(self)
 
     def close(self) -> None:  # noqa: B027 - optional hook, not abstract
         """Release connections."""

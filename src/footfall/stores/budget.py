@@ -20,10 +20,12 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from footfall.errors import FootfallError
+
 __all__ = ["Budget", "QueryTimeout", "current", "time_budget"]
 
 
-class QueryTimeout(Exception):
+class QueryTimeout(FootfallError):
     """A read query ran out of its time budget and was stopped by the database."""
 
     def __init__(self, seconds: float) -> None:

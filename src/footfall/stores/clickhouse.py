@@ -45,7 +45,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from clickhouse_driver import Client
@@ -55,7 +55,8 @@ from clickhouse_driver.errors import ErrorCodes, ServerException
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
-from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores import hooks
+from footfall.stores.base import SUMMARIES_VIEWS, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
 from footfall.stores.ch_columns import columns
 from footfall.stores.ch_sql import (
@@ -65,24 +66,20 @@ from footfall.stores.ch_sql import (
     COUNT,
     EXISTING_IDS,
     SELECT_PAGE,
-    SITES_OF,
     buffer_table_sql,
     delete_sql,
     insert_sql,
     retention_ttl_sql,
     where_sql,
 )
-from footfall.stores.ch_summary_sql import (
+from footfall.stores.ch_views import (
     MARK_ALL_INCOMPLETE,
     VIEW_TABLES,
     migration_statements,
     view_ddl,
 )
 from footfall.stores.migrate import pending_migrations
-
-if TYPE_CHECKING:
-    from footfall.stats.dialect import Dialect
-from footfall.stores.rows import row_to_event
+from footfall.stores.rows import row_to_event, to_micros
 
 __all__ = ["ClickHouseStore", "split_url", "summaries_enabled"]
 
@@ -158,15 +155,19 @@ class ClickHouseStore(Store):
 
     dialect: ClassVar[str] = "clickhouse"
     # Every INSERT makes a part per table (events and each stats view), and the
-    # server's cost per part dwarfs its cost per row: measured here, a tracker
-    # batching 1,000 events stored ~19k events/s, 50,000 ~94k/s (bench/README.md).
+    # server's cost per part dwarfs its cost per row
+    # (docs/decisions/0012-store-preferred-batch-size.md).
     preferred_batch_size: ClassVar[int | None] = 50_000
+    driver_errors: ClassVar[tuple[type[Exception], ...]] = (ClickHouseError, OSError, EOFError)
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.driver_url, self.database, self.retention_days = split_url(url)
         self.buffer_seconds = buffer_seconds(url)
-        self.summaries = summaries_enabled(url)
+        self.summary_views = summaries_enabled(url)  # whether the stats views exist
+        # The views answer stats only when they see every accepted event: not
+        # behind a Buffer table, which hands them rows only when it flushes.
+        self.summaries = SUMMARIES_VIEWS if self.summary_views and not self.buffer_seconds else ""
         self._table = BUFFER if self.buffer_seconds else "events"  # where writes go
         self._sql = BUFFERED if self.buffer_seconds else _PLAIN_SQL  # reads see the buffer
         self._local = threading.local()
@@ -228,20 +229,10 @@ class ClickHouseStore(Store):
                 raise budget.exceeded() from None
             raise
 
-    def stats_dialect(self) -> Dialect:
-        """The stats engine's ClickHouse SQL for this server's version (>= 18.16)."""
-        from footfall.stats.dialect_clickhouse import MIN_VERSION, ClickHouseDialect
-        from footfall.stats.errors import StatsError
-
-        if self.server_version < MIN_VERSION:
-            have = ".".join(map(str, self.server_version))
-            need = ".".join(map(str, MIN_VERSION))
-            raise StatsError(
-                "site_id",
-                f"stats on ClickHouse need ClickHouse >= {need}; this server is {have}",
-                501,
-            )
-        return ClickHouseDialect(self.server_version, self._table)
+    @property
+    def events_table(self) -> str:
+        """The table reads and writes go through: the Buffer table, or `events`."""
+        return self._table
 
     @property
     def server_version(self) -> tuple[int, ...]:
@@ -284,7 +275,7 @@ class ClickHouseStore(Store):
         incomplete until `footfall stats rebuild` (`fresh`: the migration did that)."""
         client = self.client
         missing = [t for t in VIEW_TABLES if not client.execute(f"EXISTS TABLE {t}_mv")[0][0]]
-        if not self.summaries:
+        if not self.summary_views:
             if len(missing) < len(VIEW_TABLES):
                 for table in VIEW_TABLES:
                     client.execute(f"DROP TABLE IF EXISTS {table}_mv")  # fixed names
@@ -341,8 +332,6 @@ class ClickHouseStore(Store):
         stamps = col["ts"]
         # Check-then-insert under a lock: threads of this process never race;
         # other processes can only in the few ms between the two (see above).
-        # (Asking from a second thread while this one builds the columns
-        # measured no faster on two busy cores: not done.)
         with self._write_lock:
             known = self._existing_ids(set(col["site"]), min(stamps), max(stamps), col["id"])
             if known:
@@ -376,21 +365,15 @@ class ClickHouseStore(Store):
         where, params = where_sql(start, end, filters)
         return int(self.query(self._sql["COUNT"].format(where=where), params)[0][0])
 
-    def _delete(self, where: str, params: dict[str, Any], purge: bool = False) -> int:
+    def _delete(self, deletion: hooks.Deletion) -> int:
+        where, params = deletion.where, deletion.params
         # A mutation cannot reach rows still in the Buffer table: flush first.
         # (Events written while the mutation runs are new; they stay.)
         self.flush_buffer()
         n = int(self.query(COUNT.format(where=where), params)[0][0])
         if n:
-            from footfall.stats.ch_rollup import mark_incomplete, note_purge
-
-            if purge:  # whole old hours: the summaries avoid ranges near the cut-off
-                note_purge(self, int(params["end"]), params.get("f_site"))
-            else:
-                # The summaries still count these events: raw SQL answers for
-                # the sites until `footfall stats rebuild`.
-                sites = self.query(SITES_OF.format(where=where), params)
-                mark_incomplete(self, [r[0] for r in sites])
+            # No transactions here: the hooks run before the mutation is sent.
+            hooks.before_delete(self, None, deletion)
             self.client.execute(delete_sql(where), params)
             self._wait_for_mutations()
         return n
@@ -416,11 +399,11 @@ class ClickHouseStore(Store):
 
     def purge(self, before: datetime, site: str | None = None) -> int:
         where, params = where_sql(None, before, EventFilter(site=site))
-        return self._delete(where, params, purge=True)
+        return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
         where, params = where_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
-        return self._delete(where, params)
+        return self._delete(hooks.Deletion(where, params, site=site))
 
     def is_writable(self) -> bool:
         try:

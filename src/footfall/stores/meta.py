@@ -8,9 +8,10 @@ backend implements it in its own dialect:
 
 - SQLite and PostgreSQL: `footfall.stores.meta_sql.SQLMeta`, one set of
   statements for both (uses the store's `transaction()` and `query()`).
-- Another backend provides a `meta()` method on its Store returning a `Meta`.
-  A store with neither has no sites or tokens: `open_meta` raises
-  `NotImplementedError` (ClickHouse keeps them in a separate metadata store).
+- A store declares that it holds them (`Store.holds_meta`) and returns its
+  `Meta` from `Store.meta()`. A store without has no sites or tokens:
+  `open_meta` raises `NotImplementedError` (ClickHouse keeps them in a
+  separate metadata store).
 
 The records and the protocol live in `meta_records.py`, which every
 implementation imports; this module is where callers find them.
@@ -39,10 +40,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 from footfall.stores.meta_records import FailedEvent, Meta, Site, Token
-from footfall.stores.meta_sql import SQLMeta
+
+if TYPE_CHECKING:
+    from footfall.stores.base import Store
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -68,16 +71,11 @@ def normalize_domain(domain: str) -> str:
     return d.rstrip(".")
 
 
-def open_meta(store: Any) -> Meta:
-    """The `Meta` for `store` (see the module docstring for how it is found)."""
-    method = getattr(store, "meta", None)
-    if callable(method):
-        meta: Meta = method()
-        return meta
-    dialect = getattr(store, "dialect", "")
-    if dialect in ("sqlite", "postgres"):
-        return SQLMeta(store, "?" if dialect == "sqlite" else "%s")
-    raise NotImplementedError(f"no sites/tokens support for {dialect!r} stores")
+def open_meta(store: Store) -> Meta:
+    """The `Meta` of `store`; NotImplementedError where the store holds none."""
+    if not store.holds_meta:
+        raise NotImplementedError(f"no sites/tokens support for {store.dialect!r} stores")
+    return store.meta()
 
 
 def hash_token(secret: str) -> str:

@@ -29,24 +29,23 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-if TYPE_CHECKING:
-    from footfall.stats.dialect import Dialect
-    from footfall.stores.pg_state import PostgresState
-
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
-from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores import hooks
+from footfall.stores.base import SUMMARIES_FOLDED, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
+from footfall.stores.meta_sql import SQLMeta
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.pg_copy import CopyPlan
+from footfall.stores.pg_state import PostgresState
 from footfall.stores.pg_types import NumberLoader
 from footfall.stores.rows import COLUMNS, row_to_event, to_micros
 
@@ -72,9 +71,9 @@ _SELECT = f"SELECT {_COLS} FROM events"  # noqa: S608 - fixed names
 # uses on every store.
 _MIGRATION_LOCK = 0x666F6F74  # "foot": pg_advisory_xact_lock key, per database
 # Writers insert one at a time, so `events.seq` is handed out in commit order and the
-# stats catch-up can trust a watermark on it (migration 0013); catch-ups fold one at a time.
+# stats catch-up can trust a watermark on it (migration 0013).
 WRITE_LOCK = 0x666F6F75
-ROLLUP_LOCK = 0x666F6F76
+SERIAL_LOCK = 0x666F6F76  # held by `serial_transaction`: the catch-ups fold one at a time
 
 T = TypeVar("T")
 
@@ -146,19 +145,13 @@ class _CopyData:
                 copy.write(self.plan.render(start, start + COPY_SLICE, lenient=True))
 
 
-def _default_delete_hooks() -> list[Callable[[Any, sql.Composable, list[Any]], None]]:
-    """Hooks of installed packages that must hear of deletes (stats summaries)."""
-    try:
-        from footfall.stats.catchup import before_delete_postgres
-    except ImportError:
-        return []
-    return [before_delete_postgres]
-
-
 class PostgresStore(Store):
     """Events in PostgreSQL (psycopg 3, pooled connections, COPY for writes)."""
 
     dialect: ClassVar[str] = "postgres"
+    holds_meta: ClassVar[bool] = True
+    summaries = SUMMARIES_FOLDED
+    driver_errors: ClassVar[tuple[type[Exception], ...]] = (psycopg.Error,)
 
     def __init__(self, url: str, *, pool_size: int | None = None) -> None:
         self.url = url
@@ -167,10 +160,6 @@ class PostgresStore(Store):
         self._lock = threading.Lock()
         self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
         self._pid = os.getpid()
-        # Run in a delete's transaction, before it: (cursor, WHERE clause, params).
-        self.delete_hooks: list[Callable[[Any, sql.Composable, list[Any]], None]] = (
-            _default_delete_hooks()
-        )
 
     # -- connections --------------------------------------------------------
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
@@ -285,8 +274,7 @@ class PostgresStore(Store):
                 # Fast path: new events (the usual case) go straight in. A
                 # duplicate id aborts the COPY at the savepoint and nothing of
                 # it stays; then the staged, ON CONFLICT path sorts it out.
-                # (Without the savepoint - retry in a new transaction - was
-                # measured no faster: 58k vs 63k events/s, medians of 7.)
+                # (docs/decisions/0008-postgres-copy-text.md weighs the other ways.)
                 with cur.connection.transaction():
                     copy.into(cur, "events")
                 inserted = len(batch)
@@ -303,7 +291,7 @@ class PostgresStore(Store):
         return self._run(insert)
 
     def _after_insert(self, cur: psycopg.Cursor[Any], events: Sequence[Event], n: int) -> None:
-        """Extension point for summaries maintained in the same transaction."""
+        """Called in the write's transaction after the insert (a seam for subclasses)."""
 
     def get_usage(
         self,
@@ -328,53 +316,46 @@ class PostgresStore(Store):
         where, params = _filters_sql(start, end, filters)
         return int(self.query(sql.SQL("SELECT count(*) FROM events") + where, params)[0][0])
 
-    def _delete(self, where: sql.Composable, params: list[Any]) -> int:
-        query = sql.SQL("DELETE FROM events") + where
+    def _delete(self, deletion: hooks.Deletion) -> int:
+        """DELETE FROM events `deletion.where`, delete hooks first, in one transaction."""
+        query = sql.SQL("DELETE FROM events") + deletion.where
 
         def delete(cur: psycopg.Cursor[Any]) -> int:
-            for hook in self.delete_hooks:
-                hook(cur, where, params)
-            return int(cur.execute(query, params).rowcount)
+            hooks.before_delete(self, cur, deletion)
+            return int(cur.execute(query, deletion.params).rowcount)
 
         return self._run(delete)
 
-    def rollup_tx(self, fn: Callable[[Any], T]) -> T:
-        """Run `fn` on a `?`-placeholder view of one connection, in a transaction that
-        holds the catch-up lock (footfall.stats.catchup: one folder at a time)."""
-        from footfall.stats.qmark import QmarkConnection
-
+    def serial_transaction(self, fn: Callable[[psycopg.Connection[Any]], T]) -> T:
+        """Run `fn(conn)` in a transaction holding SERIAL_LOCK: one at a time per
+        database (what the stats catch-up folds in)."""
         with self.transaction() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (ROLLUP_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (SERIAL_LOCK,))
             # No server-side prepared statements here: a generic plan made while the
-            # summary tables were small kept seq-scanning them as they grew (measured:
-            # the fold rate fell from 11k to 6.7k events/s over 200k events; unprepared,
-            # it held 10.7k).
+            # summary tables were small kept seq-scanning them as they grew
+            # (docs/decisions/0004-summaries-trail-the-writes.md).
             threshold = conn.prepare_threshold
             conn.prepare_threshold = None
             try:
-                return fn(QmarkConnection(conn))
+                return fn(conn)
             finally:
                 conn.prepare_threshold = threshold
 
     def purge(self, before: datetime, site: str | None = None) -> int:
         where, params = _filters_sql(None, before, EventFilter(site=site))
-        return self._delete(where, params)
+        return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
         where, params = _filters_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
-        return self._delete(where, params)
+        return self._delete(hooks.Deletion(where, params, site=site))
+
+    def meta(self) -> SQLMeta:
+        """Sites, tokens and failed events in this database (migrations 0002-0004, 0040)."""
+        return SQLMeta(self, "%s")
 
     def processor_state(self) -> PostgresState:
         """Visitor salts and visit state shared by every process (footfall.processors)."""
-        from footfall.stores.pg_state import PostgresState
-
         return PostgresState(self)
-
-    def stats_dialect(self) -> Dialect:
-        """The stats engine's SQL pieces for PostgreSQL (footfall.stats.engine asks)."""
-        from footfall.stats.dialect_postgres import PostgresDialect
-
-        return PostgresDialect()
 
     def is_writable(self) -> bool:
         try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -23,18 +22,25 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
+from footfall import settings
+from footfall.backoff import backoff_delay
 from footfall.event import Event
+from footfall.processors.state import MemoryState, ProcessorState, SQLiteState
 from footfall.redact import redact_url
-from footfall.stores.base import EventFilter, Store, page_window
+from footfall.stores import hooks
+from footfall.stores.base import SUMMARIES_FOLDED, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
+from footfall.stores.meta_sql import SQLMeta
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
 from footfall.stores.sqlite_lock import WriterLock
 
-__all__ = ["BUSY_RETRY_SECONDS", "DeleteHook", "SQLiteStore", "WriteHook"]
+__all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
 
 BUSY_TIMEOUT_MS = 2_000  # sqlite's own wait for a lock, per attempt
 BUSY_RETRY_SECONDS = 120.0  # our total patience with a locked database
+BUSY_BACKOFF_BASE = 0.005  # seconds: the first wait after SQLITE_BUSY is up to this long
+BUSY_BACKOFF_MAX = 0.5  # ceiling of one wait
 PROGRESS_STEPS = 100_000  # VM steps between time-budget checks (~5 ms of a query)
 
 log = logging.getLogger("footfall.stores")
@@ -76,22 +82,10 @@ def _insert_rows(
 
 # Called inside a batch's write transaction with only the events that were new
 # (not already stored, first of any in-batch duplicates). None by default: the
-# stats summaries trail the writes (footfall.stats.catchup) instead of sitting in
-# them, so a write is only the insert.
+# stats summaries trail the writes (footfall.stats.summaries.catchup) instead of
+# sitting in them, so a write is only the insert. Deletes run the delete hooks
+# of `footfall.stores.hooks` in their transaction.
 WriteHook = Callable[[sqlite3.Connection, Sequence[Event]], None]
-# Called inside a delete's transaction, before it, with the DELETE's WHERE clause
-# (fixed SQL over `events`) and its parameters: data kept beside the events
-# (summaries) learns what is about to go.
-DeleteHook = Callable[[sqlite3.Connection, str, Sequence[Any]], None]
-
-
-def _default_delete_hooks() -> list[DeleteHook]:
-    """Hooks of installed packages that must hear of deletes (stats summaries)."""
-    try:
-        from footfall.stats.catchup import before_delete
-    except ImportError:
-        return []
-    return [before_delete]
 
 
 def _new_events(conn: sqlite3.Connection, events: Sequence[Event]) -> list[Event]:
@@ -120,6 +114,9 @@ class SQLiteStore(Store):
     """Events in one SQLite file (or a shared in-memory database)."""
 
     dialect: ClassVar[str] = "sqlite"
+    holds_meta: ClassVar[bool] = True
+    summaries = SUMMARIES_FOLDED
+    driver_errors: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
 
     def __init__(self, path: str | os.PathLike[str] = "footfall.db", *, url: str = "") -> None:
         raw = str(path)
@@ -136,10 +133,9 @@ class SQLiteStore(Store):
         self._all_lock = threading.Lock()
         self._pid = os.getpid()
         self.write_hooks: list[WriteHook] = []
-        self.delete_hooks: list[DeleteHook] = _default_delete_hooks()
         # $FOOTFALL_SQLITE_WRITER_LOCK=0 leaves all waiting to SQLite (file systems
         # where flock misbehaves; the bench's side-by-side row).
-        use_lock = not self.memory and os.environ.get("FOOTFALL_SQLITE_WRITER_LOCK", "1") != "0"
+        use_lock = not self.memory and settings.SQLITE_WRITER_LOCK()
         self._writer = WriterLock(self.path, BUSY_RETRY_SECONDS) if use_lock else None
         if self.memory:
             self._keepalive = self._connect()
@@ -176,15 +172,19 @@ class SQLiteStore(Store):
 
     def _retry(self, fn: Callable[[], T]) -> T:
         deadline = time.monotonic() + BUSY_RETRY_SECONDS
-        delay = 0.005
+        attempt = 0
         while True:
             try:
                 return fn()
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
                     raise
-                time.sleep(random.uniform(0, delay))
-                delay = min(delay * 2, 0.5)
+                # Full jitter: processes that hit the lock together spread out at once.
+                pause = backoff_delay(
+                    attempt, base=BUSY_BACKOFF_BASE, cap=BUSY_BACKOFF_MAX, jitter=1
+                )
+                time.sleep(pause)
+                attempt += 1
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -200,8 +200,11 @@ class SQLiteStore(Store):
             else:
                 self._retry(lambda: conn.execute("COMMIT"))
 
-    def _write_tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` in a write transaction, retrying the whole of it while busy."""
+    def serial_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in a write transaction, retrying the whole of it while busy.
+
+        Every write transaction on SQLite is serial (`BEGIN IMMEDIATE`).
+        """
 
         def attempt() -> T:
             with self.transaction() as conn:
@@ -252,7 +255,7 @@ class SQLiteStore(Store):
                 applied.append(m.label)
             return applied
 
-        return self._write_tx(apply)
+        return self.serial_transaction(apply)
 
     def write(self, events: Sequence[Event]) -> int:
         if not events:
@@ -269,10 +272,10 @@ class SQLiteStore(Store):
                 hook(conn, fresh)
             return inserted
 
-        return self._write_tx(insert)
+        return self.serial_transaction(insert)
 
     def _after_insert(self, conn: sqlite3.Connection, events: Sequence[Event], n: int) -> None:
-        """Extension point for summaries maintained in the same transaction."""
+        """Called in the write's transaction after the insert (a seam for subclasses)."""
 
     def _where(
         self, start: datetime | None, end: datetime | None, filters: EventFilter | None
@@ -322,7 +325,7 @@ class SQLiteStore(Store):
         if site is not None:
             where += " AND site = ?"
             params.append(site)
-        return self._delete(where, params)
+        return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
         where = "visitor_id = ?"
@@ -330,21 +333,50 @@ class SQLiteStore(Store):
         if site is not None:
             where += " AND site = ?"
             params.append(site)
-        return self._delete(where, params)
+        return self._delete(hooks.Deletion(where, params, site=site))
 
-    def _delete(self, where: str, params: list[Any]) -> int:
-        """DELETE FROM events WHERE `where` (fixed SQL), delete hooks first, one transaction."""
+    def _delete(self, deletion: hooks.Deletion) -> int:
+        """DELETE FROM events WHERE `deletion.where` (fixed SQL), delete hooks first,
+        in one transaction."""
+        where, params = deletion.where, deletion.params
 
         def delete(conn: sqlite3.Connection) -> int:
-            for hook in self.delete_hooks:
-                hook(conn, where, params)
+            hooks.before_delete(self, conn, deletion)
             return int(conn.execute(f"DELETE FROM events WHERE {where}", params).rowcount)  # noqa: S608
 
-        return self._write_tx(delete)
+        return self.serial_transaction(delete)
+
+    @property
+    def location(self) -> str:
+        """The database file (an in-memory database's name is unique per store)."""
+        return self.path
+
+    def meta(self) -> SQLMeta:
+        """Sites, tokens and failed events in this file (migrations 0002-0004, 0040)."""
+        return SQLMeta(self, "?")
+
+    def processor_state(self) -> ProcessorState:
+        """Visitor salts and visit state in this file (migration 0030); in memory, per
+        process, with a warning, when the tables are missing."""
+        try:
+            found = self.query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                "AND name IN ('visitor_salts', 'visit_state')"
+            )
+        except sqlite3.Error:
+            found = [(0,)]
+        if found[0][0] == 2:
+            return SQLiteState(self)
+        log.warning(
+            "footfall: %r lacks the visitor/visit tables (run `footfall migrate`); "
+            "visitor salts and visits are kept in memory, per process",
+            self,
+        )
+        return MemoryState()
 
     def is_writable(self) -> bool:
         try:
-            self._write_tx(lambda conn: conn.execute("SELECT 1"))
+            self.serial_transaction(lambda conn: conn.execute("SELECT 1"))
         except sqlite3.Error:
             return False
         return not (not self.memory and not os.access(self.path, os.W_OK))

@@ -1,8 +1,8 @@
--- Stats summaries kept by ClickHouse itself (see footfall/stores/ch_summary_sql.py).
+-- Stats summaries kept by ClickHouse itself (see footfall/stores/ch_views.py).
 -- Materialized views fold every block inserted into `events` - by the store,
 -- clickhouse-client or anything else - into per-(site, UTC hour) states, so no
 -- cursor is needed. The views' SELECTs are placeholders filled from
--- footfall/stores/ch_summary_sql.py (MV_SELECTS): the rebuild runs the same text
+-- footfall/stores/ch_views.py (MV_SELECTS): the rebuild runs the same text
 -- over a site's stored events.
 -- Bots are left out, as the stats leave them out.
 
@@ -50,7 +50,7 @@ PARTITION BY intDiv(hour, 768)
 ORDER BY (site, hour, visit_id);
 
 -- Visit counters by the hour the visits started, written by the compaction
--- (footfall/stats/ch_rollup.py) once no insert can change them; the newest
+-- (footfall/stats/summaries/clickhouse_compact.py) once no insert can change them; the newest
 -- computed_at of an hour wins.
 CREATE TABLE IF NOT EXISTS stats_visit_hours (
     site String,

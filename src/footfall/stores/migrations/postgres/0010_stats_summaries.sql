@@ -1,5 +1,5 @@
 -- Mirrors sqlite/0010. Stats summaries, folded from events by the catch-up
--- (footfall.stats.catchup), trailing the writes.
+-- (footfall.stats.summaries.catchup), trailing the writes.
 -- stats_visits: one row per visit (start/end, entry/exit page, first-event properties).
 CREATE TABLE IF NOT EXISTS stats_visits (
     site text NOT NULL,

@@ -1,4 +1,4 @@
--- A commit-ordered cursor for the stats catch-up (footfall.stats.catchup), which SQLite
+-- A commit-ordered cursor for the stats catch-up (footfall.stats.summaries.catchup), which SQLite
 -- gets from its rowid. Writers take an advisory lock before they insert, so seq values
 -- are handed out in commit order and no event can appear below the watermark later.
 -- Events already stored start below it: their sites are summarised as incomplete

@@ -1,4 +1,4 @@
--- Stats summaries, maintained in each batch's write transaction (footfall.stats.rollup).
+-- Stats summaries, folded in by the catch-up (footfall.stats.summaries.fold).
 -- stats_visits: one row per visit (start/end, entry/exit page, first-event properties).
 CREATE TABLE IF NOT EXISTS stats_visits (
     site TEXT NOT NULL,

@@ -1,4 +1,4 @@
--- Summaries trail the writes (footfall.stats.catchup): `rollup_rowid` is the last events
+-- Summaries trail the writes (footfall.stats.summaries.catchup): `rollup_rowid` is the last events
 -- rowid folded into the summaries. A catch-up reads the events after it in rowid order,
 -- folds them in and moves it, in one write transaction. A database that already has
 -- events starts at its last rowid: those were summarised at write time by older versions

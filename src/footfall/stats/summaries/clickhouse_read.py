@@ -3,7 +3,7 @@
 For a query with no filter, goal or breakdown (the dashboard's overview), the
 answer is put together from per-UTC-hour rows: event counters from
 `stats_hours`, visit counters from `stats_visit_hours` where the compaction
-left a row no insert can have changed since (`footfall.stats.ch_rollup`),
+left a row no insert can have changed since (`clickhouse_compact.py`),
 grouped live from `stats_visit_parts` for the other ("live") hours, and
 unique visitors merged from day and hour sketches. A site's local days must
 be whole UTC hours (every zone but the :30 and :45 ones); otherwise, or for
@@ -23,10 +23,17 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from footfall.stats.ch_rollup import PURGE_KEY, TAIL_HOURS, has_summaries
 from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import plan
-from footfall.stores import ch_summary_sql as sql
+from footfall.stats.summaries import clickhouse_sql as sql
+from footfall.stats.summaries.clickhouse_compact import (
+    PURGE_KEY,
+    TAIL_HOURS,
+    has_summaries,
+    visits_sql,
+)
+from footfall.stores.base import Store
+from footfall.stores.ch_views import VIEW_TABLES
 
 __all__ = ["summary_parts", "why_not"]
 
@@ -138,13 +145,13 @@ def _newest_within(marks: dict[int, tuple[int, int]], lo: int, hi: int) -> list[
     return out
 
 
-def _complete(store: Any, site: str, start_us: int) -> bool:
+def _complete(store: Store, site: str, start_us: int) -> bool:
     """The site's summaries count exactly its events from `start_us` on: not marked
     incomplete, the views in place, and no purge within a day of the range."""
     rows = store.query(sql.SITE_COMPLETE, {"site": site})
     if rows and not int(rows[0][0]):
         return False
-    views = tuple(f"{t}_mv" for t in sql.VIEW_TABLES)
+    views = tuple(f"{t}_mv" for t in VIEW_TABLES)
     if int(store.query(sql.VIEWS_PRESENT, {"views": views})[0][0]) != len(views):
         return False
     keys = (PURGE_KEY, f"{PURGE_KEY}:{site}")
@@ -155,7 +162,7 @@ def _complete(store: Any, site: str, start_us: int) -> bool:
 
 
 def _live(
-    store: Any, site: str, live: list[int], marks: dict[int, tuple[int, int]]
+    store: Store, site: str, live: list[int], marks: dict[int, tuple[int, int]]
 ) -> dict[int, tuple[int, ...]]:
     """Visit counters of the live start hours, grouped from the visit parts.
 
@@ -163,7 +170,7 @@ def _live(
     the overview's two calls (totals, then the series) group them once."""
     lo, hi = live[0] - TAIL_HOURS, live[-1] + TAIL_HOURS + 1
     key = (
-        getattr(store, "url", id(store)),
+        store.location,
         site,
         tuple(live),
         tuple((h, marks[h]) for h in range(lo, hi) if h in marks),
@@ -198,7 +205,7 @@ def _live(
 
 
 def _visit_counters(
-    store: Any, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
+    store: Store, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
 ) -> dict[int, tuple[int, ...]]:
     """(visits, bounces, duration, pageviews, events) per start hour that has any."""
     trusted, live = _split(store, site, hours, marks)
@@ -208,7 +215,7 @@ def _visit_counters(
     return out
 
 
-def _visitors(store: Any, site: str, groups: dict[str, list[int]]) -> dict[str, int]:
+def _visitors(store: Store, site: str, groups: dict[str, list[int]]) -> dict[str, int]:
     """Unique visitors per group: whole UTC days from day sketches, the rest by hour."""
     labels = list(groups)
     days: list[int] = []
@@ -238,7 +245,7 @@ def _visitors(store: Any, site: str, groups: dict[str, list[int]]) -> dict[str, 
 
 
 def _hour_rows(
-    store: Any, site: str, lo: int, hi: int
+    store: Store, site: str, lo: int, hi: int
 ) -> tuple[dict[int, tuple[int, int]], dict[int, tuple[int, ...]]]:
     """Per hour of [lo, hi) with events: the mark (newest insert, event count)
     and the event counters (events, pageviews, requests, bytes, errors)."""
@@ -252,7 +259,7 @@ def _hour_rows(
 
 
 def _split(
-    store: Any, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
+    store: Store, site: str, hours: list[int], marks: dict[int, tuple[int, int]]
 ) -> tuple[dict[int, tuple[int, tuple[int, ...]]], list[int]]:
     """({hour: (computed_at, counters)} of the trusted compacted hours, live hours)."""
     rows = store.query(sql.VISIT_ROWS, {"site": site, "lo": hours[0], "hi": hours[-1] + 1})
@@ -272,7 +279,7 @@ def _split(
 
 
 def _triples(
-    store: Any,
+    store: Store,
     table: str,
     site: str,
     dim: str,
@@ -299,11 +306,9 @@ def _triples(
     return tuple(out)
 
 
-def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, Any]]:
+def _breakdown(store: Store, q: Query, hours: list[int]) -> dict[str, dict[str, Any]]:
     """Parts per value of q.prop: compacted hours at their computation, plus the live
     hours grouped from raw events."""
-    from footfall.stats.ch_rollup import visits_sql
-
     assert q.prop is not None
     acc: dict[str, dict[str, Any]] = {}
     column = q.prop.column
@@ -344,7 +349,7 @@ def _breakdown(store: Any, q: Query, hours: list[int]) -> dict[str, dict[str, An
     return acc
 
 
-def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
+def summary_parts(store: Store, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
     """Parts per group ("", bucket label or value) as the raw SQL gives them, or None."""
     if why_not(q) is not None:
         return None
@@ -356,7 +361,7 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
     if not labels:
         return None
     start, _ = q.utc_range()
-    keep = getattr(store, "retention_days", None)
+    keep = store.retention_days
     if keep is not None and start - timedelta(days=1) < datetime.now(timezone.utc) - timedelta(
         days=keep
     ):

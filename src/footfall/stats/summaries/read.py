@@ -8,7 +8,8 @@ dimensions that is not materialised. The engine then falls back to raw SQL.
 
 A period of whole local days is read from `d` rows (hourly series from `h`
 rows, site totals only); visitors are sketch unions (`sketches.py`), with
-whole months unioned once and cached.
+whole months unioned once and cached. ClickHouse's summaries are read by
+`clickhouse_read.py`.
 """
 
 from __future__ import annotations
@@ -18,20 +19,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from footfall.stats.model import Query, bucket_label
-from footfall.stats.qmark import run
-from footfall.stats.rollup import (
-    CROSS_DIMS,
-    FILTER_DIMS,
-    NO_SKETCH,
-    VISIT_DIMS,
-)
-from footfall.stats.sketches import visitors_of
 from footfall.stats.sql import plan
+from footfall.stats.summaries.dimensions import CROSS_DIMS, FILTER_DIMS, NO_SKETCH, VISIT_DIMS
+from footfall.stats.summaries.qmark import run
+from footfall.stats.summaries.sketches import visitors_of
+from footfall.stores.base import SUMMARIES_FOLDED, Store
 from footfall.stores.rows import to_micros
 
 __all__ = ["SUMMARY_DIALECTS", "summary_parts", "why_not"]
 
-SUMMARY_DIALECTS = frozenset({"sqlite", "postgres"})  # stores the catch-up keeps summaries in
+# The stats dialects of the stores the catch-up keeps summaries in (their raw SQL
+# reads visits from `stats_visits` when the site is complete).
+SUMMARY_DIALECTS = frozenset({"sqlite", "postgres"})
 
 _EPOCH = date(1970, 1, 1)
 ESTIMATE_CACHE_SIZE = 20_000
@@ -108,16 +107,7 @@ def why_not(q: Query) -> str | None:
     return None
 
 
-def site_complete(store: Any, site: str) -> bool:
-    """Whether the site's summaries (and `stats_visits`) cover all its events."""
-    try:
-        rows = run(store, "SELECT complete FROM stats_sites WHERE site = ?", (site,))
-    except Exception:
-        return False
-    return bool(rows) and bool(rows[0][0])
-
-
-def _site_ready(store: Any, q: Query) -> bool:
+def _site_ready(store: Store, q: Query) -> bool:
     rows = run(store, "SELECT tz, complete FROM stats_sites WHERE site = ?", (q.site,))
     return bool(rows) and rows[0][0] == q.tz and bool(rows[0][1])
 
@@ -139,7 +129,7 @@ def _range(q: Query, hourly: bool) -> tuple[str, int, int]:
 
 
 def _fetch(
-    store: Any, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None
+    store: Store, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None
 ) -> list[tuple[Any, ...]]:
     grain, lo, hi = _range(q, hourly)
     params: list[Any] = [q.site, dim, fvalue, grain, lo, hi]
@@ -156,7 +146,7 @@ def _fetch(
     return rows
 
 
-def _candidates(store: Any, q: Query, dim: str, fvalue: str, visit_rows: bool) -> list[str]:
+def _candidates(store: Store, q: Query, dim: str, fvalue: str, visit_rows: bool) -> list[str]:
     """Values worth a sketch union: the top ones by an exact counter (breakdowns)."""
     counter = {
         "pageviews": "pageviews",
@@ -183,7 +173,7 @@ _VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events")
 
 
 def _aggregate(
-    store: Any, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None, by: str
+    store: Store, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None, by: str
 ) -> list[tuple[Any, ...]]:
     """Counter sums in SQL, grouped by `by` ("''", "r.value" or "r.bucket"), plus a row count."""
     grain, lo, hi = _range(q, hourly)
@@ -202,7 +192,7 @@ def _aggregate(
     return rows
 
 
-def _open_visitors(store: Any, q: Query, values: list[str]) -> dict[str, set[str]]:
+def _open_visitors(store: Store, q: Query, values: list[str]) -> dict[str, set[str]]:
     """Visitors of still-open visits by exit page (closed ones are in the sketches).
     `+start_ts` keeps SQLite on the (site, closed, end_ts) index: open visits are few."""
     start, end = q.utc_range()
@@ -219,14 +209,14 @@ def _open_visitors(store: Any, q: Query, values: list[str]) -> dict[str, set[str
     return found
 
 
-def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
+def summary_parts(store: Store, q: Query, group: str) -> dict[str, dict[str, Any]] | None:
     """Parts per group ("" / bucket label / value) from the summaries, or None.
 
     Counters are summed in SQL. A group's visitors estimate is cached under its
     counter sums: the same rows with the same sums hold the same visitors (any new
     event changes `events`), so only a cache miss reads and unions sketches.
     """
-    if getattr(store, "dialect", "") not in SUMMARY_DIALECTS or why_not(q) is not None:
+    if store.summaries != SUMMARIES_FOLDED or why_not(q) is not None:
         return None
     if not _site_ready(store, q):
         return None
@@ -259,7 +249,7 @@ def summary_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]
             versions.setdefault(key, []).append(row)
         if not want_sketch:
             continue
-        where = (getattr(store, "path", ""), q.site, source_dim, fvalue, grain, _range(q, hourly))
+        where = (store.location, q.site, source_dim, fvalue, grain, _range(q, hourly))
         target = "v_visitors" if is_visit else "visitors"
         missing: dict[str, tuple[Any, ...]] = {}
         for key, rows in versions.items():

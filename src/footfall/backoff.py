@@ -2,8 +2,11 @@
 
 Several loops wait before trying again something that is down: the
 dispatcher retrying a sink, `footfall worker` retrying its store or Redis,
-`HttpSink` retrying a collector. They share this one formula, so the policy
-(how fast it grows, where it stops, how much it is spread) lives in one place.
+`HttpSink` retrying a collector, the Celery task retrying its store, the
+SQLite store retrying a locked database. They share this one formula, each
+with its own base and cap, so the policy (how fast it grows, where it stops,
+how much it is spread) lives in one place. It sits below every layer and
+imports nothing, so stores may use it as well as delivery.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""ClickHouse summaries, the write side: compaction of visit counters, rebuild, deletes.
+"""ClickHouse summaries, the write side: compaction of visit counters, site marks.
 
 The materialized views of migration 0002 keep every per-hour counter and
-sketch current as blocks are inserted (`footfall.stores.ch_summary_sql`).
+sketch current as blocks are inserted (`footfall.stores.ch_views`).
 Visit counters cannot be kept that way: a visit's bounce and duration are
 known only from all its events, which arrive in many blocks. So
 `stats_visit_hours` (visits by the UTC hour they started) is *compacted*:
@@ -16,7 +16,7 @@ are taken to last under a day (`TAIL_HOURS`), so an insert into hour h can
 change the visits that started in h-24..h+24 (it may join one, or become an
 earlier start of one). A compacted row is trusted by the reader only while
 every mark within a day of its hour is older than the row's `computed_at`
-(`footfall.stats.ch_summary`); the views run after the insert
+(`clickhouse_read.py`); the views run after the insert
 reached `events`, so a mark older than a compaction's start means the
 compaction read those events. The watermark in `stats_state` only saves the
 compaction from rescanning marks it has handled; correctness never rests on
@@ -26,61 +26,62 @@ it. Several compactions at once write the same rows (the newest wins).
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
+from footfall import settings
 from footfall.stats.dialect import Params
 from footfall.stats.dialect_clickhouse import ClickHouseDialect
-from footfall.stores import ch_summary_sql as sql
+from footfall.stats.summaries import clickhouse_sql as sql
+from footfall.stores.base import SUMMARIES_VIEWS, Store
 
 __all__ = [
     "CHUNK_HOURS",
+    "PURGE_KEY",
     "SETTLE_S",
     "TAIL_HOURS",
     "compact",
     "compact_due",
     "compact_in_background",
+    "compact_site",
     "has_summaries",
     "has_tables",
     "mark_incomplete",
     "note_purge",
     "pending_hours",
-    "rebuild",
+    "row_version",
+    "server_now",
     "visits_sql",
 ]
 
-SETTLE_S = 60  # an insert this old no longer blocks compacting the hours it touched
+# Seconds: an insert this old no longer blocks compacting the hours it touched.
+SETTLE_S = settings.CH_SETTLE_SECONDS.default
 TAIL_HOURS = 24  # visits last under a day (the raw SQL's TAIL_US)
 CHUNK_HOURS = 168  # start hours per compaction query (a week, plus a day each side)
-MUTATION_TIMEOUT_S = 600.0
 KEY = "compacted_through"
 PURGE_KEY = "purged_before"  # events before this (unix us) were purged; `:site` for one site
 log = logging.getLogger("footfall.stats")
 _HAVE: weakref.WeakSet[Any] = weakref.WeakSet()  # stores known to have the tables
 
 
-def has_summaries(store: Any) -> bool:
+def has_summaries(store: Store) -> bool:
     """Whether `store` is a ClickHouse store whose summaries answer stats.
 
-    Not with a Buffer table in front of `events` (the views see rows only when
-    the buffer flushes, and answers must include every accepted event), nor
-    with `summaries=off` (no views).
+    It says so (`Store.summaries`): not with a Buffer table in front of
+    `events` (the views see rows only when the buffer flushes, and answers must
+    include every accepted event), nor with `summaries=off` (no views). And its
+    database has the tables.
     """
-    if getattr(store, "dialect", "") != "clickhouse" or getattr(store, "buffer_seconds", None):
-        return False
-    if not getattr(store, "summaries", True):  # `summaries=off`: no views, raw SQL
-        return False
-    return has_tables(store)
+    return store.summaries == SUMMARIES_VIEWS and has_tables(store)
 
 
-def has_tables(store: Any) -> bool:
+def has_tables(store: Store) -> bool:
     """Whether the store's database has the summary tables (migration 0002): then
     every delete must mark sites, whichever store object runs it."""
-    if getattr(store, "dialect", "") != "clickhouse":
+    if store.dialect != "clickhouse":
         return False
     try:
         if store in _HAVE:
@@ -98,7 +99,8 @@ def has_tables(store: Any) -> bool:
     return True
 
 
-def _now(store: Any) -> int:
+def server_now(store: Store) -> int:
+    """The ClickHouse server's clock, in unix seconds (marks are in its time)."""
     return int(store.query(sql.SERVER_NOW)[0][0])
 
 
@@ -106,19 +108,19 @@ _last_version = [0]
 _version_lock = threading.Lock()
 
 
-def _version(store: Any) -> int:
+def row_version(store: Store) -> int:
     """A row version above everything written so far: this client's microseconds,
     but never below the server's current second (the migration versions rows
     with the server's `now()`, and a client clock behind it would lose), and
     strictly increasing within the process (two writes in one microsecond)."""
-    floor = _now(store) * 1_000_000 + 999_999
+    floor = server_now(store) * 1_000_000 + 999_999
     with _version_lock:
         v = max(time.time_ns() // 1000, floor, _last_version[0] + 1)
         _last_version[0] = v
     return v
 
 
-def _watermark(store: Any) -> int:
+def _watermark(store: Store) -> int:
     rows = store.query(sql.STATE_GET, {"key": KEY})
     return int(rows[0][0]) if rows else 0
 
@@ -143,23 +145,23 @@ def _spread(marks: Iterable[int]) -> set[int]:
     return {m + d for m in marks for d in range(-TAIL_HOURS, TAIL_HOURS + 1)}
 
 
-def _past_newest_mark(store: Any, since: int) -> int:
+def _past_newest_mark(store: Store, since: int) -> int:
     """The server's time once it is past every mark (inserts in the current
     second are only safe to fold from the next one: marks have 1 s resolution)."""
     rows = store.query(sql.NEWEST_MARK, {"since": since})
     newest = int(rows[0][0] or 0) if rows else 0
     deadline = time.monotonic() + 5
-    now = _now(store)
+    now = server_now(store)
     while now <= newest and time.monotonic() < deadline:
         time.sleep(0.05)
-        now = _now(store)
+        now = server_now(store)
     return now
 
 
-def pending_hours(store: Any, settle: float = SETTLE_S) -> tuple[dict[str, set[int]], int, int]:
+def pending_hours(store: Store, settle: float = SETTLE_S) -> tuple[dict[str, set[int]], int, int]:
     """({site: start hours to recompute}, server time now, next watermark)."""
     since = _watermark(store)
-    now = _now(store) if settle > 0 else _past_newest_mark(store, since)
+    now = server_now(store) if settle > 0 else _past_newest_mark(store, since)
     cut = now - int(settle)
     todo: dict[str, set[int]] = {}
     fresh: dict[str, set[int]] = {}
@@ -189,7 +191,9 @@ def pending_hours(store: Any, settle: float = SETTLE_S) -> tuple[dict[str, set[i
     return out, now, watermark
 
 
-def _compact_site(store: Any, site: str, hours: Iterable[int], at: int) -> int:
+def compact_site(store: Store, site: str, hours: Iterable[int], at: int) -> int:
+    """Recompute the visit counters and breakdowns of `site`'s start `hours` as of
+    server time `at`; return how many hours."""
     written = 0
     totals = visits_sql([])
     dims = visits_sql(["visitor_id", *sql.VISIT_DIMS])
@@ -225,24 +229,18 @@ def visits_sql(columns: list[str]) -> str:
     return found
 
 
-def settle_seconds() -> float:
-    """`$FOOTFALL_CH_SETTLE_SECONDS` (default SETTLE_S): how old inserts must be."""
-    try:
-        return max(0.0, float(os.environ.get("FOOTFALL_CH_SETTLE_SECONDS", "") or SETTLE_S))
-    except ValueError:
-        return float(SETTLE_S)
-
-
-def compact(store: Any, settle: float | None = None) -> int:
+def compact(store: Store, settle: float | None = None) -> int:
     """Recompute the visit counters inserts have changed; return how many hours.
 
     `settle=0` compacts everything now (tests, benchmarks, the rebuild); None
-    takes `settle_seconds()`.
+    takes `$FOOTFALL_CH_SETTLE_SECONDS` (default `SETTLE_S`).
     """
-    todo, now, watermark = pending_hours(store, settle_seconds() if settle is None else settle)
-    written = sum(_compact_site(store, site, hours, now) for site, hours in todo.items())
+    if settle is None:
+        settle = settings.CH_SETTLE_SECONDS()
+    todo, now, watermark = pending_hours(store, settle)
+    written = sum(compact_site(store, site, hours, now) for site, hours in todo.items())
     if watermark > _watermark(store):
-        store.query(sql.STATE_SET, {"key": KEY, "value": watermark, "version": _version(store)})
+        store.query(sql.STATE_SET, {"key": KEY, "value": watermark, "version": row_version(store)})
     return written
 
 
@@ -250,7 +248,7 @@ COMPACT_EVERY_S = 5.0  # from the read path and the server's thread, per store o
 _last_run: dict[int, float] = {}
 
 
-def compact_due(store: Any) -> int:
+def compact_due(store: Store) -> int:
     """`compact(store)` unless this store object ran it in the last COMPACT_EVERY_S
     (every stats read calls this; the check for pending marks is a table scan)."""
     if not has_summaries(store):
@@ -266,7 +264,7 @@ _running: set[int] = set()  # stores with a background compaction under way
 _running_lock = threading.Lock()
 
 
-def compact_in_background(store: Any) -> bool:
+def compact_in_background(store: Store) -> bool:
     """Start `compact_due(store)` on a daemon thread unless one is running for it.
 
     What stats reads call: answers never wait for a compaction (the first one
@@ -274,7 +272,7 @@ def compact_in_background(store: Any) -> bool:
     """
     if not has_summaries(store):
         return False
-    if not getattr(store, "threadsafe", True):  # one connection for all threads (chDB)
+    if not store.threadsafe:  # one connection for all threads (chDB)
         compact_due(store)
         return False
     key = id(store)
@@ -296,70 +294,19 @@ def compact_in_background(store: Any) -> bool:
     return True
 
 
-def mark_incomplete(store: Any, sites: Iterable[str]) -> None:
+def mark_incomplete(store: Store, sites: Iterable[str]) -> None:
     """Sites whose summaries no longer match their events (a delete): raw SQL
     answers for them until `footfall stats rebuild`."""
     names = sorted(set(sites))
     if names and has_tables(store):
-        store.query(sql.MARK_SITES, {"sites": names, "complete": 0, "version": _version(store)})
+        store.query(sql.MARK_SITES, {"sites": names, "complete": 0, "version": row_version(store)})
 
 
-def note_purge(store: Any, before_us: int, site: str | None) -> None:
+def note_purge(store: Store, before_us: int, site: str | None) -> None:
     """A purge by time removes whole old hours: the summaries stay right for
-    ranges a day past the cut-off (`ch_summary` checks), so the site stays
+    ranges a day past the cut-off (`clickhouse_read` checks), so the site stays
     complete - a daily `footfall purge` on 18.16 (no TTL) must not switch
     the summaries off."""
     if has_tables(store):
         key = PURGE_KEY if site is None else f"{PURGE_KEY}:{site}"
-        store.query(sql.STATE_SET, {"key": key, "value": before_us, "version": _version(store)})
-
-
-def _wait_for_mutations(store: Any) -> None:
-    deadline = time.monotonic() + MUTATION_TIMEOUT_S
-    delay = 0.01
-    while store.query(
-        "SELECT count() FROM system.mutations WHERE database = currentDatabase() AND is_done = 0"
-    )[0][0]:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"ClickHouse mutations not done in {MUTATION_TIMEOUT_S}s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
-def rebuild(
-    store: Any, site: str | None = None, progress: Callable[[str, int], None] | None = None
-) -> int:
-    """Recompute `site`'s summaries (default: every site) from its events; return
-    how many events that read.
-
-    The site is marked incomplete first, so queries use raw SQL meanwhile. Pause
-    ingestion for the site while it runs: a block inserted between the clearing
-    and the re-insert would be counted by its view and by the rebuild.
-    """
-    names = (
-        [site]
-        if site is not None
-        else [r[0] for r in store.query("SELECT DISTINCT site FROM events")]
-    )
-    total = 0
-    for name in names:
-        params = {"site": name}
-        mark_incomplete(store, [name])
-        for table in sql.SUMMARY_TABLES:
-            store.query(f"ALTER TABLE {table} DELETE WHERE site = %(site)s", params)
-        _wait_for_mutations(store)
-        for table in sql.MV_SELECTS:
-            store.query(f"INSERT INTO {table} {sql.mv_select(table)}", params)
-        inserted = _now(store)
-        while _now(store) <= inserted:  # compacted rows must be newer than these marks
-            time.sleep(0.05)
-        n = int(store.query(sql.SITE_EVENTS, params)[0][0])
-        if n:
-            lo, hi, _ = store.query(sql.SITE_SPAN, params)[0]
-            hours = range(int(lo) - TAIL_HOURS, int(hi) + TAIL_HOURS + 1)
-            _compact_site(store, name, hours, _now(store))
-        store.query(sql.MARK_SITES, {"sites": [name], "complete": 1, "version": _version(store)})
-        total += n
-        if progress is not None:
-            progress(name, total)
-    return total
+        store.query(sql.STATE_SET, {"key": key, "value": before_us, "version": row_version(store)})

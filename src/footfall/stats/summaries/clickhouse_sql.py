@@ -1,23 +1,22 @@
 # ruff: noqa: S608 - fixed table and column names; every value is a driver parameter
-"""The SQL of ClickHouse's stats summaries (migration 0002), valid on 18.16 and current.
+"""The SQL of ClickHouse's stats summaries beyond the views, valid on 18.16 and current.
 
-Three materialized views fold each block inserted into `events` into
-per-(site, UTC hour) states: counters, unique-visitor sketches and the newest
-insert time (`stats_hours`), day sketches (`stats_days`) and one row per visit
-and hour (`stats_visit_parts`). Visit counters need whole visits, which no
-single block holds, so `stats_visit_hours` is written later by the compaction
-(`footfall.stats.ch_rollup`) and read only while no insert since could have
-changed it (`footfall.stats.ch_summary`).
+The materialized views of migration 0002 (`footfall.stores.ch_views`) fill
+`stats_hours`, `stats_days` and `stats_visit_parts` as blocks are inserted.
+Visit counters need whole visits, which no single block holds, so
+`stats_visit_hours` and the breakdown tables are written later by the
+compaction (`clickhouse_compact.py`) and read only while no insert since
+could have changed them (`clickhouse_read.py`). Everything here is what those
+two run.
 
-Placeholders are clickhouse-driver's `%(name)s`. The rebuild runs the views'
-SELECTs (`mv_select`) over one site's stored events, so the two can never
-count differently. No alias equals an `events` column: ClickHouse aliases are
-query-wide, and `sumState(bytes) AS bytes` would read its own alias.
+Placeholders are clickhouse-driver's `%(name)s`. No alias equals an `events`
+column: ClickHouse aliases are query-wide, and `sumState(bytes) AS bytes`
+would read its own alias.
 """
 
 from __future__ import annotations
 
-from footfall.stores.migrate import Migration
+from footfall.stores.ch_views import VIEW_TABLES
 
 __all__ = [
     "COMPACT_DIMS",
@@ -34,9 +33,7 @@ __all__ = [
     "HOUR_ROWS",
     "HOUR_US",
     "LIVE_VISITS",
-    "MARK_ALL_INCOMPLETE",
     "MARK_SITES",
-    "MV_SELECTS",
     "NEWEST_MARK",
     "PENDING_MARKS",
     "PURGED",
@@ -48,15 +45,12 @@ __all__ = [
     "STATE_SET",
     "SUMMARY_TABLES",
     "VIEWS_PRESENT",
-    "VIEW_TABLES",
     "VISIT_DIMS",
     "VISIT_ROWS",
+    "VISIT_SOURCES",
     "days_present_sql",
     "event_dim_sql",
-    "migration_statements",
-    "mv_select",
     "roll_days_sql",
-    "view_ddl",
     "visit_dim_sql",
     "visitors_sql",
 ]
@@ -64,28 +58,6 @@ __all__ = [
 HOUR_US = 3_600_000_000
 DAY_US = 86_400_000_000
 
-_MV_SELECTS = {
-    "stats_hours": (
-        "SELECT site, intDiv(ts, 3600000000) AS hour, maxState(now()) AS last_insert,"
-        " sumState(toUInt64(name = 'pageview')) AS pageviews, countState() AS events,"
-        " sumState(toUInt64(name = 'request')) AS requests, sumState(bytes) AS bytes_sent,"
-        " sumState(toUInt64(name = 'request' AND status >= 500)) AS errors,"
-        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
-        " FROM events WHERE is_bot = 0{where} GROUP BY site, hour"
-    ),
-    "stats_days": (
-        "SELECT site, intDiv(ts, 86400000000) AS day,"
-        " uniqCombinedIfState(visitor_id, visitor_id != '') AS visitors"
-        " FROM events WHERE is_bot = 0{where} GROUP BY site, day"
-    ),
-    "stats_visit_parts": (
-        "SELECT site, intDiv(ts, 3600000000) AS hour, visit_id, minState(ts) AS start,"
-        " maxState(ts) AS end, sumState(toUInt64(name = 'pageview')) AS pageviews,"
-        " countState() AS events"
-        " FROM events WHERE is_bot = 0 AND visit_id != ''{where} GROUP BY site, hour, visit_id"
-    ),
-}
-MV_SELECTS = {name: sql.format(where="") for name, sql in _MV_SELECTS.items()}
 # Event properties the view breaks down by: Property.column -> dim.
 EVENT_DIMS = {"path": "page", "host": "hostname", "name": "name"}
 # Visit properties the compaction breaks down by (all but user_id).
@@ -108,37 +80,8 @@ VISIT_DIMS = (
     "region",
     "city",
 )
-VIEW_TABLES = tuple(MV_SELECTS)  # each has a view `<table>_mv` on `events`
-# Every site with events: views created late (after `summaries=off`) missed inserts.
-MARK_ALL_INCOMPLETE = (
-    "INSERT INTO stats_sites (site, complete, version)"
-    " SELECT DISTINCT site, 0, toUInt64(now()) * 1000000 FROM events"
-)
-
-
-def view_ddl(table: str) -> str:
-    """The materialized view filling `table` (the text migration 0002 creates)."""
-    return f"CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS {MV_SELECTS[table]}"
-
-
 # Every table a site's summaries live in (the rebuild clears them for the site).
-SUMMARY_TABLES = (*_MV_SELECTS, "stats_visit_hours", "stats_visit_dims", "stats_event_dims")
-
-
-def mv_select(table: str, site_param: str = "site") -> str:
-    """The view's SELECT restricted to one site (for the rebuild's INSERT ... SELECT)."""
-    return _MV_SELECTS[table].format(where=f" AND site = %({site_param})s")
-
-
-def migration_statements(m: Migration) -> list[str]:
-    """`m`'s statements with each `{view table}` placeholder replaced by its SELECT
-    (by name, not str.format: DEFAULT '{}' is SQL)."""
-    out = []
-    for stmt in m.statements:
-        for table, select in MV_SELECTS.items():
-            stmt = stmt.replace("{" + table + "}", select)
-        out.append(stmt)
-    return out
+SUMMARY_TABLES = (*VIEW_TABLES, "stats_visit_hours", "stats_visit_dims", "stats_event_dims")
 
 
 # Per hour of [lo, hi): newest insert (unix seconds) and the event counters.
@@ -186,7 +129,7 @@ COMPACT_VISITS = (
 )
 # The raw events a compaction groups into visits (a day either side, as the raw SQL).
 # The event columns visit properties come from (stats.properties.VISIT_SOURCE_COLUMNS
-# without user_id; spelled out here, as stores do not import the stats engine).
+# without user_id, spelled out; a test checks that the two agree).
 VISIT_SOURCES = (
     "browser, browser_version, city, country, device, os, os_version, referrer,"
     " referrer_source, region, utm_campaign, utm_content, utm_medium, utm_source, utm_term"

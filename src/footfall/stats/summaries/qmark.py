@@ -1,6 +1,6 @@
 """The summaries' SQL, written with `?` placeholders, run on PostgreSQL too.
 
-The rollup, catch-up, rebuild and summary-read code was written against
+The fold, catch-up, rebuild and summary-read code is written against
 sqlite3's interface (`conn.execute(sql, params)`, `executemany`, `?`
 placeholders). PostgreSQL (psycopg) wants `%s`. Every statement involved is
 a fixed string of ours (values are always bound, never pasted), so turning
@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
+
+from footfall.stores.base import Store
 
 __all__ = ["QmarkConnection", "cursor_column", "is_postgres", "run", "to_pyformat"]
 
@@ -34,8 +36,6 @@ def to_pyformat(sql: str) -> str:
 
 class QmarkConnection:
     """A psycopg connection with sqlite3's `execute`/`executemany` and `?` marks."""
-
-    dialect = "postgres"
 
     def __init__(self, conn: Any) -> None:
         self.raw = conn
@@ -90,17 +90,18 @@ class QmarkConnection:
         """SQLite registers Python functions on its connection; PostgreSQL has none."""
 
 
-def is_postgres(conn_or_store: Any) -> bool:
-    return getattr(conn_or_store, "dialect", "") == "postgres"
+def is_postgres(conn: Any) -> bool:
+    """Whether a summaries transaction's connection is PostgreSQL's (else sqlite3's)."""
+    return isinstance(conn, QmarkConnection)
 
 
-def cursor_column(conn_or_store: Any) -> str:
+def cursor_column(postgres: bool) -> str:
     """The commit-ordered events column the catch-up's watermark points into."""
-    return "seq" if is_postgres(conn_or_store) else "rowid"
+    return "seq" if postgres else "rowid"
 
 
-def run(store: Any, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+def run(store: Store, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """`store.query` for `?`-placeholder SQL on either store."""
-    if is_postgres(store):
+    if store.dialect == "postgres":
         return list(store.query(to_pyformat(sql), tuple(params)))
     return list(store.query(sql, params))

@@ -1,7 +1,7 @@
 """`footfall serve` keeps the stats summaries close behind the writes.
 
 A daemon thread per server process folds newly stored events into the
-summaries (`footfall.stats.catchup.catch_up`) at startup and then every
+summaries (`catchup.catch_up`) at startup and then every
 `$FOOTFALL_CATCHUP_SECONDS` (default 1; 0 turns it off), a chunk per
 transaction, so the write path stays a plain insert and the stats reads -
 which catch up themselves before answering - rarely find much to do.
@@ -21,20 +21,25 @@ about that many events, which the next stats read folds before answering.
 from __future__ import annotations
 
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from footfall import settings
+from footfall.stats.summaries.catchup import catch_up, lag
+from footfall.stores.base import Store
+
 __all__ = ["CatchUpThread", "ingest_busy", "start_catch_up"]
 
-DEFAULT_INTERVAL = 1.0
+DEFAULT_INTERVAL = settings.CATCHUP_SECONDS.default  # seconds between catch-ups
 CHUNK = 10_000  # per transaction: a writer waits at most this long for the lock
-BUSY_RATE = 10_000.0  # events/s enqueued in this process above which it is "busy"
+# Events/s enqueued in this process above which it is "busy".
+BUSY_RATE = settings.CATCHUP_BUSY_RATE.default
 BUSY_PENDING = 1_000  # events waiting to be written above which it is "busy"
-MAX_LAG = 200_000  # events the summaries may trail by before they run anyway
+# Events the summaries may trail by before they run anyway.
+MAX_LAG = settings.CATCHUP_MAX_LAG.default
 
 log = logging.getLogger("footfall.server")
 
@@ -44,7 +49,7 @@ class CatchUpThread:
 
     def __init__(
         self,
-        store: Any,
+        store: Store,
         interval: float = DEFAULT_INTERVAL,
         busy: Callable[[], bool] | None = None,
         max_lag: int = MAX_LAG,
@@ -64,8 +69,6 @@ class CatchUpThread:
         return self
 
     def _run(self) -> None:
-        from footfall.stats.catchup import catch_up, lag
-
         while not self._stop.is_set():
             n = 0
             try:
@@ -88,13 +91,6 @@ class CatchUpThread:
             self._thread.join(timeout)
 
 
-def _env(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, "") or default)
-    except ValueError:
-        return default
-
-
 def ingest_busy(worker: Any, rate: float = BUSY_RATE) -> Callable[[], bool]:
     """A `busy()` for the tracker worker `worker` (its `enqueued` and `pending`
     counters): true while events arrive faster than `rate`/s or queue up."""
@@ -109,20 +105,16 @@ def ingest_busy(worker: Any, rate: float = BUSY_RATE) -> Callable[[], bool]:
     return busy
 
 
-def start_catch_up(store: Any, worker: Any = None) -> CatchUpThread | None:
+def start_catch_up(store: Store, worker: Any = None) -> CatchUpThread | None:
     """Start the thread when the store keeps summaries and it is not turned off;
     with `worker` (the server's tracker worker) it yields to heavy ingestion."""
-    interval = _env("FOOTFALL_CATCHUP_SECONDS", DEFAULT_INTERVAL)
+    interval = settings.CATCHUP_SECONDS()
     if interval <= 0:
-        return None
-    try:
-        from footfall.stats.catchup import lag
-    except ImportError:
         return None
     if lag(store) is None:  # not a store with summaries (or not migrated)
         return None
     busy = None
     if worker is not None:
-        busy = ingest_busy(worker, _env("FOOTFALL_CATCHUP_BUSY_RATE", BUSY_RATE))
-    max_lag = int(_env("FOOTFALL_CATCHUP_MAX_LAG", MAX_LAG))
+        busy = ingest_busy(worker, settings.CATCHUP_BUSY_RATE())
+    max_lag = settings.CATCHUP_MAX_LAG()
     return CatchUpThread(store, interval, busy, max_lag).start()

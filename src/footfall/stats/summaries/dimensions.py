@@ -1,0 +1,121 @@
+"""What a summary row is keyed by: the event columns read, the dimensions, local buckets.
+
+A summary row (`stats_rollup` counters, `stats_sketches` visitors) is keyed
+by (dimension, filter value, grain, bucket, value): the dimension is a
+property (or `""`/`visit` for site totals, or a `filter|breakdown` pair), the
+grain `h` or `d`, the bucket a local hour or day number in the site's time
+zone. The fold (`fold.py`, `visits.py`) adds to rows in an `Acc` before
+writing them; the read side (`read.py`) asks for the same keys.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = [
+    "CROSS_DIMS",
+    "DAY_US",
+    "EVENT_DIMS",
+    "FILTER_DIMS",
+    "HOUR_US",
+    "NO_SKETCH",
+    "ROW_COLS",
+    "VISIT_ATTRS",
+    "VISIT_DIMS",
+    "Acc",
+    "Clock",
+    "Key",
+    "clock_for",
+    "month_of_day",
+    "row_of",
+]
+
+HOUR_US = 3_600_000_000
+DAY_US = 86_400_000_000
+
+# Column order of the event rows the fold reads (straight from SQL).
+ROW_COLS = (
+    "id",
+    "ts",
+    "name",
+    "path",
+    "host",
+    "status",
+    "bytes",
+    "visitor_id",
+    "visit_id",
+    "referrer_source",
+    "referrer",
+    "utm_medium",
+    "utm_source",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    "device",
+    "browser",
+    "browser_version",
+    "os",
+    "os_version",
+    "country",
+    "region",
+    "city",
+)
+FIRST_VISIT_COL = 9  # ROW_COLS[9:] are the visit properties taken from a visit's first event
+VISIT_ATTRS = ("source", *ROW_COLS[FIRST_VISIT_COL + 1 :])
+VISIT_DIMS = ("entry_page", "exit_page", *VISIT_ATTRS)
+EVENT_DIMS = ("page", "name", "hostname")
+# Two-dimensional keys (filter by FILTER_DIMS, break down by CROSS_DIMS): each pair
+# costs write time, so only the dashboard's most used filters are materialised.
+FILTER_DIMS = ("country", "device")
+CROSS_DIMS = ("page", "source", "country", "device", "browser", "os")
+# Values that change as a visit grows (sketches cannot forget): their visitors are added
+# when the visit closes (fold.close_idle_visits), not as it grows.
+NO_SKETCH = ("exit_page",)
+
+# (dim, fvalue, grain, bucket, value)
+Key = tuple[str, str, str, int, str]
+# Key -> [visits, bounces, duration, pageviews, events, requests, bytes, errors, visitors]
+Acc = dict[Key, list[Any]]
+
+
+def row_of(acc: Acc, key: Key) -> list[Any]:
+    """The accumulated row of `key`, zeros and no visitors when new."""
+    row = acc.get(key)
+    if row is None:
+        row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]
+    return row
+
+
+class Clock:
+    """UTC microseconds -> local (hour, day) numbers, the offset cached per UTC hour."""
+
+    def __init__(self, tz: str) -> None:
+        self.zone = ZoneInfo(tz)
+        self._offsets: dict[int, int] = {}
+
+    def local(self, ts_us: int) -> tuple[int, int]:
+        """(local hour number, local day number) since the epoch."""
+        hour = ts_us // HOUR_US
+        off = self._offsets.get(hour)
+        if off is None:
+            at = datetime.fromtimestamp(hour * 3600, timezone.utc).astimezone(self.zone)
+            off = int((at.utcoffset() or timedelta(0)).total_seconds()) * 1_000_000
+            self._offsets[hour] = off
+        local = ts_us + off
+        return local // HOUR_US, local // DAY_US
+
+
+@lru_cache(maxsize=64)
+def clock_for(tz: str) -> Clock:
+    """One `Clock` per zone, shared by every fold."""
+    return Clock(tz)
+
+
+@lru_cache(maxsize=200_000)
+def month_of_day(day: int) -> int:
+    """The month number (year * 12 + month - 1) of a day number."""
+    d = date(1970, 1, 1) + timedelta(days=day)
+    return d.year * 12 + d.month - 1
