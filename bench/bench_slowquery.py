@@ -200,7 +200,7 @@ def _worker(
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
@@ -278,10 +278,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
             "goal": "<= 100",
         }
     )
-    by_kind = ", ".join(
-        f"{kind} {statistics.median([ms for k, s, ms in log if k == kind and s == 200] or [0]) / 1000:.1f}"
-        for kind, _ in QUERIES
-    )
+
+    def median_s(kind: str) -> float:
+        return statistics.median([ms for k, s, ms in log if k == kind and s == 200] or [0]) / 1000
+
+    by_kind = ", ".join(f"{kind} {median_s(kind):.1f}" for kind, _ in QUERIES)
     rows.append(
         {
             "benchmark": f"  stats answers in {window:.0f} s: 200 x{answers.get(200, 0)},"

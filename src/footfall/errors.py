@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "DropEvent", "FootfallError", "ValidationError"]
+__all__ = [
+    "ConfigurationError",
+    "DropEvent",
+    "FootfallError",
+    "StateUnavailable",
+    "ValidationError",
+]
 
 
 class FootfallError(Exception):
@@ -20,6 +26,18 @@ class ValidationError(FootfallError, ValueError):
 
 class DropEvent(Exception):
     """Raised by a processor to stop an event; nothing downstream sees it."""
+
+
+class StateUnavailable(FootfallError):
+    """A processor's shared state (the store's database) cannot be reached right now.
+
+    Raised by a `ProcessorState` (and by a processor of your own) for an
+    outage - a lost connection, a locked file, a pool with no connection to
+    give - never for a bug. The delivery worker then holds the batch and runs
+    the chain again from that processor, instead of storing events without
+    the ids the step would have given them. A processor that raises it must
+    leave the events it was handed as they were (or as a retry will accept).
+    """
 
 
 class ConfigurationError(FootfallError):

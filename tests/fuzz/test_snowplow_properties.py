@@ -151,5 +151,5 @@ def test_hashed_ids_are_stable_per_site_and_ignore_its_case(site: str, value: st
     first = hashed_id(site, value)
     assert first == hashed_id(site, value)
     assert len(first) == 16 and int(first, 16) >= 0
-    if site.lower().upper().lower() == site.lower() and site.isascii():
+    if site.isascii():  # the collector lower-cases the site the same way
         assert hashed_id(site.upper(), value) == hashed_id(site.lower(), value)

@@ -13,6 +13,14 @@ it or the tracker is closed, while new events wait in the bounded queue (and,
 once it is full, are refused with 503). A batch the sink refuses as bad data
 (`stream_worker.is_data_error`) is never retried: it would block the queue
 forever.
+
+The processors get the same policy when their shared state is unavailable
+(`StateUnavailable`: the store holding visitor salts and visits is down):
+the batch is held and the chain resumed from the step that stopped, so no
+event goes to the sinks without the ids that step gives. A library tracker
+that runs out of tries sends the batch on without that step (logged as an
+error): the events are kept, only their visit or visitor ids are missing.
+A processor's bug is not retried: it is logged and the event goes on.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from footfall.backoff import backoff_delay
 from footfall.delivery.sinks import Sink
 from footfall.delivery.stream_worker import is_data_error
 from footfall.event import Event
-from footfall.processors import Processor, run_chain
+from footfall.processors import ChainInterrupted, Processor, resume_chain, run_chain
 
 __all__ = [
     "BACKOFF_BASE",
@@ -108,7 +116,7 @@ class Dispatcher:
             if type(item) is not Event:
                 batch = self._materialize(batch)
                 break
-        events = run_chain(self.processors, batch)
+        events = self._process(batch)
         if len(events) != len(batch):
             with self.counters.lock:
                 self.counters.filtered += len(batch) - len(events)
@@ -144,6 +152,42 @@ class Dispatcher:
             with self.counters.lock:
                 self.counters.invalid += bad
         return out
+
+    def _process(self, batch: list[Event]) -> list[Event]:
+        """Run the processors, holding the batch while a step's shared state is unavailable."""
+        try:
+            return run_chain(self.processors, batch)
+        except ChainInterrupted as exc:
+            held = exc
+        attempt = 0
+        while True:
+            progress = held.progress
+            if 0 <= self.max_retries <= attempt or self._stop.is_set():
+                log.error(
+                    "footfall: %s after %d attempts (%s); %d events go on without that step",
+                    held,
+                    attempt + 1,
+                    held.__cause__,
+                    progress.size,
+                )
+                return resume_chain(self.processors, progress, hold=False)
+            delay = backoff_delay(attempt, base=self.backoff_base, cap=self.backoff_max)
+            attempt += 1
+            with self.counters.lock:
+                self.counters.retried += progress.size
+            log.warning(
+                "footfall: %s (%s); %d events held, retry %d in %.2fs",
+                held,
+                held.__cause__,
+                progress.size,
+                attempt,
+                delay,
+            )
+            self._stop.wait(delay)  # shutting down: one last immediate try
+            try:
+                return resume_chain(self.processors, progress)
+            except ChainInterrupted as exc:
+                held = exc
 
     def _deliver(self, sink: Sink, events: list[Event]) -> list[Event]:
         """Write `events` to `sink`, retrying; return the events it never took."""

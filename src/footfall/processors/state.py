@@ -25,6 +25,10 @@ The contract, for implementers:
   `replace` for many `(key, expected, new)` at once and returns the keys
   that conflicted (SQLite: one `executemany`); the visits processor uses it
   when it is there.
+- A database that cannot be reached or is locked past the store's patience
+  raises `footfall.errors.StateUnavailable` (with the driver's error as its
+  cause), from any of these: the delivery worker then holds the batch and
+  retries. Any other error is taken for a bug, logged, and not retried.
 """
 
 from __future__ import annotations
@@ -39,6 +43,8 @@ import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+from footfall.errors import StateUnavailable
 
 __all__ = [
     "MemoryState",
@@ -121,6 +127,21 @@ if hasattr(os, "register_at_fork"):
 
 
 # -- SQLite ------------------------------------------------------------------
+# What SQLite says when the database is there but cannot be used now (a lock
+# held past the store's patience, a full disk); "no such table" is not one.
+_SQLITE_OUTAGES = ("locked", "busy", "disk i/o error", "unable to open", "disk is full", "readonly")
+
+
+@contextmanager
+def _sqlite_outage() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if any(word in str(exc).lower() for word in _SQLITE_OUTAGES):
+            raise StateUnavailable(f"SQLite: {exc}") from exc
+        raise
+
+
 class _SQLiteTx:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -204,7 +225,7 @@ class SQLiteState:
     def salt(self, day: str) -> bytes:
         fresh = secrets.token_hex(SALT_BYTES)
 
-        with self.store.transaction() as conn:
+        with _sqlite_outage(), self.store.transaction() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO visitor_salts (day, salt, created_at) VALUES (?, ?, ?)",
                 (day, fresh, int(time.time())),
@@ -213,13 +234,13 @@ class SQLiteState:
         return bytes.fromhex(str(row[0]))
 
     def prune_salts(self, keep_from: str) -> int:
-        with self.store.transaction() as conn:
+        with _sqlite_outage(), self.store.transaction() as conn:
             cur = conn.execute("DELETE FROM visitor_salts WHERE day < ?", (keep_from,))
             return int(cur.rowcount)
 
     @contextmanager
     def visits(self) -> Iterator[VisitTx]:
-        with self.store.transaction() as conn:
+        with _sqlite_outage(), self.store.transaction() as conn:
             yield _SQLiteTx(conn)
 
 

@@ -14,6 +14,11 @@ leave the stored state alone. An event that arrives with a `visit_id` (the
 cookie mode of the middlewares) keeps it; the state then only tells whether
 that visit is new (an event with a visit id but no visitor id is tracked
 under its visit id). Events with neither get no visit.
+
+Retry-safe: the events and the cache change only after the transaction has
+committed. When the store is unavailable (`StateUnavailable`), the batch is
+left as it was handed in, and the delivery worker runs it again later: it
+gets the visits an uninterrupted run would have given it.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ _by_ts = attrgetter("ts")
 
 # Per event: (visit id, is new, visit start in UTC microseconds, event time).
 _Found = tuple[str, bool, int, datetime]
+# Per visitor: the state written and the walk of its events.
+_Settled = dict[VisitKey, tuple[VisitState, list[_Found]]]
 
 
 def _micros(ts: datetime) -> int:
@@ -106,9 +113,12 @@ class VisitsProcessor:
                     group.append(ev)
         found: dict[str, _Found] = {}
         if groups:
-            with self._lock, self.state.visits() as tx:
-                self._settle(tx, groups, found)
-                self._maybe_prune(tx, events)
+            with self._lock:
+                with self.state.visits() as tx:
+                    settled = self._settle(tx, groups)
+                    self._maybe_prune(tx, events)
+                # Committed: only now may the events and the cache move on.
+                self._apply(groups, settled, found)
         self._found = found
         return events
 
@@ -118,14 +128,13 @@ class VisitsProcessor:
         return None if f is None else Visit(f[0], f[1], _from_micros(f[2]), f[3])
 
     # -- one transaction -----------------------------------------------------
-    def _settle(
-        self, tx: VisitTx, groups: dict[VisitKey, list[Event]], found: dict[str, _Found]
-    ) -> None:
+    def _settle(self, tx: VisitTx, groups: dict[VisitKey, list[Event]]) -> _Settled:
+        """Each visitor's new state and walk, written in `tx`; nothing else changes."""
         cache = self._cache
         unknown = [k for k in groups if k not in cache]
         loaded = tx.load(unknown) if unknown else {}
         assign = self._assign
-        settled: dict[VisitKey, tuple[VisitState, list[_Found]]] = {}
+        settled: _Settled = {}
         checked: list[tuple[VisitKey, VisitState, VisitState]] = []
         for key, evs in groups.items():
             expected = cache.get(key)
@@ -139,6 +148,13 @@ class VisitsProcessor:
             # Another process moved this visitor on: start from the truth.
             settled[key] = new, _ = assign(tx.load([key]).get(key), groups[key])
             tx.store(key, new)
+        return settled
+
+    def _apply(
+        self, groups: dict[VisitKey, list[Event]], settled: _Settled, found: dict[str, _Found]
+    ) -> None:
+        """Give the events their visits and remember the states written."""
+        cache = self._cache
         for key, evs in groups.items():
             new, walk = settled[key]
             for ev, f in zip(evs, walk, strict=True):

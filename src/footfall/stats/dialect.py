@@ -251,7 +251,8 @@ def _one_crossing(expr: str, w: Wildcard, params: Params) -> str:
     """`C0 ** C1` (each with `*` only) exactly, in C: on the path's segments.
 
     With exactly as many `/` as C0 and C1 hold, the `**` stays within one
-    segment and every `/` is a literal's, so the GLOB of the whole is exact.
+    segment and every `/` is a literal's, so the GLOB of the whole (the
+    pre-filter this is ANDed to) is exact.
     With more, C0 is the first segments (its last glob a prefix of its last
     one) and C1 the last ones, apart: a GLOB per segment, where `*` cannot
     meet a `/`. The segments come from the path as a JSON array.
@@ -264,7 +265,7 @@ def _one_crossing(expr: str, w: Wildcard, params: Params) -> str:
     def seg(path: str, glob: str) -> str:  # path: a JSON path we write, never input
         return f"json_extract({segments}, '{path}') GLOB {params.add(glob)}"
 
-    same = f"({count} = {m0 + m1 + 1} AND {expr} GLOB {params.add(w.glob())})"
+    same = f"{count} = {m0 + m1 + 1}"
     apart = [seg(f"$[{j}]", segment_glob(head[j])) for j in range(m0)]
     apart.append(seg(f"$[{m0}]", segment_glob(head[m0]) + "*"))
     apart.append(seg(f"$[#-{m1 + 1}]", "*" + segment_glob(tail[0])))

@@ -16,6 +16,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import psycopg
+
+from footfall.errors import StateUnavailable
 from footfall.processors.state import SALT_BYTES, VisitKey, VisitState, VisitTx
 
 if TYPE_CHECKING:
@@ -25,6 +28,16 @@ __all__ = ["PostgresState"]
 
 _VISITS_LOCK = 0x76697369  # "visi": advisory lock key for visit-state writers
 _CHUNK = 1_000  # keys per query
+
+
+@contextmanager
+def _outage() -> Iterator[None]:
+    """A lost connection, a server shutting down or restarting, or a pool with
+    no connection to give (`PoolTimeout`) is an outage; a missing table is not."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise StateUnavailable(f"PostgreSQL: {exc}") from exc
 
 
 class _PostgresTx:
@@ -83,7 +96,7 @@ class PostgresState:
 
     def salt(self, day: str) -> bytes:
         fresh = secrets.token_hex(SALT_BYTES)
-        with self.store.transaction() as conn, conn.cursor() as cur:
+        with _outage(), self.store.transaction() as conn, conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO visitor_salts (day, salt, created_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT (day) DO NOTHING",
@@ -95,12 +108,12 @@ class PostgresState:
         return bytes.fromhex(str(row[0]))
 
     def prune_salts(self, keep_from: str) -> int:
-        with self.store.transaction() as conn, conn.cursor() as cur:
+        with _outage(), self.store.transaction() as conn, conn.cursor() as cur:
             cur.execute("DELETE FROM visitor_salts WHERE day < %s", (keep_from,))
             return int(cur.rowcount)
 
     @contextmanager
     def visits(self) -> Iterator[VisitTx]:
-        with self.store.transaction() as conn, conn.cursor() as cur:
+        with _outage(), self.store.transaction() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_VISITS_LOCK,))
             yield _PostgresTx(cur)
