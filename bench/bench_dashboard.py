@@ -13,7 +13,8 @@ logged out, on a public site. Three times per page load, median of N loads:
 
 The data set is generated once per size and cached in the system temp
 folder. Sizes: --quick 30 days (~55k events); full 365 days at scale 3
-(~2M events). The 10M-event figure needs the stats engine's summaries; run the stats benchmark for the engine alone.
+(~2M events). The 10M-event figure needs the stats engine's summaries;
+run the stats benchmark for the engine alone.
 
     .venv/bin/python bench/run.py --only dashboard [--quick]
 """

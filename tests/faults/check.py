@@ -108,9 +108,9 @@ class Outcome:
     refused: int  # answered 503/429, sent again later
     pageviews: int
     visitors: int
-    # Each visitor's page views are one visit. Not a promise under faults: the
-    # batch being enriched when the store fails is stored without visit ids
-    # (docs/guarantees.md), so this is reported, not checked.
+    # Each visitor's page views fall within minutes: one visit each. A batch
+    # being enriched when the store fails waits for it (docs/guarantees.md), so
+    # an outage neither drops visit ids nor splits a visit.
     visits: int
     expected_visitors: int
     missing: list[str] = field(default_factory=list)  # accepted, not stored
@@ -134,6 +134,8 @@ class Outcome:
             out.append(f"stats count {self.pageviews} page views for {self.stored} stored events")
         if self.visitors != self.expected_visitors:
             out.append(f"stats count {self.visitors} visitors, expected {self.expected_visitors}")
+        if self.visits != self.expected_visitors:
+            out.append(f"stats count {self.visits} visits, expected {self.expected_visitors}")
         out += [f"client: {e}" for e in self.client_errors[:5]]
         return out
 

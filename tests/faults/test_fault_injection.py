@@ -3,8 +3,8 @@
 Each test runs one scenario of tests/faults/scenarios.py (a real `footfall
 serve`, a client posting page views with their own ids, the fault, the
 recovery) and checks its outcome: the stored ids are exactly the accepted
-ones, no event is stored twice, and the stats API counts each page view and
-visitor once. Select them with `pytest -m faults` (or tests/faults).
+ones, no event is stored twice, and the stats API counts each page view,
+visitor and visit once. Select them with `pytest -m faults` (or tests/faults).
 """
 
 from __future__ import annotations

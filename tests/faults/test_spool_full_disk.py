@@ -143,3 +143,8 @@ def test_a_full_spool_disk_loses_nothing_silently(
     assert max(rows.values()) == 1 and pageviews["pageviews"] == len(expected)
     stats = app.stats()
     assert stats.failed == len(failed) and stats.delivered == len(sent) - len(failed)
+    print(  # the figures of bench/README.md ("pytest -rP" shows them)
+        f"sent {len(sent)}, stored {len(rows)}, reported {len(failed)}, "
+        f"stored twice {sum(n - 1 for n in rows.values())}, "
+        f"batches spooled {sink.spooled}, refused by the full spool {sink.dropped}"
+    )

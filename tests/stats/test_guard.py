@@ -99,7 +99,10 @@ def test_health_and_ingestion_answer_while_the_worst_funnel_runs(server: LiveSer
             if health.json()["stats_queries"]["running"] >= 1:
                 seen_running.append(health.json())
                 if len(seen_running) == 1:  # between two answers that saw it running
-                    r = c.post("/api/event", json={"n": "pageview", "d": PUBLIC, "u": f"https://{PUBLIC}/x"})
+                    r = c.post(
+                        "/api/event",
+                        json={"n": "pageview", "d": PUBLIC, "u": f"https://{PUBLIC}/x"},
+                    )
                     ingested.append(r.status_code)
         query.join(90)
     assert not query.is_alive()

@@ -82,6 +82,19 @@ def test_orphaned_tmp_files_are_removed_and_counted_on_open(tmp_path: Path) -> N
     assert Spool(folder).orphans == 0  # counted once, when found
 
 
+def test_room_freed_by_replay_or_rejection_is_counted(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool", 3 * BODY)
+    assert all(spool.append(b"x" * BODY) for _ in range(3))
+    assert not spool.append(b"x")  # full
+    first, second, _ = spool.files()
+    spool.remove(first)  # replayed
+    assert spool.append(b"y" * BODY)
+    assert spool.replace(second, b"z" * (BODY // 2))  # half its events were taken
+    assert spool.append(b"w" * (BODY // 2))
+    assert not spool.append(b"v")
+    assert spool.size_bytes == 3 * BODY == Spool(tmp_path / "spool", 3 * BODY).size_bytes
+
+
 def test_two_processes_sharing_a_folder_share_one_byte_cap(tmp_path: Path) -> None:
     folder = tmp_path / "spool"
     procs = [
