@@ -12,15 +12,29 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from datetime import date, timedelta
 from typing import Any
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from footfall.collector.snowplow_protocol import PLATFORMS
 from footfall.stats.model import INTERVALS, METRICS, PERIODS
 from footfall.stats.properties import EVENT_PROPS, VISIT_PROPS
+
+# CI draws the same cases every run; setting FOOTFALL_FUZZ_SEED explores others
+# (the HTTP suite seeds with it; the properties then take pytest's --hypothesis-seed).
+EXPLORE = os.environ.get("FOOTFALL_FUZZ_SEED") is not None
+
+
+def fuzz_settings(examples: int, **options: Any) -> settings:
+    """Hypothesis settings for this suite: no example database, no deadline."""
+    return settings(
+        max_examples=examples, deadline=None, database=None, derandomize=not EXPLORE, **options
+    )
+
 
 PROPERTY_NAMES = sorted({*EVENT_PROPS, *VISIT_PROPS})
 OPERATORS = ("==", "!=", "~", "!~")

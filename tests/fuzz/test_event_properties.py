@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 import orjson
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from footfall.collector.parse import build_fields, decode_body, events_of
@@ -31,7 +31,9 @@ from footfall.event import (
     validate,
 )
 
-FAST = settings(max_examples=300, deadline=None, database=None)
+from .strategies import fuzz_settings
+
+FAST = fuzz_settings(300)
 
 _JSON = st.recursive(
     st.none()

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given
 from hypothesis import strategies as st
 
 from footfall import connect
@@ -30,9 +30,15 @@ from footfall.stats.funnel import funnel
 from footfall.stats.model import build_query
 from footfall.stats.properties import EVENT_PROPS, VISIT_PROPS
 
-from .strategies import PROPERTY_NAMES, filter_strings, funnel_steps, stats_parameters
+from .strategies import (
+    PROPERTY_NAMES,
+    filter_strings,
+    funnel_steps,
+    fuzz_settings,
+    stats_parameters,
+)
 
-FAST = settings(max_examples=300, deadline=None, database=None)
+FAST = fuzz_settings(300)
 KNOWN = {*EVENT_PROPS, *VISIT_PROPS}
 _OP_NAMES = {"==": "is", "!=": "is_not", "~": "contains", "!~": "not_contains"}
 
@@ -124,12 +130,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     s.close()
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(params=st.fixed_dictionaries({}, optional=stats_parameters()))
 @example(params={"filters": "event:props:route==/|/docs", "metrics": "visitors,visits"})
 @example(params={"filters": "event:status==²"})
@@ -152,12 +153,7 @@ def test_every_accepted_query_runs_on_sqlite(store: Any, params: dict[str, Any])
         pass  # refused while compiling (e.g. a goal with a property it cannot combine)
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+@fuzz_settings(100, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=funnel_steps(), period=st.sampled_from(["7d", "30d", "day"]))
 def test_every_accepted_funnel_runs_on_sqlite(store: Any, steps: list[str], period: str) -> None:
     q = build_query(SITE, period=period, metrics="visitors")

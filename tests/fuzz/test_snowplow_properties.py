@@ -18,7 +18,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from footfall.collector.snowplow_protocol import (
@@ -31,9 +31,9 @@ from footfall.collector.snowplow_protocol import (
 )
 from footfall.event import validate
 
-from .strategies import PAYLOAD_DATA, snowplow_event, snowplow_parameters
+from .strategies import PAYLOAD_DATA, fuzz_settings, snowplow_event, snowplow_parameters
 
-FAST = settings(max_examples=300, deadline=None, database=None)
+FAST = fuzz_settings(300)
 NOW = datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
 
 _SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
