@@ -3,8 +3,8 @@
 A collector that answers a saturated queue with 503s keeps its event loop
 busy refusing work, and in one Python process that loop competes for the GIL
 with the delivery thread that drains the queue: the refusals starve the very
-thread that would make room (measured: 503-heavy runs stored about half as
-much). Holding the request instead parks its coroutine in an
+thread that would make room (docs/decisions/0018-admission-control.md).
+Holding the request instead parks its coroutine in an
 `asyncio.sleep`, the loop goes idle, the delivery thread runs, and the sender
 sees ordinary backpressure: a slower answer, the same as a slow TCP peer.
 
@@ -16,7 +16,7 @@ keeps retrying (footfall.server.state), the queue fills, new requests wait and
 are then refused, and senders come back later. The depth is read from the
 worker in O(1) by one poller task every few milliseconds, which wakes every
 held request at once when there is room: with one poll loop per held
-request, the wake-ups alone cost 7 % of the stored rate (measured). Nothing
+request, the wake-ups alone cost a share of the stored rate. Nothing
 here blocks the loop or does I/O.
 """
 

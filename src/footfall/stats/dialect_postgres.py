@@ -23,8 +23,7 @@ class PostgresDialect(Dialect):
 
     name = "postgres"
     # No MATERIALIZED hint: PostgreSQL inlines a CTE used once and plans the
-    # visits query as one pipeline; forcing materialisation measured 2.5-3.5x
-    # slower on 300k events (notes/issue-7-stores.md).
+    # visits query as one pipeline (docs/decisions/0019-postgres-ctes-inlined.md).
     materialized = ""
 
     def placeholder(self, index: int) -> str:
