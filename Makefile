@@ -6,7 +6,7 @@ DB ?= sqlite:///./footfall.db
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install dev lint typecheck imports pytest bench assets clean
+.PHONY: run test install dev lint typecheck imports pytest bench assets dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,5 +52,10 @@ bench: dev
 assets:
 	cd js && npm ci --no-audit --no-fund && npm run build
 
+# A wheel and an sdist in dist/ (`pip install 'dist/footfall-VERSION-py3-none-any.whl[postgres]'`).
+dist: dev
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info src/*.egg-info

@@ -9,7 +9,7 @@ from footfall.errors import ConfigurationError
 from footfall.redact import redact_url
 from footfall.stores.base import EventFilter, Store
 
-__all__ = ["DEFAULT_URL", "EventFilter", "Store", "connect", "default_url"]
+__all__ = ["DEFAULT_URL", "EventFilter", "Store", "connect", "default_url", "sqlite_path"]
 
 DEFAULT_URL = settings.DB.default  # sqlite:///./footfall.db
 
@@ -17,6 +17,21 @@ DEFAULT_URL = settings.DB.default  # sqlite:///./footfall.db
 def default_url() -> str:
     """`$FOOTFALL_DB`, or `./footfall.db`."""
     return settings.DB()
+
+
+def sqlite_path(url: str) -> str | None:
+    """The file a `sqlite:` URL names ("" in memory), or None for any other URL.
+
+    After `sqlite://` comes `/` and the path: `sqlite:///footfall.db` is
+    relative to the working folder, `sqlite:////var/lib/footfall.db`
+    absolute. `connect` and the CLI (which shows and checks the file) read
+    URLs by this one rule.
+    """
+    if urlsplit(url).scheme.lower() != "sqlite":
+        return None
+    path = url[len("sqlite://") :]
+    path = path[1:] if path.startswith("/") else path
+    return "" if path == ":memory:" else path
 
 
 def _extra_missing(exc: ImportError, *packages: str) -> bool:
@@ -40,9 +55,7 @@ def connect(url: str | None = None, *, migrate: bool = True) -> Store:
     if scheme == "sqlite":
         from footfall.stores.sqlite import SQLiteStore  # lazy: imported when its URL is used
 
-        path = url[len("sqlite://") :]
-        path = path[1:] if path.startswith("/") else path
-        store = SQLiteStore(path or ":memory:", url=url)
+        store = SQLiteStore(sqlite_path(url) or ":memory:", url=url)
     elif scheme in ("postgresql", "postgres"):
         try:
             from footfall.stores.postgres import PostgresStore  # optional extra: postgres
