@@ -10,9 +10,11 @@ import click
 import msgspec
 
 from footfall import settings
+from footfall.cli.confirm import confirm_delete, yes_option
+from footfall.cli.open_store import open_store, shown_url
 from footfall.cli.options import db_option
 from footfall.redact import redact_url
-from footfall.stores import EventFilter, connect
+from footfall.stores import EventFilter
 from footfall.stores.meta import Meta, open_meta
 
 
@@ -20,7 +22,7 @@ from footfall.stores.meta import Meta, open_meta
 @db_option
 def migrate(db_url: str) -> None:
     """Create or upgrade the store's schema."""
-    store = connect(db_url, migrate=False)
+    store = open_store(db_url, create=True, migrate=False)
     applied = store.migrate()
     click.echo(
         f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
@@ -38,7 +40,7 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
     """Load realistic sample data: sites, pages, referrers, campaigns, funnels."""
     from footfall.demo import generate_into  # lazy: keeps `footfall --help` fast
 
-    store = connect(db_url)
+    store = open_store(db_url, create=True)
     if if_empty and store.count() > 0:
         click.echo("store already holds events; demo data not loaded")
         return
@@ -59,7 +61,12 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
     help="Append accepted events to this Redis Stream instead of the store "
     "(`footfall worker` stores them).",
 )
-@click.option("--stream", default="footfall", show_default=True, help="Stream for --redis.")
+@click.option(
+    "--stream",
+    default=settings.STREAM,
+    show_default=f"$FOOTFALL_STREAM or {settings.STREAM.default}",
+    help="Stream for --redis.",
+)
 def serve(
     db_url: str,
     host: str,
@@ -68,7 +75,7 @@ def serve(
     schemas: str | None,
     log_level: str,
     redis_sink: str | None = None,
-    stream: str = "footfall",
+    stream: str | None = None,
 ) -> None:
     """Serve the collector, the stats API and the dashboard."""
     import os
@@ -78,6 +85,7 @@ def serve(
     os.environ["FOOTFALL_DB"] = db_url
     if redis_sink:
         os.environ["FOOTFALL_REDIS_SINK"] = redis_sink
+    if stream:
         os.environ["FOOTFALL_STREAM"] = stream
     if schemas:
         os.environ["FOOTFALL_SCHEMAS"] = schemas
@@ -85,13 +93,13 @@ def serve(
         settings.check()  # here, rather than in a traceback from every worker process
     except settings.SettingError as exc:
         raise click.ClickException(str(exc)) from None
-    connect(db_url).close()  # migrate once, before workers race to do it
+    open_store(db_url, create=True).close()  # migrate once, before workers race to do it
     from footfall.dashboard.auth import first_run_message  # lazy: keeps `footfall --help` fast
 
     message = first_run_message(db_url, host, port)
     if message:
         click.echo(message)
-    click.echo(f"footfall serving {redact_url(db_url)} on http://{host}:{port}")
+    click.echo(_serving(db_url, host, port))
     uvicorn.run(
         "footfall.server.app:app_from_env",
         factory=True,
@@ -100,6 +108,18 @@ def serve(
         workers=workers,
         log_level=log_level,
         proxy_headers=False,
+    )
+
+
+def _serving(db_url: str, host: str, port: int) -> str:
+    """What the server does, as the server processes will read it from the environment."""
+    redis_url = settings.REDIS_SINK()
+    if not redis_url:
+        return f"footfall serving {shown_url(db_url)} on http://{host}:{port}"
+    return (
+        f"footfall serving on http://{host}:{port}: the collector appends events to Redis "
+        f"stream {settings.STREAM()!r} at {redact_url(redis_url)} (`footfall worker` stores "
+        f"them); sites, tokens, the stats API and the dashboard read {shown_url(db_url)}"
     )
 
 
@@ -116,7 +136,7 @@ def _parse_date(value: str) -> datetime:
 @click.option("--before", help="Delete events before this ISO date.")
 @click.option("--older-than", type=int, help="Delete events older than this many days.")
 @click.option("--site", help="Only this site.")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def purge(
     db_url: str, before: str | None, older_than: int | None, site: str | None, yes: bool
 ) -> None:
@@ -128,9 +148,9 @@ def purge(
         if before
         else datetime.now(timezone.utc) - timedelta(days=older_than or 0)
     )
-    if not yes:
-        click.confirm(f"delete events before {cutoff.isoformat()}?", abort=True)
-    store = connect(db_url)
+    store = open_store(db_url)
+    scope = f" of {site}" if site else ""
+    confirm_delete(f"Delete events{scope} before {cutoff.isoformat()}?", yes)
     n = store.purge(cutoff, site=site)
     click.echo(f"deleted {n} events")
     meta = _failed_events(store)
@@ -143,9 +163,12 @@ def purge(
 @db_option
 @click.argument("visitor_id")
 @click.option("--site", help="Only this site.")
-def delete_visitor(db_url: str, visitor_id: str, site: str | None) -> None:
+@yes_option
+def delete_visitor(db_url: str, visitor_id: str, site: str | None, yes: bool) -> None:
     """Delete every event and failed event of one visitor (erasure request)."""
-    store = connect(db_url)
+    store = open_store(db_url)
+    scope = f" on {site}" if site else ""
+    confirm_delete(f"Delete every event of visitor {visitor_id}{scope}?", yes)
     n = store.delete_visitor(visitor_id, site=site)
     click.echo(f"deleted {n} events of visitor {visitor_id}")
     meta = _failed_events(store)
@@ -186,7 +209,7 @@ def _rebuild_hint(store: Any, deleted: int) -> None:
 @click.option("--limit", default=1000, show_default=True)
 def export(db_url: str, site: str | None, since: str | None, until: str | None, limit: int) -> None:
     """Print events as JSON lines, newest first."""
-    store = connect(db_url)
+    store = open_store(db_url)
     start = _parse_date(since) if since else None
     end = _parse_date(until) if until else None
     encoder = msgspec.json.Encoder()

@@ -21,10 +21,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from footfall.stores.base import Store
+
+class _Store(Protocol):
+    """What the hooks read of a store (the `Store` contract has it; importing
+    that contract here would make base.py and this module import each other)."""
+
+    @property
+    def dialect(self) -> str: ...
+
 
 __all__ = [
     "DeleteHook",
@@ -55,12 +61,12 @@ class Deletion:
 
 # (store, connection or cursor of the delete's transaction - None where the
 # store has no transactions - , what is deleted)
-DeleteHook = Callable[["Store", Any, Deletion], None]
+DeleteHook = Callable[[Any, Any, Deletion], None]
 
 _lock = threading.Lock()
 # Replaced, never changed in place: a delete reads its tuple without the lock.
 _delete_hooks: dict[str, tuple[DeleteHook, ...]] = {}
-_dialect_provider: Callable[[Store], Any] | None = None
+_dialect_provider: Callable[[Any], Any] | None = None
 
 
 def add_delete_hook(dialect: str, hook: DeleteHook) -> None:
@@ -72,19 +78,19 @@ def add_delete_hook(dialect: str, hook: DeleteHook) -> None:
             _delete_hooks[dialect] = (*found, hook)
 
 
-def before_delete(store: Store, conn: Any, deletion: Deletion) -> None:
+def before_delete(store: _Store, conn: Any, deletion: Deletion) -> None:
     """Run the delete hooks of `store`'s dialect (the store calls this)."""
     for hook in _delete_hooks.get(store.dialect, ()):
         hook(store, conn, deletion)
 
 
-def set_stats_dialect_provider(provider: Callable[[Store], Any]) -> None:
+def set_stats_dialect_provider(provider: Callable[[Any], Any]) -> None:
     """Make `provider(store)` the answer to `Store.stats_dialect()`."""
     global _dialect_provider
     _dialect_provider = provider
 
 
-def stats_dialect(store: Store) -> Any:
+def stats_dialect(store: _Store) -> Any:
     """The stats engine's SQL dialect for `store`, from the registered provider."""
     provider = _dialect_provider
     if provider is None:

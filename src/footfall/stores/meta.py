@@ -22,6 +22,12 @@ Contract (tests/stores/test_meta_state.py and tests/collector/ run it):
   site with that domain exists. Domains are stored as given (callers
   normalise with `normalize_domain`).
 - `get_site(domain)` / `list_sites()` read them (list ordered by domain).
+- `update_site(domain, timezone=None, public=None)` changes what is given
+  and returns the site as stored now, or None when there is no such site.
+- `remove_site(domain)` deletes the site and revokes the tokens scoped to it
+  (a site added again later must not bring old tokens back to life); returns
+  how many tokens it revoked, or None when there was no such site. Its events
+  and failed events are the caller's to delete.
 - `add_token(name, site, token_hash, prefix)` stores a token; only its hash is
   kept. `site == ""` means "every site". Returns the stored `Token`.
 - `list_tokens()` lists tokens (revoked ones too), `active_tokens()` maps

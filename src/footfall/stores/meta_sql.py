@@ -101,6 +101,27 @@ class SQLMeta:
         rows = self._query("SELECT domain, timezone, public, created_at FROM sites ORDER BY domain")
         return [_site(r) for r in rows]
 
+    def update_site(
+        self, domain: str, timezone: str | None = None, public: bool | None = None
+    ) -> Site | None:
+        if timezone is not None:
+            self._change("UPDATE sites SET timezone = ? WHERE domain = ?", (timezone, domain))
+        if public is not None:
+            self._change("UPDATE sites SET public = ? WHERE domain = ?", (int(public), domain))
+        return self.get_site(domain)
+
+    def remove_site(self, domain: str) -> int | None:
+        with self.store.transaction() as conn:
+            cur = conn.cursor()
+            cur.execute(self._sql("DELETE FROM sites WHERE domain = ?"), (domain,))
+            if cur.rowcount < 1:
+                return None
+            cur.execute(
+                self._sql("UPDATE api_tokens SET revoked = 1 WHERE site = ? AND revoked = 0"),
+                (domain,),
+            )
+            return int(cur.rowcount)
+
     # -- tokens -------------------------------------------------------------
     def add_token(self, name: str, site: str, token_hash: str, prefix: str) -> Token:
         now = int(time.time())

@@ -13,16 +13,21 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 import psycopg
 
 from footfall.errors import StateUnavailable
 from footfall.processors.state import SALT_BYTES, VisitKey, VisitState, VisitTx
 
-if TYPE_CHECKING:
-    from footfall.stores.postgres import PostgresStore
+
+class _Transactional(Protocol):
+    """What the state needs of a `PostgresStore` (which builds this state, so it
+    cannot be imported here without a cycle)."""
+
+    def transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]: ...
+
 
 __all__ = ["PostgresState"]
 
@@ -91,7 +96,7 @@ class _PostgresTx:
 class PostgresState:
     """`ProcessorState` in the tables of migration 0030, on a `PostgresStore`."""
 
-    def __init__(self, store: PostgresStore) -> None:
+    def __init__(self, store: _Transactional) -> None:
         self.store = store
 
     def salt(self, day: str) -> bytes:
