@@ -53,7 +53,9 @@ assets:
 	cd js && npm ci --no-audit --no-fund && npm run build
 
 # A wheel and an sdist in dist/ (`pip install 'dist/footfall-VERSION-py3-none-any.whl[postgres]'`).
-dist: dev
+# Needs only `build` (not the dev extra); it fetches setuptools into an isolated env.
+dist: $(BIN)/python
+	$(BIN)/pip install --quiet 'build>=1.2'
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
 

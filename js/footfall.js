@@ -44,7 +44,7 @@
   let ignored =
     !('allowLocalhost' in data) &&
     (/^localhost$|^127(\.\d+){3}$|^\[::1\]$/.test(loc.hostname) || loc.protocol == 'file:')
-      ? 'localhost'
+      ? 'localhost: add data-allow-localhost to the script tag to count it'
       : 'respectDnt' in data && (nav.doNotTrack == '1' || nav.globalPrivacyControl)
         ? 'Do-Not-Track'
         : '';

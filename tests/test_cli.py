@@ -125,9 +125,9 @@ def test_export_purge_delete_visitor(db_url: str) -> None:
     t.close()
     runner = CliRunner()
     out = runner.invoke(main, ["export", "--db", db_url, "--limit", "3"])
-    lines = [json.loads(x) for x in out.output.splitlines()]
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
     assert [x["path"] for x in lines] == ["/4", "/3", "/2"]
-    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1"])
+    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1", "--yes"])
     assert "deleted 2 events" in gone.output
     purged = runner.invoke(main, ["purge", "--db", db_url, "--older-than", "0", "--yes"])
     assert "deleted 3 events" in purged.output
@@ -153,12 +153,13 @@ def test_a_delete_says_which_sites_need_a_summaries_rebuild(db_url: str) -> None
     t.close()
     catch_up(footfall.connect(db_url))  # the summaries now count all four
     runner = CliRunner()
-    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1"])
+    gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1", "--yes"])
     assert gone.exit_code == 0 and "deleted 2 events" in gone.output
     assert "footfall stats rebuild --site s.com" in gone.stderr
     rebuilt = runner.invoke(main, ["stats", "rebuild", "--db", db_url, "--site", "s.com"])
     assert rebuilt.exit_code == 0, rebuilt.output
-    again = runner.invoke(main, ["delete-visitor", "--db", db_url, "v0"])
+    again = runner.invoke(main, ["delete-visitor", "--db", db_url, "v0", "--yes"])
     assert "deleted 2 events" in again.output and "s.com" in again.stderr
-    nothing = runner.invoke(main, ["delete-visitor", "--db", db_url, "nobody"])
-    assert "deleted 0 events" in nothing.output and nothing.stderr == ""
+    nothing = runner.invoke(main, ["delete-visitor", "--db", db_url, "nobody", "--yes"])
+    assert "deleted 0 events" in nothing.output
+    assert nothing.stderr.splitlines() == [f"footfall: store {db_url}"]  # no rebuild hint

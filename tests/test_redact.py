@@ -202,7 +202,7 @@ def test_cli_worker_output_hides_both_passwords(pg_url: str, redis_with_password
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "PostgresStore('postgresql://postgres:***@" in output
+    assert "footfall: store postgresql://postgres:***@" in output
     assert SECRET not in output
 
 

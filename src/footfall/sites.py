@@ -12,7 +12,7 @@ from footfall.errors import ValidationError
 from footfall.stores.base import Store
 from footfall.stores.meta import Site, Token, new_token, normalize_domain, open_meta
 
-__all__ = ["add_site", "create_token", "list_sites", "list_tokens"]
+__all__ = ["add_site", "create_token", "edit_site", "list_sites", "list_tokens", "remove_site"]
 
 MAX_DOMAIN = 253
 
@@ -24,13 +24,40 @@ def _check_domain(domain: str) -> str:
     return d
 
 
-def add_site(store: Store, domain: str, timezone: str = "UTC", public: bool = False) -> bool:
-    """Register a site; False if it already existed (it is left unchanged)."""
+def _check_timezone(timezone: str) -> str:
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationError("timezone", f"unknown time zone {timezone!r}") from None
-    return open_meta(store).add_site(Site(_check_domain(domain), timezone, public))
+    return timezone
+
+
+def add_site(store: Store, domain: str, timezone: str = "UTC", public: bool = False) -> bool:
+    """Register a site; False if it already existed (it is left unchanged)."""
+    return open_meta(store).add_site(Site(_check_domain(domain), _check_timezone(timezone), public))
+
+
+def edit_site(
+    store: Store, domain: str, timezone: str | None = None, public: bool | None = None
+) -> Site:
+    """Change a site's time zone or public flag (None: unchanged); return it as stored now."""
+    if timezone is not None:
+        _check_timezone(timezone)
+    found = open_meta(store).update_site(_check_domain(domain), timezone, public)
+    if found is None:
+        raise ValidationError("domain", f"unknown site {normalize_domain(domain)!r}")
+    return found
+
+
+def remove_site(store: Store, domain: str) -> int:
+    """Unregister a site and revoke its own tokens; return how many tokens that revoked.
+
+    Its events stay (the caller deletes them first, when it means to).
+    """
+    revoked = open_meta(store).remove_site(_check_domain(domain))
+    if revoked is None:
+        raise ValidationError("domain", f"unknown site {normalize_domain(domain)!r}")
+    return revoked
 
 
 def list_sites(store: Store) -> list[Site]:

@@ -26,6 +26,7 @@ from footfall.delivery.worker import (
 )
 from footfall.errors import ValidationError
 from footfall.event import EVENT_FIELDS, MAX_NAME, Event, check_fields
+from footfall.origin import current as current_origin
 from footfall.processors import Processor, warm
 from footfall.stores import connect
 from footfall.stores.base import Store
@@ -167,6 +168,9 @@ class Tracker:
 
         Context keys that are event fields (``site``, ``user_id``, ...) fill
         those fields unless given here; the others land in ``event.context``.
+        Inside a request a web integration tracks, the request's site, IP,
+        user agent and cookie visitor id fill those that are still empty
+        (`footfall.origin`), so the event counts as the request's visitor.
         """
         return self._make(name, data, subject, fields)
 
@@ -186,6 +190,10 @@ class Tracker:
                 fields.setdefault(key, value)
         if self.site and "site" not in fields:
             fields["site"] = self.site
+        origin = current_origin()
+        if origin is not None:  # emitted while a tracked request is handled: its visitor
+            for key, value in origin.origin_fields().items():
+                fields.setdefault(key, value)
         if self.source != "api" and "source" not in fields:
             fields["source"] = self.source
         if data:

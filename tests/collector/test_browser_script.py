@@ -264,8 +264,26 @@ def test_real_browser_respects_localhost_and_privacy_settings(
         ("Early", f"{site_server}/counted"),
         ("pageview", f"{site_server}/counted"),
     ]
-    assert any("localhost" in w for w in warnings)
+    # The warning names the attribute that lifts it, so a developer knows what to add.
+    assert any("localhost" in w and "data-allow-localhost" in w for w in warnings)
     assert any("Do-Not-Track" in w for w in warnings)
+    context.close()
+
+
+@pytest.mark.browser
+def test_a_headless_browser_under_its_own_user_agent_is_stored_as_a_bot(
+    browser: Any, server: LiveServer, site_server: str
+) -> None:
+    """What docs/browser.md warns about: a headless Chromium announces itself, so its
+    page views are kept as bot traffic and left out of the stats."""
+    context = browser.new_context()  # no user_agent=: the browser's own
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{site_server}/headless")
+    assert "HeadlessChrome" in page.evaluate("navigator.userAgent")
+    found = server.wait_for(lambda evs: len(evs) >= 2, site=SITE)
+    assert sorted(e.name for e in found) == ["Early", "pageview"]
+    assert all(e.is_bot and e.device == "bot" for e in found)
     context.close()
 
 

@@ -261,7 +261,7 @@ def test_delete_visitor_deletes_that_visitors_failed_events(make_env: Any, tmp_p
     url = env.state.db_url
 
     a = hashed_id(SITE, "visitor-a")
-    out = CliRunner().invoke(main, ["delete-visitor", "--db", url, a])
+    out = CliRunner().invoke(main, ["delete-visitor", "--db", url, a, "--yes"])
     assert out.exit_code == 0, out.output
     assert f"deleted 1 events of visitor {a}" in out.output
     assert f"deleted 2 failed events of visitor {a}" in out.output
@@ -269,7 +269,7 @@ def test_delete_visitor_deletes_that_visitors_failed_events(make_env: Any, tmp_p
     assert hashed_id(SITE, "visitor-b") in {r.visitor_id for r in left} and len(left) == 2
 
     [cookieless] = [e.visitor_id for e in events if e.url == "https://example.com/cookieless"]
-    out = CliRunner().invoke(main, ["delete-visitor", "--db", url, cookieless])
+    out = CliRunner().invoke(main, ["delete-visitor", "--db", url, cookieless, "--yes"])
     assert "deleted 1 events" in out.output and "deleted 1 failed events" in out.output
     assert [r.visitor_id for r in open_meta(env.store).list_failed(limit=100)] == [
         hashed_id(SITE, "visitor-b")

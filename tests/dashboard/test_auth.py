@@ -71,7 +71,7 @@ def test_cli_users_add_from_stdin(db_url: str) -> None:
     again = runner.invoke(main, ["users", "add", "carol", "--db", db_url], input="pw-from-stdin\n")
     assert again.exit_code != 0 and "already exists" in again.output
     listed = runner.invoke(main, ["users", "list", "--db", db_url])
-    assert listed.output.split() == ["carol"]
+    assert listed.stdout.split() == ["carol"]
     changed = runner.invoke(
         main,
         ["users", "passwd", "carol", "--db", db_url, "--password-stdin"],
@@ -79,5 +79,5 @@ def test_cli_users_add_from_stdin(db_url: str) -> None:
     )
     assert changed.exit_code == 0, changed.output
     assert Users(connect(db_url)).verify("carol", "new-password")
-    assert runner.invoke(main, ["users", "delete", "carol", "--db", db_url]).exit_code == 0
+    assert runner.invoke(main, ["users", "delete", "carol", "--db", db_url, "--yes"]).exit_code == 0
     assert Users(connect(db_url)).names() == []

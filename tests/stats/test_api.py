@@ -204,8 +204,12 @@ def test_semicolon_starts_a_new_condition(client: TestClient) -> None:
     assert r.status_code == 400 and r.json()["error"].startswith("filters:")
 
 
-def test_unknown_site_with_its_token_is_403(client: TestClient) -> None:
-    assert get(client, "aggregate", site_id="other.test").status_code == 403
+def test_a_token_for_one_site_gets_403_for_another_and_404_for_an_unknown_one(
+    client: TestClient,
+) -> None:
+    assert get(client, "aggregate", site_id=TZ_SITE).status_code == 403
+    unknown = get(client, "aggregate", site_id="other.test")
+    assert unknown.status_code == 404 and "unknown site 'other.test'" in unknown.json()["error"]
 
 
 def test_openapi_document(store: Any) -> None:

@@ -173,7 +173,7 @@ def test_a_delete_sends_the_site_to_raw_sql_until_a_rebuild(
 
         others = (e.visitor_id for e in dataset if e.site == UTC_SITE and e.visitor_id)
         other = next(v for v in others if v != visitor)
-        gone = CliRunner().invoke(main, ["delete-visitor", "--db", store.url, other])
+        gone = CliRunner().invoke(main, ["delete-visitor", "--db", store.url, other, "--yes"])
         assert gone.exit_code == 0, gone.output
         assert f"footfall stats rebuild --site {UTC_SITE}" in gone.stderr
     finally:

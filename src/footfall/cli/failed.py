@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
-from footfall.stores import connect
 from footfall.stores.meta import open_meta
 
 
@@ -22,7 +22,7 @@ def failed() -> None:
 @click.option("--payload", is_flag=True, help="Print the original payloads too.")
 def list_cmd(db_url: str, limit: int, site: str | None, show_all: bool, payload: bool) -> None:
     """Show failed events, oldest first."""
-    store = connect(db_url)
+    store = open_store(db_url)
     rows = open_meta(store).list_failed(None if show_all else "failed", limit, site)
     store.close()
     if not rows:
@@ -54,7 +54,7 @@ def retry(
     registry = SchemaRegistry(
         config.schemas_dir, strict=config.strict_schemas if strict is None else strict
     )
-    store = connect(db_url)
+    store = open_store(db_url)
     chain = list(default_processors(store))
     result = retry_failed(
         store, open_meta(store), registry.validate, limit=limit, site=site, processors=chain

@@ -50,7 +50,5 @@ def open_store(url: str, *, create: bool = False, migrate: bool = True) -> Store
     missing = bool(path) and not os.path.exists(_absolute(path or ""))
     announce(url, "new file" if missing and create else "")
     if missing and not create:
-        raise click.ClickException(
-            f"no footfall database at {path}: pass --db or set FOOTFALL_DB"
-        )
+        raise click.ClickException(f"no footfall database at {path}: pass --db or set FOOTFALL_DB")
     return connect(url, migrate=migrate)

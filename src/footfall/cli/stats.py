@@ -5,9 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
+from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
-from footfall.stores import connect
+
+# Not custom events: what the pages and requests tables already count.
+_BUILT_IN_EVENTS = ("pageview", "request")
 
 
 def _table(title: str, rows: list[dict[str, object]], columns: list[str]) -> object:
@@ -45,6 +49,8 @@ def stats(
 ) -> None:
     """Print a site's overview: totals, a daily series and top breakdowns."""
     if ctx.invoked_subcommand is not None:
+        if ctx.get_parameter_source("db_url") != ParameterSource.DEFAULT:
+            ctx.obj = db_url  # `footfall stats --db URL rebuild`: the sub-command uses it
         return
     if not site:
         raise click.UsageError("--site is required")
@@ -52,11 +58,18 @@ def stats(
     from rich.console import Console
 
     from footfall.stats import StatsError, StatsUnavailable, query
+    from footfall.stats.sites import site_known
 
-    store = connect(db_url)
+    store = open_store(db_url)
     common: dict[str, Any] = {"period": period, "date": date_, "filters": filters}
     console = Console()
     try:
+        if not site_known(store, site):
+            click.echo(
+                f"footfall: warning: no site {site!r} and no events for it in this store "
+                "(`footfall sites list` shows the sites); its numbers are all zero",
+                err=True,
+            )
         totals = query(
             store, site, metrics="visitors,visits,pageviews,bounce_rate,visit_duration", **common
         )
@@ -75,6 +88,17 @@ def stats(
             )
             key = prop.split(":")[-1]
             console.print(_table(f"top {key}", rows, [key, "visitors", "pageviews"]))
+        custom = query(
+            store,
+            site,
+            kind="breakdown",
+            property="event:name",
+            metrics="visitors,events",
+            limit=limit + len(_BUILT_IN_EVENTS),
+            **common,
+        )
+        custom = [r for r in custom if r.get("name") not in _BUILT_IN_EVENTS][:limit]
+        console.print(_table("top custom events", custom, ["name", "visitors", "events"]))
     except StatsError as exc:
         raise click.BadParameter(exc.message, param_hint=exc.param) from None
     except StatsUnavailable as exc:
@@ -84,11 +108,14 @@ def stats(
 @stats.command("rebuild")
 @db_option
 @click.option("--site", help="Only this site (default: every site).")
-def rebuild_cmd(db_url: str, site: str | None) -> None:
+@click.pass_context
+def rebuild_cmd(ctx: click.Context, db_url: str, site: str | None) -> None:
     """Recompute summaries from raw events (after purge, a time zone change, an upgrade)."""
     from footfall.stats.summaries.rebuild import rebuild  # lazy: keeps `footfall --help` fast
 
-    n = rebuild(connect(db_url), site)
+    if ctx.get_parameter_source("db_url") == ParameterSource.DEFAULT and ctx.obj:
+        db_url = str(ctx.obj)  # given to the group: `footfall stats --db URL rebuild`
+    n = rebuild(open_store(db_url), site)
     click.echo(f"summaries rebuilt from {n:,} events")
 
 

@@ -6,9 +6,10 @@ import sys
 
 import click
 
+from footfall.cli.confirm import confirm_delete, yes_option
+from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.errors import ValidationError
-from footfall.stores import connect
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -33,9 +34,10 @@ def add(db_url: str, name: str, password_stdin: bool) -> None:
     """Create user NAME; the password comes from a prompt or stdin."""
     from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
+    store = open_store(db_url, create=True)
     password = _read_password(password_stdin)
     try:
-        Users(connect(db_url)).add(name, password)
+        Users(store).add(name, password)
     except ValidationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"user {name} added")
@@ -49,7 +51,7 @@ def passwd(db_url: str, name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (ends that user's sessions)."""
     from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
-    users_store = Users(connect(db_url))
+    users_store = Users(open_store(db_url))
     if name not in users_store.names():
         raise click.ClickException(f"no user {name!r}")
     try:
@@ -65,18 +67,23 @@ def list_users(db_url: str) -> None:
     """List user names."""
     from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
-    for name in Users(connect(db_url)).names():
+    for name in Users(open_store(db_url)).names():
         click.echo(name)
 
 
 @users.command("delete")
 @db_option
 @click.argument("name")
-def delete(db_url: str, name: str) -> None:
+@yes_option
+def delete(db_url: str, name: str, yes: bool) -> None:
     """Delete user NAME and end their sessions."""
     from footfall.dashboard.auth import Users  # lazy: keeps `footfall --help` fast
 
-    if not Users(connect(db_url)).delete(name):
+    users_store = Users(open_store(db_url))
+    if name not in users_store.names():
+        raise click.ClickException(f"no user {name!r}")
+    confirm_delete(f"Delete dashboard user {name}?", yes)
+    if not users_store.delete(name):
         raise click.ClickException(f"no user {name!r}")
     click.echo(f"user {name} deleted")
 

@@ -15,10 +15,11 @@ from types import FrameType
 import click
 
 from footfall import settings
+from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.delivery import stream_worker as sw
 from footfall.delivery.redis_sink import redis_client
-from footfall.stores import connect
+from footfall.redact import redact_url
 
 __all__ = ["register", "worker"]
 
@@ -96,7 +97,7 @@ def worker(
     burst: bool,
 ) -> None:
     """Store events from a Redis Stream (written by RedisSink) into the store."""
-    store = connect(db_url)
+    store = open_store(db_url, create=True)
     client = redis_client(redis_url)
     consumer_ = sw.StreamWorker(
         client,
@@ -120,7 +121,8 @@ def worker(
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     click.echo(
-        f"footfall worker {consumer_.consumer}: stream {stream!r}, group {group!r} -> {store!r}",
+        f"footfall worker {consumer_.consumer}: stores stream {stream!r} at "
+        f"{redact_url(redis_url)}, group {group!r}",
         err=True,
     )
     try:

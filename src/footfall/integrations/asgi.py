@@ -31,6 +31,7 @@ from footfall.integrations.request import (
     run_inline,
     valid_key,
 )
+from footfall.origin import bind, unbind
 
 __all__ = ["FootfallMiddleware", "from_scope"]
 
@@ -138,7 +139,9 @@ class FootfallMiddleware(MiddlewareBase):
     """Tracks every HTTP request of an ASGI app; options as the WSGI middleware.
 
     `get_user_id(scope)` names the user; by default the authenticated
-    `scope["user"]` (Starlette's `AuthenticationMiddleware`) is used.
+    `scope["user"]` (Starlette's `AuthenticationMiddleware`) is used. While
+    the app handles a tracked request, the request is bound
+    (`footfall.origin`): events it emits count as the request's visitor.
     """
 
     app: ASGIApp
@@ -177,11 +180,14 @@ class FootfallMiddleware(MiddlewareBase):
                 return
             await send(message)
 
+        token = bind(pending)  # events the app emits meanwhile are this request's visitor's
         try:
             await self.app(scope, receive, _send)
         except Exception:
             self._record(pending, scope, state, failed=True)
             raise
+        finally:
+            unbind(token)
         self._record(pending, scope, state, failed=False)
 
     def _record(self, pending: Pending, scope: Scope, state: _State, *, failed: bool) -> None:

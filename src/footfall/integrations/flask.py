@@ -37,13 +37,22 @@ from footfall.errors import ConfigurationError
 from footfall.integrations import not_installed, tracker_source
 from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
+from footfall.origin import bind, unbind
 from footfall.processors import Processor
 from footfall.processors import visit_plugins as visits
 from footfall.stores.base import Store
 from footfall.tracker import Tracker, get_tracker
 
 try:
-    from flask import Blueprint, Flask, Response, g, got_request_exception, request
+    from flask import (
+        Blueprint,
+        Flask,
+        Response,
+        g,
+        got_request_exception,
+        has_request_context,
+        request,
+    )
 except ImportError as exc:  # pragma: no cover - exercised only without flask
     raise not_installed("Flask", "flask", exc) from exc
 
@@ -54,6 +63,7 @@ log = logging.getLogger("footfall.integrations")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _START = "footfall.start"  # the environ key holding the request's arrival (perf_counter)
+_PENDING = "footfall.pending"  # the environ key of a request read early, for an event's origin
 
 
 def _storage_list(storage: Any) -> list[Any]:
@@ -165,7 +175,7 @@ class TrackUsage:
         # No before_request hook (each Flask hook costs a coroutine check per
         # request): the arrival time is noted by a wsgi_app wrapper, and
         # g.track_var exists from the app context's start (_with_track_var).
-        app.wsgi_app = _timed(app.wsgi_app)  # type: ignore[method-assign]
+        app.wsgi_app = _timed(app.wsgi_app, self)  # type: ignore[method-assign]
         app.app_ctx_globals_class = _with_track_var(app.app_ctx_globals_class)
         app.after_request(self.after_request)
         # Only on an unhandled exception, so the common request pays nothing.
@@ -271,9 +281,11 @@ class TrackUsage:
         """
         environ = req.environ
         start = environ.pop(_START, None)
+        early: Pending | None = environ.pop(_PENDING, None)
         if not self._in_scope(req):
             return None
-        pending = from_environ(environ, self.options)
+        # Read already when the view emitted an event: the same record, the same cookie key.
+        pending = early if early is not None else from_environ(environ, self.options)
         if pending is not None and start is not None:
             pending.wall_ns -= int((pending.start - start) * 1e9)
             pending.start = start
@@ -345,12 +357,47 @@ class TrackUsage:
             log.exception("footfall: could not record a request")
 
 
-def _timed(wsgi_app: Callable[..., Any]) -> Callable[..., Any]:
-    """`wsgi_app` noting when each request arrived (one dict store)."""
+class _Origin:
+    """A request as `footfall.origin.Origin`, read only when the app emits an event.
+
+    Read then rather than on arrival, like `_begin` reads it, so a WSGI
+    middleware inside ours (`ProxyFix`) has already set the client address;
+    the record is kept in the environ for `_begin`, so the request's own event
+    and the app's events agree (in cookie mode, on the key of a new cookie too).
+    """
+
+    __slots__ = ("environ", "ext")
+
+    def __init__(self, ext: TrackUsage, environ: dict[str, Any]) -> None:
+        self.ext = ext
+        self.environ = environ
+
+    def origin_fields(self) -> dict[str, str]:
+        if not has_request_context():
+            return {}
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        if req.environ is not self.environ or not self.ext._in_scope(req):
+            return {}  # not the request bound here, or one this app does not track
+        pending = self.environ.get(_PENDING)
+        if pending is None:
+            pending = from_environ(self.environ, self.ext.options)
+            if pending is None:  # an excluded path, or Do-Not-Track honoured
+                return {}
+            self.environ[_PENDING] = pending
+        return pending.origin_fields()
+
+
+def _timed(wsgi_app: Callable[..., Any], ext: TrackUsage) -> Callable[..., Any]:
+    """`wsgi_app` noting when each request arrived (one dict store), with the request
+    bound as the origin of the events the app emits while handling it."""
 
     def footfall_wsgi_app(environ: dict[str, Any], start_response: Any) -> Any:
         environ[_START] = perf_counter()
-        return wsgi_app(environ, start_response)
+        token = bind(_Origin(ext, environ))
+        try:
+            return wsgi_app(environ, start_response)
+        finally:
+            unbind(token)
 
     footfall_wsgi_app.__wrapped__ = wsgi_app  # type: ignore[attr-defined]
     return footfall_wsgi_app

@@ -293,6 +293,23 @@ class Pending(msgspec.Struct, gc=False):
     classify: Classifier = classify
     name: str = ""
 
+    def origin_fields(self) -> dict[str, str]:
+        """Who sent this request, as `to_event` will write it (`footfall.origin.Origin`).
+
+        The integrations bind the request while the app handles it; an event
+        emitted meanwhile takes these values where it has none, so the worker
+        derives the request's visitor id (and visit) for it too. Cleaned as
+        `to_event` cleans them, so both hash the very same inputs.
+        """
+        out = {"site": clip(self.site, MAX_SHORT) or hostname(clip(self.host, MAX_SHORT))}
+        if self.ip:
+            out["ip"] = clip(self.ip, MAX_SHORT)
+        if self.user_agent:
+            out["user_agent"] = clip(self.user_agent, MAX_URL)
+        if self.visitor_id:
+            out["visitor_id"] = clip(self.visitor_id, MAX_SHORT)
+        return {k: v for k, v in out.items() if v}
+
     def finish(self, status: int, content_type: str, nbytes: int) -> Pending:
         """The response ended: note status, type and size (status 500 when the app raised)."""
         self.end = perf_counter()

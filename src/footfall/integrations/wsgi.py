@@ -34,6 +34,7 @@ from footfall.integrations.request import (
     run_inline,
     valid_key,
 )
+from footfall.origin import bind, unbind
 
 __all__ = ["FootfallMiddleware", "from_environ"]
 
@@ -252,6 +253,8 @@ class FootfallMiddleware(MiddlewareBase):
 
     Options are those of `footfall.integrations.base.MiddlewareBase`;
     `get_user_id(environ)` names the user when `REMOTE_USER` does not.
+    While the app handles a tracked request, the request is bound
+    (`footfall.origin`): events it emits count as the request's visitor.
     """
 
     app: WSGIApp
@@ -261,11 +264,14 @@ class FootfallMiddleware(MiddlewareBase):
         if pending is None:
             return self.app(environ, start_response)
         call = _Call(self, pending, environ, start_response)
+        token = bind(pending)  # events the app emits meanwhile are this request's visitor's
         try:
             result = self.app(environ, call.start)
         except Exception:
             self._record(pending, environ, 500, "", 0)
             raise
+        finally:
+            unbind(token)
         if type(result) is list:
             # Already complete: record now and hand the body on untouched.
             call.done(sum(len(c) for c in result), False)

@@ -58,8 +58,10 @@ def default_processors(
     per process. `geoip_db` (or `$FOOTFALL_GEOIP_DB`) names a MaxMind-format
     database, else geoip2fast's offline country data is used unless
     `geo_fallback` is false. `cookieless` computes visitor ids from the salted
-    hash; `visits` assigns visit ids after `visit_timeout` idle and runs the
-    visit plugins. `ip` is "drop" (default), "truncate" or "keep".
+    hash of IP and user agent (events with a `user_id` and neither get the
+    user's hashed id either way); `visits` assigns visit ids after
+    `visit_timeout` idle and runs the visit plugins. `ip` is "drop"
+    (default), "truncate" or "keep".
     """
     chain: list[Processor] = [UserAgentProcessor(), BotProcessor()]
     if geo:
@@ -69,12 +71,10 @@ def default_processors(
             # A broken geo file must not stop tracking; it is loud, not fatal.
             log.error("footfall: geo database %r unusable (%s); geo disabled", geoip_db, exc)
     chain += [ReferrerProcessor(), UtmProcessor(), LanguageProcessor()]
-    if cookieless or visits:
-        shared = state if state is not None else state_for(store)
-        if cookieless:
-            chain.append(VisitorIdProcessor(shared, clock=clock))
-        if visits:
-            tracker = VisitsProcessor(shared, timeout=visit_timeout)
-            chain += [tracker, VisitPluginsProcessor(tracker)]
+    shared = state if state is not None else state_for(store)
+    chain.append(VisitorIdProcessor(shared, cookieless=cookieless, clock=clock))
+    if visits:
+        tracker = VisitsProcessor(shared, timeout=visit_timeout)
+        chain += [tracker, VisitPluginsProcessor(tracker)]
     chain.append(PrivacyProcessor(ip, drop_user_agent=drop_user_agent))
     return chain

@@ -1,4 +1,4 @@
-"""Cookieless visitor ids: a keyed hash of (daily salt, site, IP, user agent).
+"""Visitor ids: a keyed hash of (daily salt, site, IP, user agent), or of the user id.
 
 The salt is random, one per UTC day, kept in the store so every process of a
 site computes the same id for the same visitor on the same day; after the
@@ -8,6 +8,21 @@ The IP and user agent only enter the hash; this step stores neither.
 
 An event's own UTC day picks the salt while that salt is kept (today and
 yesterday); older events (a log import) use today's.
+
+Who an event counts as, in order (docs/processors.md, "Who is a visitor"):
+
+1. the `visitor_id` it carries (cookie mode, a browser or app id);
+2. the request that sent it: its IP and user agent, hashed as above. A
+   custom event emitted while a tracked request is handled carries that
+   request's IP and user agent (`footfall.origin`), so it gets the request's
+   visitor and, through the visits step, its visit;
+3. its `user_id`: a server-side event (a job, a webhook, an app's backend
+   posting through `HttpSink` or Celery) is that user's, hashed the same way
+   with the day's salt and the site, under its own BLAKE2b personalisation
+   so no user id can produce the id of an (IP, user agent) pair. The raw
+   user id never becomes a visitor id, and a user is one visitor per site
+   and day, as a cookieless visitor is;
+4. nothing: the event counts in `events` but in no visitor count.
 """
 
 from __future__ import annotations
@@ -32,8 +47,10 @@ DIGEST_SIZE = 16  # bytes: 128-bit ids, 32 hex characters
 class VisitorIdProcessor:
     """Fills an empty `visitor_id` from the salted hash of who sent the event.
 
-    Events with neither IP nor user agent are left alone: hashing nothing
-    would merge every such visitor into one. `clock` returns the current UTC
+    Of the request's IP and user agent when it has either, else of its
+    `user_id`. Events with none of them are left alone: hashing nothing
+    would merge every such visitor into one. `cookieless=False` hashes user
+    ids only (no id from IP and user agent). `clock` returns the current UTC
     time (tests inject one to cross midnight).
     """
 
@@ -41,9 +58,11 @@ class VisitorIdProcessor:
         self,
         state: ProcessorState,
         *,
+        cookieless: bool = True,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.state = state
+        self.cookieless = cookieless
         self.clock = clock
         self._salts: dict[date, bytes] = {}
         self._today: date | None = None
@@ -51,14 +70,14 @@ class VisitorIdProcessor:
         renew_lock_after_fork(self)
 
     def __call__(self, event: Event) -> Event:
-        if event.visitor_id or not (event.ip or event.user_agent):
+        if event.visitor_id:
             return event
-        event.visitor_id = _hash(
-            self._salt_for(event.ts.date(), self.clock().date()),
-            event.site,
-            event.ip,
-            event.user_agent,
-        )
+        if self.cookieless and (event.ip or event.user_agent):
+            salt = self._salt_for(event.ts.date(), self.clock().date())
+            event.visitor_id = _hash(salt, event.site, event.ip, event.user_agent)
+        elif event.user_id:
+            salt = self._salt_for(event.ts.date(), self.clock().date())
+            event.visitor_id = _hash_user(salt, event.site, event.user_id)
         return event
 
     def process_batch(self, events: list[Event]) -> list[Event]:
@@ -69,15 +88,24 @@ class VisitorIdProcessor:
         """
         today = self.clock().date()
         memo: dict[tuple[date, str, str, str], str] = {}
+        users: dict[tuple[date, str, str], str] = {}
+        cookieless = self.cookieless
         for event in events:
-            if event.visitor_id or not (event.ip or event.user_agent):
+            if event.visitor_id:
                 continue
             day = event.ts.date()
-            key = (day, event.site, event.ip, event.user_agent)
-            vid = memo.get(key)
-            if vid is None:
-                vid = memo[key] = _hash(self._salt_for(day, today), *key[1:])
-            event.visitor_id = vid
+            if cookieless and (event.ip or event.user_agent):
+                key = (day, event.site, event.ip, event.user_agent)
+                vid = memo.get(key)
+                if vid is None:
+                    vid = memo[key] = _hash(self._salt_for(day, today), *key[1:])
+                event.visitor_id = vid
+            elif event.user_id:
+                ukey = (day, event.site, event.user_id)
+                vid = users.get(ukey)
+                if vid is None:
+                    vid = users[ukey] = _hash_user(self._salt_for(day, today), *ukey[1:])
+                event.visitor_id = vid
         return events
 
     def _salt_for(self, day: date, today: date) -> bytes:
@@ -110,11 +138,20 @@ class VisitorIdProcessor:
         self._today = today
 
     def __repr__(self) -> str:
-        return "VisitorIdProcessor()"
+        return f"VisitorIdProcessor(cookieless={self.cookieless})"
 
 
 def _hash(salt: bytes, site: str, ip: str, user_agent: str) -> str:
     h = hashlib.blake2b(key=salt, digest_size=DIGEST_SIZE)
     # NUL-separated: no field can run into the next one.
     h.update(f"{site}\x00{ip}\x00{user_agent}".encode())
+    return h.hexdigest()
+
+
+_USER = b"footfall-user"  # BLAKE2b personalisation: user ids hash apart from (IP, UA) pairs
+
+
+def _hash_user(salt: bytes, site: str, user_id: str) -> str:
+    h = hashlib.blake2b(key=salt, digest_size=DIGEST_SIZE, person=_USER)
+    h.update(f"{site}\x00{user_id}".encode())
     return h.hexdigest()

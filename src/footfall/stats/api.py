@@ -10,7 +10,9 @@
 Who may read a site: a bearer token for that site (or for every site), a
 logged-in dashboard user (`request.state.footfall_user`, set by the
 dashboard's session middleware), or anyone when the site is public. A valid
-token for another site gets 403; a missing or unknown token 401. Bad
+token for another site gets 403; a missing or unknown token 401. A valid
+token naming a site that is neither registered nor has events gets 404
+"unknown site" (an anonymous reader gets the 401: it learns no names). Bad
 parameters get 400 with a message naming the parameter. Queries run off the
 event loop, a few at a time, each within a time budget (`footfall.stats.guard`):
 over the budget, or with no free slot, the answer is 503 with the reason. A
@@ -38,7 +40,7 @@ from footfall.stats.funnel import funnel
 from footfall.stats.guard import Busy, guard_for, overload_response
 from footfall.stats.model import Query, build_query
 from footfall.stats.realtime import current_pages, realtime_visitors
-from footfall.stats.sites import first_seen, site_info, token_allows
+from footfall.stats.sites import first_seen, site_info, site_known, token_allows
 from footfall.stores.base import Store
 from footfall.stores.budget import QueryTimeout
 
@@ -60,7 +62,7 @@ def _param(request: Request, name: str) -> str | None:
 
 
 def authorize(store: Any, request: Request, site: str) -> None:
-    """Raise StatsError(401/403) unless the request may read `site`."""
+    """Raise StatsError(401/403/404) unless the request may read `site`."""
     header = request.headers.get("authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -69,6 +71,10 @@ def authorize(store: Any, request: Request, site: str) -> None:
         allowed = token_allows(store, secret.strip(), site)
         if allowed is None:
             raise StatsError("Authorization", "invalid API token", 401)
+        if not site_known(store, site):
+            raise StatsError(
+                "site_id", f"unknown site {site!r}: not registered and no events by that name", 404
+            )
         if not allowed:
             raise StatsError("Authorization", f"this token cannot read site {site!r}", 403)
         return

@@ -17,11 +17,12 @@ from datetime import datetime
 from typing import Any
 
 from footfall.stats.errors import StatsUnavailable
+from footfall.stores.base import EventFilter
 from footfall.stores.budget import QueryTimeout
 from footfall.stores.meta import Meta, hash_token, open_meta
 from footfall.stores.rows import from_micros
 
-__all__ = ["SiteInfo", "first_seen", "site_info", "token_allows"]
+__all__ = ["SiteInfo", "first_seen", "site_info", "site_known", "token_allows"]
 
 log = logging.getLogger("footfall.stats")
 
@@ -61,6 +62,24 @@ def site_info(store: Any, site: str) -> SiteInfo:
     if found is None:
         return SiteInfo(site)
     return SiteInfo(site, found.timezone or "UTC", bool(found.public), True)
+
+
+def site_known(store: Any, site: str) -> bool:
+    """Whether `site` is registered or has events; `StatsUnavailable` when the store cannot say.
+
+    A site need not be registered to have stats (an in-process `Tracker`
+    writes events for any site name), so only a name with neither is unknown:
+    usually a typo, which deserves "unknown site" rather than a page of zeros.
+    """
+    if site_info(store, site).registered:
+        return True
+    try:
+        # The newest event of the site: one probe of the (site, ts) index.
+        return bool(store.get_usage(limit=1, filters=EventFilter(site=site)))
+    except QueryTimeout:
+        raise
+    except Exception as exc:
+        raise _unavailable("the site's events", exc) from exc
 
 
 def token_allows(store: Any, secret: str, site: str) -> bool | None:

@@ -31,6 +31,7 @@ from typing import Any
 from footfall.integrations import build_tracker, not_installed
 from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
+from footfall.origin import bind, unbind
 from footfall.stores import default_url
 from footfall.tracker import Tracker, _registry, register_tracker
 
@@ -168,7 +169,11 @@ class _AsyncBody:
 
 
 class FootfallMiddleware:
-    """Tracks every request of a Django project (sync or async)."""
+    """Tracks every request of a Django project (sync or async).
+
+    While the views handle a tracked request, the request is bound
+    (`footfall.origin`): events they emit count as the request's visitor.
+    """
 
     sync_capable = True
     async_capable = True
@@ -189,11 +194,14 @@ class FootfallMiddleware:
         pending = self._begin(request)
         if pending is None:
             return self.get_response(request)
+        token = bind(pending)  # events the views emit meanwhile are this request's visitor's
         try:
             response = self.get_response(request)
         except Exception:
             self._send(pending, request, 500, "", 0)
             raise
+        finally:
+            unbind(token)
         return self._finish(pending, request, response)
 
     async def __acall__(self, request: HttpRequest) -> Any:
@@ -201,11 +209,14 @@ class FootfallMiddleware:
         get_response: Callable[[HttpRequest], Awaitable[Any]] = self.get_response
         if pending is None:
             return await get_response(request)
+        token = bind(pending)
         try:
             response = await get_response(request)
         except Exception:
             self._send(pending, request, 500, "", 0)
             raise
+        finally:
+            unbind(token)
         return self._finish(pending, request, response)
 
     def _begin(self, request: HttpRequest) -> Pending | None:
