@@ -282,7 +282,7 @@ def _raw_ch(tmp: Path, events: list[Event], query: str = "", batch: int = BATCH)
     def go() -> None:
         for chunk in _batches(rows, batch):
             client.execute(insert, chunk)
-        store.flush_buffer()  # type: ignore[attr-defined] # buffered: written means in `events`
+        store.flush_buffer()  # buffered: written means in `events`
 
     try:
         took = _time(go)
@@ -317,7 +317,7 @@ def _write_rate(factory: Any, tmp: Path, events: list[Event], batch: int = BATCH
         def go() -> None:
             for chunk in _batches(events, batch):
                 store.write(chunk)
-            getattr(store, "flush_buffer", lambda: None)()  # ClickHouse with a Buffer table
+            store.flush_buffer()  # ClickHouse with a Buffer table
 
         took = _time(go)
         assert store.count() == len(events), "store lost or doubled events"
@@ -398,7 +398,7 @@ def _clickhouse_summaries(store: Any, extra: list[dict[str, Any]]) -> None:
     took = time.perf_counter() - started
     summary = overview_data.overview_ms(store, SITE, REPEAT, engine="summary")
     raw = overview_data.overview_ms(store, SITE, 1)
-    label = "chdb" if "chdb" in getattr(store, "url", "") else "clickhouse 18.16 server"
+    label = "chdb" if "chdb" in store.url else "clickhouse 18.16 server"
     extra.append(
         {
             "benchmark": f"overview (aggregate + timeseries), {n:,} events ({label}), summaries",

@@ -222,3 +222,21 @@ def test_batch_size_follows_the_sinks_common_hint() -> None:
     assert size(_HintedSink(20_000), CaptureSink()) == DEFAULT_BATCH_SIZE  # one without: default
     assert size(_HintedSink(10)) == DEFAULT_BATCH_SIZE  # a hint never shrinks batches
     assert size(_HintedSink(20_000), batch_size=300) == 300  # the caller's choice wins
+
+
+def test_a_tracker_writing_a_store_enriches_and_one_sending_on_does_not(db_url: str) -> None:
+    """The default chain runs once, where events enter a store: here, or at the other end."""
+    writes = Tracker([db_url], name="writes")
+    sends = Tracker([CaptureSink()], name="sends")
+    plain = Tracker([db_url], [], name="plain")
+    try:
+        steps = [type(p).__name__ for p in writes.processors]
+        assert {"UserAgentProcessor", "VisitorIdProcessor", "PrivacyProcessor"} <= set(steps)
+        assert sends.processors == [] and plain.processors == []
+        writes.emit("pageview", site="s.example", ip="81.2.69.142", user_agent="Firefox/1")
+        writes.flush(30)
+        [stored] = footfall.connect(db_url).get_usage()
+        assert stored.visitor_id and stored.ip == ""  # hashed, then the IP dropped
+    finally:
+        for t in (writes, sends, plain):
+            t.close()

@@ -10,6 +10,7 @@ microseconds and never does I/O.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from footfall.errors import ValidationError
 from footfall.event import EVENT_FIELDS, MAX_NAME, Event, check_fields
 from footfall.origin import current as current_origin
 from footfall.processors import Processor, warm
+from footfall.processors.defaults import default_processors
 from footfall.stores import connect
 from footfall.stores.base import Store
 from footfall.subject import Subject
@@ -41,7 +43,12 @@ _FIELD_SET = frozenset(EVENT_FIELDS)
 
 @dataclass(frozen=True)
 class DeliveryStats:
-    """A snapshot of a tracker's delivery counters."""
+    """A snapshot of a tracker's delivery counters.
+
+    `spooled` events were handed to a sink that holds them for later
+    (`HttpSink`'s spool while its collector is down): not `delivered` until a
+    replay sends them, or `failed` if the collector then refuses them.
+    """
 
     enqueued: int
     delivered: int
@@ -51,6 +58,7 @@ class DeliveryStats:
     filtered: int
     invalid: int
     pending: int
+    spooled: int = 0
 
 
 def preferred_batch_size(sinks: Sequence[Sink]) -> int:
@@ -67,6 +75,20 @@ def preferred_batch_size(sinks: Sequence[Sink]) -> int:
     return max(DEFAULT_BATCH_SIZE, min(int(h) for h in hints if h is not None))
 
 
+def _default_chain(sinks: Sequence[Sink]) -> list[Processor]:
+    """The processors of a tracker that was given none: the default chain where it writes a store.
+
+    Events take the default chain once, on their way into a store. A tracker
+    writing one directly is that way, so it enriches them (browser, bots,
+    geo, visitor and visit ids, the IP dropped) with the first store's shared
+    salts and visits. A tracker that only hands events on (`HttpSink`,
+    `CelerySink`, `RedisSink`) leaves them to the side that stores them: the
+    collector, the Celery task. It has no store to share salts through.
+    """
+    store = next((s.store for s in sinks if isinstance(s, StoreSink)), None)
+    return default_processors(store) if store is not None else []
+
+
 def _as_sink(obj: Any) -> Sink:
     if isinstance(obj, str):
         return StoreSink(connect(obj))
@@ -81,7 +103,10 @@ class Tracker:
     """Emits events to sinks through a background worker.
 
     `sinks` are `Sink` objects, `Store` objects or store URLs. `processors`
-    run in order on the worker. `site` and `source` are defaults for events
+    run in order on the worker; without them, a tracker that writes a store
+    runs the default chain (`footfall.processors.defaults`) with that store's
+    shared state, and one that only sends events on runs none (`[]` turns the
+    default off). `site` and `source` are defaults for events
     that do not name their own; `subject` fills user fields. `batch_size`
     defaults to DEFAULT_BATCH_SIZE, or to the sinks' common
     `preferred_batch_size` when every sink has one (ClickHouse stores).
@@ -90,7 +115,7 @@ class Tracker:
     def __init__(
         self,
         sinks: Iterable[Sink | Any] = (),
-        processors: Sequence[Processor] = (),
+        processors: Sequence[Processor] | None = None,
         *,
         site: str = "",
         source: str = "api",
@@ -111,9 +136,10 @@ class Tracker:
         kwargs: dict[str, Any] = {}
         if max_retries is not None:
             kwargs["max_retries"] = max_retries
+        sink_list = [_as_sink(s) for s in sinks]
         self.dispatcher = Dispatcher(
-            [_as_sink(s) for s in sinks],
-            processors,
+            sink_list,
+            _default_chain(sink_list) if processors is None else processors,
             on_success=on_success,
             on_failure=on_failure,
             **kwargs,
@@ -233,12 +259,14 @@ class Tracker:
         except ValidationError:
             self.invalid += 1
             raise
-        self.worker.submit(event)
+        diverted = _diverted
+        (self.worker if diverted is None else diverted).submit(event)
         return event
 
     def send(self, event: Event) -> bool:
         """Queue an already-built event (from middleware or the collector)."""
-        return self.worker.submit(event)
+        diverted = _diverted
+        return (self.worker if diverted is None else diverted).submit(event)
 
     def defer(self, item: Deferred) -> bool:
         """Queue an item the worker turns into an event with `item.to_event()`.
@@ -247,7 +275,8 @@ class Tracker:
         building the `Event` (id, timestamp, limits) runs on the worker thread
         instead of the request path. Processors and sinks see only events.
         """
-        return self.worker.submit(item)
+        diverted = _diverted
+        return (self.worker if diverted is None else diverted).submit(item)
 
     # -- lifecycle ----------------------------------------------------------
     def warm(self) -> None:
@@ -260,8 +289,22 @@ class Tracker:
         warm(self.processors)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Block until everything emitted so far reached the sinks (or timeout)."""
-        return self.worker.flush(timeout)
+        """Block until everything emitted so far reached the sinks (or timeout).
+
+        False when `timeout` runs out first, including while a sink only holds
+        events for later (`HttpSink`'s spool, sent once its collector is back):
+        held is not delivered. Without a timeout that wait has no end.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if not self.worker.flush(timeout):
+            return False
+        for sink in self.sinks:
+            drain = getattr(sink, "drain", None)  # a sink that can hold events for later
+            if drain is not None:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if not drain(left):
+                    return False
+        return True
 
     def close(self, timeout: float | None = 5.0) -> int:
         """Flush, stop the worker and close sinks; return events not delivered.
@@ -279,17 +322,24 @@ class Tracker:
         return left
 
     def stats(self) -> DeliveryStats:
-        """Counters: enqueued, delivered, dropped, failed, retried, ..."""
+        """Counters: enqueued, delivered, dropped, failed, retried, spooled, ..."""
         c = self.dispatcher.counters
+        # A sink that spooled events took them from the dispatcher's point of
+        # view; they count as delivered only once replayed (HttpSink).
+        held = refused = 0
+        for sink in self.sinks:
+            held += getattr(sink, "held_events", 0)
+            refused += getattr(sink, "rejected_events", 0)
         return DeliveryStats(
             enqueued=self.worker.enqueued,
-            delivered=c.delivered,
+            delivered=max(0, c.delivered - held - refused),
             dropped=self.worker.dropped,
-            failed=c.failed,
+            failed=c.failed + refused,
             retried=c.retried,
             filtered=c.filtered,
             invalid=self.invalid + c.invalid,
             pending=self.worker.pending,
+            spooled=held,
         )
 
     def __repr__(self) -> str:
@@ -338,6 +388,29 @@ def get_tracker(name: str = "default") -> Tracker:
 def emit(name: str, data: Mapping[str, Any] | None = None, **fields: Any) -> Event:
     """Emit through the default tracker."""
     return get_tracker().emit(name, data, **fields)
+
+
+# The queue every tracker hands its events to instead of its own, while a test
+# captures them (`divert`), and the tracker it belongs to; None the rest of the time.
+_diverted: BackgroundWorker | None = None
+_diverted_to: Tracker | None = None
+
+
+def divert(tracker: Tracker | None) -> Tracker | None:
+    """Send what every tracker of this process queues to `tracker`'s queue instead.
+
+    For test helpers (`footfall.testing`): the code under test keeps its own
+    trackers (those of its middleware, built from store URLs, or made at
+    import time), and none of its events reaches their processors or sinks,
+    a real database among them; `tracker` gets them as they were built.
+    `divert(None)` ends it. Returns the tracker diverted to before, so
+    diversions nest.
+    """
+    global _diverted, _diverted_to
+    previous = _diverted_to
+    _diverted_to = tracker
+    _diverted = tracker.worker if tracker is not None else None
+    return previous
 
 
 def iter_trackers() -> Iterator[Tracker]:

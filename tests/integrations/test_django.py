@@ -193,6 +193,38 @@ def test_async_stack(site: Any, db_url: str) -> None:
     assert (event.path, event.status) == ("/api/ping", 200)
 
 
+def test_events_a_view_emits_share_the_requests_visitor_and_visit(site: Any, db_url: str) -> None:
+    """Sync and async: the view's `footfall.emit` counts as the request's visitor and visit."""
+    from django.http import HttpRequest, HttpResponse
+    from django.test import RequestFactory
+
+    import footfall
+    from footfall.integrations.django import FootfallMiddleware
+
+    tracker = site()  # registered as the global tracker: `footfall.emit` goes there too
+
+    def view(request: HttpRequest) -> HttpResponse:
+        footfall.emit("shop.checkout", {"path": request.path})
+        return HttpResponse("<p>ok</p>", content_type="text/html")
+
+    async def async_view(request: HttpRequest) -> HttpResponse:
+        return view(request)
+
+    factory = RequestFactory()
+    alice = {"REMOTE_ADDR": "81.2.69.142", "HTTP_USER_AGENT": "Mozilla/5.0 Firefox/128.0"}
+    bob = {"REMOTE_ADDR": "81.2.69.160", "HTTP_USER_AGENT": "Mozilla/5.0 Chrome/126.0"}
+    FootfallMiddleware(view)(factory.get("/alice", **alice))
+    asyncio.run(FootfallMiddleware(async_view)(factory.get("/bob", **bob)))
+    events = read_events(tracker, db_url)
+    pages = {e.path: e for e in events if e.name == "pageview"}
+    custom = {e.props["path"]: e for e in events if e.name == "shop.checkout"}
+    assert set(pages) == set(custom) == {"/alice", "/bob"}
+    for path, page in pages.items():
+        assert page.visitor_id and custom[path].visitor_id == page.visitor_id
+        assert page.visit_id and custom[path].visit_id == page.visit_id
+    assert pages["/alice"].visitor_id != pages["/bob"].visitor_id
+
+
 def test_unknown_setting_is_refused(django_site: None) -> None:
     from django.core.exceptions import ImproperlyConfigured
     from django.test import override_settings

@@ -149,3 +149,47 @@ def test_batch_gives_the_same_ids_as_one_by_one() -> None:
     assert got[0] == got[2] != got[1]
     assert got[3] not in (got[0], "")  # another day's salt
     assert got[4] == "" and got[5] == "cookie-key"
+
+
+def test_a_user_id_alone_is_that_users_visitor_hashed_per_site_and_day(store) -> None:
+    """Server-side events (no IP, no user agent) with a user id count as that user."""
+    clock = Clock(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    proc = VisitorIdProcessor(state_for(store), clock=clock)
+    alice = visitor(proc, clock, ip="", user_agent="", user_id="alice")
+    assert len(alice) == 32 and "alice" not in alice
+    assert visitor(proc, clock, ip="", user_agent="", user_id="alice") == alice
+    assert visitor(proc, clock, ip="", user_agent="", user_id="bob") != alice
+    assert visitor(proc, clock, ip="", user_agent="", user_id="alice", site="b.example") != alice
+    clock.now += timedelta(days=1)  # the next day's salt, as for cookieless visitors
+    assert visitor(proc, clock, ip="", user_agent="", user_id="alice") != alice
+
+
+def test_the_request_wins_over_the_user_id(store) -> None:
+    """An event with the request's IP and agent is the request's visitor, user id or not,
+    so a visitor who logs in mid-visit stays one visitor."""
+    clock = Clock(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    proc = VisitorIdProcessor(state_for(store), clock=clock)
+    anonymous = visitor(proc, clock)
+    assert visitor(proc, clock, user_id="alice") == anonymous
+    assert visitor(proc, clock, ip="", user_agent="", user_id="alice") != anonymous
+
+
+def test_without_cookieless_ids_only_user_ids_are_hashed(store) -> None:
+    clock = Clock(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    proc = VisitorIdProcessor(state_for(store), cookieless=False, clock=clock)
+    assert visitor(proc, clock) == ""
+    assert len(visitor(proc, clock, user_id="alice")) == 32
+
+
+def test_batch_hashes_user_ids_as_one_by_one() -> None:
+    clock = Clock(datetime(2026, 3, 1, 12, tzinfo=timezone.utc))
+    state = MemoryState()
+    one, batch = (VisitorIdProcessor(state, clock=clock) for _ in range(2))
+    specs = [{"user_id": "alice"}, {"user_id": "bob"}, {"user_id": "alice"}, {}]
+
+    def make() -> list[Event]:
+        return [Event(name="shop.checkout", ts=clock.now, site="example.com", **s) for s in specs]
+
+    expected = [one(e).visitor_id for e in make()]
+    got = [e.visitor_id for e in batch.process_batch(make())]
+    assert got == expected and got[0] == got[2] != got[1] and got[3] == ""

@@ -21,6 +21,7 @@ from footfall import connect, stats
 from footfall.event import Event
 from footfall.stats.summaries.catchup import catch_up, lag
 from footfall.stats.summaries.rebuild import rebuild
+from footfall.stats.summaries.thread import EXTRAS_KEY
 
 from .dataset import TZ_SITE, UTC_SITE
 from .test_engine import CUSTOM
@@ -178,7 +179,7 @@ def test_server_background_catch_up(tmp_path: Path, events: list[Event], monkeyp
     writer = connect(url)
     app = create_app(url)
     with TestClient(app):
-        thread = app.state.footfall.extras["footfall.server.catchup"]
+        thread = app.state.footfall.extras[EXTRAS_KEY]
         assert thread is not None
         writer.write(events[:400])  # another process's writes, say `footfall worker`
         deadline = time.monotonic() + 30
@@ -195,7 +196,7 @@ def test_server_catch_up_can_be_turned_off(tmp_path: Path, monkeypatch: Any) -> 
     monkeypatch.setenv("FOOTFALL_CATCHUP_SECONDS", "0")
     app = create_app(f"sqlite:///{tmp_path / 'o.db'}")
     with TestClient(app):
-        assert app.state.footfall.extras["footfall.server.catchup"] is None
+        assert app.state.footfall.extras[EXTRAS_KEY] is None
 
 
 def test_hour_old_visit_reopened_across_chunks(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ class ChdbStore:
 
     # What footfall.stores.base.Store declares, as a ClickHouse store without a TTL:
     dialect = "clickhouse"
+    paramstyle = "pyformat"
     threadsafe = False  # one chDB session: the summaries compact inline, not on a thread
     summaries = SUMMARIES_VIEWS
     retention_days = None

@@ -45,7 +45,7 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
         click.echo("store already holds events; demo data not loaded")
         return
     n = generate_into(store, days=days, seed=seed, scale=scale, progress=not quiet)
-    click.echo(f"stored {n:,} demo events in {redact_url(db_url)}")
+    click.echo(f"stored {n:,} demo events in {shown_url(db_url)}")
 
 
 @click.command()

@@ -81,18 +81,20 @@ def edit(db_url: str, domain: str, tz: str | None, public: bool | None) -> None:
     try:
         before = open_meta(store).get_site(normalize_domain(domain))
         site = edit_site(store, domain, timezone=tz, public=public)
+        # Summaries hold days in the zone they were folded in; the engine reads
+        # raw events (right, slower) for a site whose summaries are in another.
+        summarised = (
+            before is not None
+            and before.timezone != site.timezone
+            and store.summaries == SUMMARIES_FOLDED
+            and bool(store.get_usage(limit=1, filters=EventFilter(site=site.domain)))
+        )
     except ValidationError as exc:
         raise click.BadParameter(exc.reason, param_hint=exc.field) from None
     finally:
         store.close()
     click.echo(f"{site.domain}\t{site.timezone}\t{'public' if site.public else 'private'}")
-    if (
-        before is not None
-        and before.timezone != site.timezone
-        and store.summaries == SUMMARIES_FOLDED
-    ):
-        # The summaries hold days in the old zone; the engine reads raw events
-        # (right, slower) for a site whose summaries are in another zone.
+    if summarised and before is not None:
         click.echo(
             f"time zone of {site.domain} changed from {before.timezone} to {site.timezone}: "
             "its stats are computed from raw events (slower) until: "

@@ -29,9 +29,11 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
     2. `ip` / `user_agent` fill `event.ip` / `event.user_agent` when empty
        (the caller decides which fields an anonymous sender may set; the
        visitor id left empty is computed by the worker's visitor processor).
-       `user_agent` is the end user's or "": a caller passes the request's
-       User-Agent only when the visitor's browser sent it, never a backend's
-       HTTP client (which the bot processor would judge instead of the visitor);
+       Both are the end user's or "": a caller passes the request's address
+       and User-Agent only when the visitor's browser sent it, never a
+       backend's (an API token's sender): its HTTP client would be judged by
+       the bot processor instead of the visitor, and its one address would
+       make every user of the backend one visitor;
     3. `footfall.event.validate` (skipped when `prevalidated=True`);
     4. dedupe of identical anonymous page views (only if configured);
     5. `event.schema` set -> `event.props` is validated against the schema

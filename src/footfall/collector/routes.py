@@ -112,9 +112,11 @@ async def post_event(request: Request) -> Response:
     trusted = token is not None
     source = "api" if trusted else "browser"
     nul_keys = b"\\u0000" in body
-    # A token's sender is a backend: its User-Agent is its HTTP client's, not the
-    # visitor's, so its events carry only the `user_agent` they were given.
+    # A token's sender is a backend: its User-Agent is its HTTP client's and its
+    # address the backend's, not the visitor's, so its events carry only the
+    # `user_agent` and `ip` they were given (else they would all be one visitor).
     user_agent = "" if trusted else request.headers.get("user-agent", "")[:1000]
+    visitor_ip = "" if trusted else ip
     result = IngestResult()
     errors: list[EventError] = []
     # Built and queued a slice at a time: once the queue is full, the rest of the
@@ -134,7 +136,7 @@ async def post_event(request: Request) -> Response:
         part = collector.ingest(
             events,
             token=token,
-            ip=ip,
+            ip=visitor_ip,
             user_agent=user_agent,
             payloads=[raws[i] for i in index] if any(e.schema for e in events) else None,
             prevalidated=True,

@@ -1,10 +1,10 @@
-"""Tiny SQL adapter so the dashboard's user tables work on any SQL store.
+"""Tiny SQL adapter so the dashboard's user tables work on any store that holds them.
 
-The Store contract only covers events; users and sessions are a handful of
-point reads and writes, so rather than widen that contract we speak DB-API
-through whatever the store exposes (`query` for reads, `transaction()` for
-writes, as `SQLiteStore` does) and translate `?` placeholders for stores
-whose driver wants `%s`.
+The Store contract's events methods do not cover users and sessions; they are
+a handful of point reads and writes, so rather than widen that contract the
+dashboard speaks DB-API through what a store that `holds_meta` declares
+(`query` for reads, `transaction()` for writes), with its statements written
+once with `?` placeholders and sent in the store's `paramstyle`.
 """
 
 from __future__ import annotations
@@ -14,28 +14,27 @@ from typing import Any
 
 from footfall.errors import ConfigurationError
 from footfall.stores.base import Store
+from footfall.stores.sqltext import to_paramstyle
 
 __all__ = ["execute", "fetch"]
 
 
 def _sql(store: Store, sql: str) -> str:
-    return sql.replace("?", "%s") if store.dialect == "postgres" else sql
+    # The dashboard's tables (migration 0020) live where sites and tokens do.
+    if not store.holds_meta:
+        raise ConfigurationError(f"{store!r} cannot hold dashboard users")
+    return to_paramstyle(sql, store.paramstyle)
 
 
 def fetch(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Run a read query with bound parameters."""
-    query = getattr(store, "query", None)
-    if query is None:
-        raise ConfigurationError(f"{store!r} cannot hold dashboard users")
-    rows: list[tuple[Any, ...]] = query(_sql(store, sql), list(params))
+    rows: list[tuple[Any, ...]] = store.query(_sql(store, sql), list(params))
     return rows
 
 
 def execute(store: Store, sql: str, params: Sequence[Any] = ()) -> int:
     """Run one write statement in its own transaction; return rows changed."""
-    transaction = getattr(store, "transaction", None)
-    if transaction is None:
-        raise ConfigurationError(f"{store!r} cannot hold dashboard users")
-    with transaction() as conn:
-        cursor = conn.execute(_sql(store, sql), list(params))
-        return int(getattr(cursor, "rowcount", 0) or 0)
+    statement = _sql(store, sql)
+    with store.transaction() as conn:
+        cursor = conn.execute(statement, list(params))
+        return int(cursor.rowcount or 0)

@@ -71,9 +71,8 @@ class SiteDirectory:
             except Exception as exc:
                 # Still list the sites that have events, each private (the safe default).
                 log.warning("footfall: could not read the sites: %s", exc, exc_info=exc)
-        query = getattr(self.store, "query", None)
-        if query is not None and self.store.dialect == "sqlite":
-            for (domain,) in query(_SKIP_SCAN):
+        if self.store.dialect == "sqlite":
+            for (domain,) in self.store.query(_SKIP_SCAN):
                 if domain and domain not in found:
                     found[domain] = SiteInfo(str(domain))
         return dict(sorted(found.items()))
@@ -112,10 +111,9 @@ class SiteDirectory:
 
     def prop_keys(self, site: str, event_name: str) -> list[str]:
         """Property keys seen on the latest events called `event_name`."""
-        query = getattr(self.store, "query", None)
-        if query is None or self.store.dialect != "sqlite":
+        if self.store.dialect != "sqlite":
             return []
-        rows = query(
+        rows = self.store.query(
             "SELECT props FROM events WHERE site = ? AND name = ? ORDER BY ts DESC LIMIT ?",
             [site, event_name, PROP_SAMPLE_ROWS],
         )

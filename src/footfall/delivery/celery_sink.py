@@ -5,6 +5,14 @@ writes to the store. The task is footfall's own, `footfall.store_batch`;
 register it on your app with `register_tasks(app, db_url)` (or run the ready
 app, `celery -A footfall.delivery.celery_app worker -Q footfall`).
 
+The task runs the default processors before it stores a batch, with the
+store's shared salts and visits: it is where these events enter the store,
+as the collector is for `HttpSink`. So a user id is counted as a visitor,
+and a request's IP and user agent as the request's, the same way on every
+path (docs/processors.md). A web process's tracker that only sends to
+Celery runs none; one that already did leaves nothing to fill (each step
+fills only what is empty).
+
 The payload is a MessagePack batch (base64 inside Celery's JSON messages,
 so any serializer setting works) plus its format name. The task is sent with
 `acks_late` semantics: a worker that dies mid-task leaves the message
@@ -28,6 +36,8 @@ from footfall.delivery.serialize import FORMAT_MSGPACK, BatchDecodeError, decode
 from footfall.delivery.stream_worker import is_data_error
 from footfall.errors import ConfigurationError
 from footfall.event import Event
+from footfall.processors import Processor, run_chain
+from footfall.processors.defaults import default_processors
 from footfall.redact import redact_url
 from footfall.stores import Store, connect, default_url
 
@@ -44,38 +54,64 @@ RETRY_MAX = 60.0  # ceiling of one retry's countdown
 
 log = logging.getLogger("footfall.delivery")
 
-_stores: dict[str, Store] = {}
+_stores: dict[str, tuple[Store, list[Processor]]] = {}
 _stores_lock = threading.Lock()
 
 
-def _store_for(db_url: str | None) -> Store:
-    """One store per worker process and URL (connections are not shared across forks)."""
+def _store_for(db_url: str | None) -> tuple[Store, list[Processor]]:
+    """One store and default chain per worker process and URL.
+
+    Connections are not shared across forks, and the chain's caches (salts,
+    visits) belong with the store whose state they mirror.
+    """
     url = db_url or default_url()
     with _stores_lock:
-        store = _stores.get(url)
-        if store is None:
-            store = _stores[url] = connect(url)
-        return store
+        found = _stores.get(url)
+        if found is None:
+            store = connect(url)
+            found = _stores[url] = (store, default_processors(store))
+        return found
 
 
-def store_batch(payload: str, fmt: str = FORMAT_MSGPACK, db_url: str | None = None) -> int:
-    """The task body: decode a batch and store it; return how many events were new."""
+def store_batch(
+    payload: str,
+    fmt: str = FORMAT_MSGPACK,
+    db_url: str | None = None,
+    processors: Sequence[Processor] | None = None,
+) -> int:
+    """The task body: decode a batch, process and store it; return how many events were new.
+
+    `processors` None runs the default chain; `[]` stores the events as sent.
+    A processor's shared state that is down raises (`ChainInterrupted`), and
+    the task retries the batch as it does for a store that is down.
+    """
     try:
         events = decode_batch(base64.b64decode(payload, validate=True), fmt)
     except (BatchDecodeError, ValueError) as exc:
         log.error("footfall: dropping an undecodable Celery batch: %s", exc)
         return 0
-    return _store_for(db_url).write(events)
+    store, default_chain = _store_for(db_url)
+    chain = default_chain if processors is None else processors
+    if chain:
+        events = run_chain(chain, events)
+    return store.write(events)
 
 
-def register_tasks(app: Celery, db_url: str | None = None) -> Any:
-    """Register `footfall.store_batch` on `app`, storing into `db_url` (default $FOOTFALL_DB)."""
+def register_tasks(
+    app: Celery, db_url: str | None = None, *, processors: Sequence[Processor] | None = None
+) -> Any:
+    """Register `footfall.store_batch` on `app`, storing into `db_url` (default $FOOTFALL_DB).
+
+    The task runs `processors` (default: the default chain over that store)
+    on each batch before storing it; pass `[]` when the senders' trackers
+    already run the processors you want.
+    """
     if TASK_NAME in app.tasks:
         return app.tasks[TASK_NAME]
 
     def task(self: Any, payload: str, fmt: str = FORMAT_MSGPACK) -> int:
         try:
-            return store_batch(payload, fmt, db_url)
+            return store_batch(payload, fmt, db_url, processors)
         except Exception as exc:
             if is_data_error(exc):  # retrying bad data would loop forever
                 log.error("footfall: store refused a Celery batch, dropped: %s", exc)

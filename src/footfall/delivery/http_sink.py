@@ -33,10 +33,19 @@ With a `spool` directory, a collector that stays down costs nothing but
 disk: batches are appended to the spool, and while the spool holds anything
 every new batch queues behind it, so replay keeps the original order. A
 replay thread (started only when something is spooled) drains it oldest
-first once the collector answers again, backing off while it does not. A
-full spool (its byte cap, or the disk) refuses the batch, which is reported.
-A spooled batch the collector refuses for good is moved to `rejected/` with
-the reason; the events of a spooled batch it refuses as busy stay at the head.
+first once the collector answers again, backing off while it does not, but
+never longer than `replay_max_interval` (5 s) between tries: the spool starts
+draining within that of the collector's return. A full spool (its byte cap,
+or the disk) refuses the batch, which is reported. A spooled batch the
+collector refuses for good is moved to `rejected/` with the reason; the
+events of a spooled batch it refuses as busy stay at the head.
+
+Spooled is not delivered. `write` returns once a batch is spooled, so the
+sink keeps its own count of this process's events that are only spooled
+(`held_events`), and of those replayed or refused later; the tracker reports
+them as `spooled` rather than `delivered` in its stats, and `drain(timeout)`
+(what `Tracker.flush` calls) waits for the replay and says False while some
+are still held.
 """
 
 from __future__ import annotations
@@ -74,7 +83,11 @@ MAX_REPLY = 1_000_000  # bytes of an answer read (its per-event errors stop at 1
 BACKOFF_BASE = 0.25  # seconds, doubled per attempt
 MAX_INLINE_WAIT = 5.0  # longest single wait on the sending thread; longer -> spool
 REPLAY_BACKOFF_BASE = 0.5  # seconds, doubled per failed replay
-REPLAY_MAX_INTERVAL = 30.0  # ceiling of the replay thread's backoff
+# Ceiling of the replay thread's backoff, and of a Retry-After it honours: a
+# collector that is back gets the spool within this. One request per interval
+# to a collector that is down costs it nothing.
+REPLAY_MAX_INTERVAL = 5.0
+DRAIN_RECHECK = 1.0  # seconds between drain's looks for batches another process replayed
 GZIP_MAGIC = b"\x1f\x8b"  # a JSON body never starts with these bytes
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -208,7 +221,15 @@ class HttpSink:
         self.spooled = 0  # batches written to the spool
         self.dropped = 0  # batches refused by a full spool (reported through on_failure)
         self.rejected = 0  # spooled batches (or parts) the collector refused, set aside
+        # Events, counted for this process's batches only (another process sharing
+        # the spool counts its own): spooled, then replayed or refused for good.
+        self.spooled_events = 0
+        self.replayed_events = 0
+        self.rejected_events = 0
+        self.held_events = 0  # spooled and not yet settled either way
+        self._mine: dict[str, int] = {}  # spool file name -> events of it still held
         self._lock = threading.Lock()  # one request at a time: keeps the order
+        self._settled = threading.Condition(self._lock)  # notified as held events settle
         self._kick = threading.Event()
         self._closed = threading.Event()
         self._next_try = 0.0  # monotonic time before which replay does not try
@@ -218,7 +239,7 @@ class HttpSink:
             self._start_replay()  # batches left by an earlier process
 
     # -- sending ----------------------------------------------------------------
-    def _post(self, body: bytes) -> bytes:
+    def _post(self, body: bytes, timeout: float | None = None) -> bytes:
         """One request; the answer's body (for its per-event errors) or HttpSinkError."""
         headers = {"Content-Type": "application/json", "User-Agent": "footfall-http-sink/1"}
         if body[:2] == GZIP_MAGIC:
@@ -229,7 +250,7 @@ class HttpSink:
             self.url, data=body, headers=headers, method="POST"
         )
         try:
-            with _opener.open(request, timeout=self.timeout) as response:
+            with _opener.open(request, timeout=timeout or self.timeout) as response:
                 return bytes(response.read(MAX_REPLY))
         except urllib.error.HTTPError as exc:
             error = _refused(exc)
@@ -337,8 +358,12 @@ class HttpSink:
         assert self.spool is not None
         lost: list[Event] = []
         for chunk in chunks:
-            if self.spool.append(http_body(chunk, compress=self.compress)):
+            path = self.spool.append(http_body(chunk, compress=self.compress))
+            if path is not None:
                 self.spooled += 1
+                self.spooled_events += len(chunk)
+                self.held_events += len(chunk)
+                self._mine[path.name] = len(chunk)
                 continue
             self.dropped += 1
             lost += chunk
@@ -357,8 +382,9 @@ class HttpSink:
 
     def _note_failure(self, exc: HttpSinkError) -> None:
         self._failures += 1
-        wait = exc.wait or backoff_delay(
-            self._failures, base=REPLAY_BACKOFF_BASE, cap=self.replay_max_interval
+        cap = self.replay_max_interval
+        wait = min(exc.wait, cap) if exc.wait else backoff_delay(
+            self._failures, base=REPLAY_BACKOFF_BASE, cap=cap
         )
         self._next_try = time.monotonic() + wait
         log.warning("footfall: HttpSink spooling; collector retried in %.1fs (%s)", wait, exc)
@@ -381,6 +407,7 @@ class HttpSink:
                 self.replay()
             with self._lock:  # writers spool under this lock: no batch slips past the exit
                 if not self.spool:
+                    self._forget_gone()  # ours that another process sent, if any
                     self._thread = None
                     return  # drained: the next spooled batch starts a new thread
 
@@ -391,6 +418,7 @@ class HttpSink:
         found = verdict(reply, len(events)) if events is not None else None
         if events is None or not found:
             self.spool.remove(path)
+            self._account(path.name, refused=0)
             return True
         compress = body[:2] == GZIP_MAGIC
         if found.refused:
@@ -406,8 +434,10 @@ class HttpSink:
                 self.rejected += 1
         if not found.busy:
             self.spool.remove(path)
+            self._account(path.name, refused=len(found.refused))
             return True
         self.spool.replace(path, body_of([events[i] for i in found.busy], compress=compress))
+        self._account(path.name, refused=len(found.refused), busy=len(found.busy))
         self._note_failure(
             HttpSinkError(
                 f"collector busy: {len(found.busy)} spooled events refused with 'queue full'",
@@ -428,9 +458,12 @@ class HttpSink:
             body = self.spool.read(path)
             if body is None:
                 continue
+            timeout = None
+            if deadline is not None:  # the last tries at close: no request outlives it
+                timeout = max(0.1, min(self.timeout, deadline - time.monotonic()))
             with self._lock:
                 try:
-                    reply = self._post(body)
+                    reply = self._post(body, timeout)
                 except HttpSinkError as exc:
                     if exc.retryable:
                         self._note_failure(exc)
@@ -438,6 +471,7 @@ class HttpSink:
                     log.error("footfall: HttpSink: collector refused spooled %s: %s", path, exc)
                     self.spool.reject(path, str(exc))
                     self.rejected += 1
+                    self._account(path.name, refused=None)
                     continue
                 if not self._settle(path, body, reply):
                     break
@@ -448,15 +482,73 @@ class HttpSink:
             log.info("footfall: HttpSink replayed %d spooled batches", sent)
         return sent
 
+    # -- what became of the spooled events ---------------------------------------------
+    def _account(self, name: str, *, refused: int | None, busy: int = 0) -> None:
+        """Settle this process's events of spool file `name` (under the lock).
+
+        `refused` of them were refused for good (None: all), `busy` are still
+        held (rewritten in place), the rest were delivered. Another process's
+        file is its own tracker's to count.
+        """
+        held = self._mine.pop(name, None)
+        if held is None:
+            return
+        refused = held if refused is None else min(refused, held)
+        busy = min(busy, held - refused)
+        if busy:
+            self._mine[name] = busy
+        self.rejected_events += refused
+        self.replayed_events += held - refused - busy
+        self.held_events -= refused + (held - refused - busy)
+        self._settled.notify_all()
+
+    def _forget_gone(self) -> None:
+        """Settle our spooled files that another process sharing the spool replayed."""
+        assert self.spool is not None
+        for name in list(self._mine):
+            if not (self.spool.path / name).exists():
+                set_aside = (self.spool.rejected_path / name).exists()
+                self._account(name, refused=None if set_aside else 0)
+
+    def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every event this process spooled is delivered or refused for good.
+
+        What `Tracker.flush` calls after its queue is empty: events that are
+        only spooled have not reached the collector, so this returns False
+        when `timeout` runs out first (None: wait for the collector however
+        long it takes). The replay thread does the sending, within
+        `replay_max_interval` of the collector's return.
+        """
+        if self.spool is None:
+            return True
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._settled:
+            while self._mine:
+                self._forget_gone()
+                if not self._mine:
+                    break
+                self._start_replay()
+                self._kick.set()
+                left = DRAIN_RECHECK if deadline is None else deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._settled.wait(min(left, DRAIN_RECHECK))
+        return True
+
     def close(self, timeout: float = 5.0) -> None:
-        """Stop the replay thread; give the spool one last bounded chance to drain."""
+        """Stop the replay thread; give the spool one last bounded chance to drain.
+
+        That last try ignores the replay's backoff: a collector that came back
+        since the last try still gets the batches now rather than from the
+        next process that opens the spool.
+        """
         deadline = time.monotonic() + timeout
         self._closed.set()
         self._kick.set()
         thread = self._thread
         if thread is not None:
             thread.join(max(0.0, deadline - time.monotonic()))
-        if self.spool and time.monotonic() >= self._next_try:
+        if self.spool and time.monotonic() < deadline:
             self.replay(deadline)
         if self.spool:
             log.warning(

@@ -201,14 +201,15 @@ class Spool:
     def _name(self) -> str:
         return f"{time.time_ns():020d}-{os.getpid():07d}-{next(self._counter):09d}"
 
-    def append(self, body: bytes) -> bool:
-        """Durably add one body at the tail; False (nothing written) when full or failing."""
+    def append(self, body: bytes) -> Path | None:
+        """Durably add one body at the tail; its file, or None (nothing written) when
+        full or failing."""
         try:
             with self._locked() as fd:
                 held = self._held(fd)
                 if held + len(body) > self.max_bytes:
                     self.refused += 1
-                    return False
+                    return None
                 name = self._name()
                 tmp = self.path / f".{name}{_TMP}"
                 final = self.path / f"{name}{_SUFFIX}"
@@ -220,11 +221,11 @@ class Spool:
                     final.unlink(missing_ok=True)  # not durable: refuse rather than half-hold it
                     raise
                 self._count(fd, held + len(body))
-                return True
+                return final
         except OSError as exc:  # ENOSPC, EDQUOT, EIO: the caller reports the batch
             self.refused += 1
             log.error("footfall: spool %s cannot take a batch: %s", self.path, exc)
-            return False
+            return None
 
     def replace(self, path: Path, body: bytes) -> bool:
         """Rewrite a batch in place with fewer events, keeping its turn at the head.

@@ -69,7 +69,7 @@ def default_batch(store: Store) -> int:
     50,000) gets enough entries per read to make one insert of about that
     many.
     """
-    hint = getattr(store, "preferred_batch_size", None)
+    hint = store.preferred_batch_size
     if not hint:
         return DEFAULT_BATCH
     return max(DEFAULT_BATCH, int(hint) // DEFAULT_BATCH_SIZE)

@@ -5,7 +5,7 @@ An app written for Flask-Track-Usage switches by changing one import::
     from footfall.integrations.flask import TrackUsage   # was: from flask_track_usage import ...
 
     app.config["TRACK_USAGE_INCLUDE_OR_EXCLUDE_VIEWS"] = "include"
-    t = TrackUsage(app, ["sqlite:///./footfall.db"])
+    t = TrackUsage(app, [SQLStorage(engine=engine), "sqlite:///./footfall.db"])
 
     @t.include
     @app.route("/")
@@ -17,7 +17,9 @@ Flask-Track-Usage called its storages in `after_request` (one SQL insert,
 and with `TRACK_USAGE_USE_FREEGEOIP` one HTTP request, per page view). Here
 the hooks only read headers and enqueue an event; storing, user-agent
 parsing and geo (from an offline database, never the network) run in the
-background worker.
+background worker, which also hands Flask-Track-Usage storages their
+records (`footfall.integrations.flask_track_usage`), so their tables,
+hooks and `get_usage` carry on.
 
 Include/exclude follows Flask-Track-Usage 2.0's code and tests: in
 `include` mode only views marked with `@t.include` (or in an included
@@ -35,6 +37,7 @@ from typing import Any, TypeVar
 
 from footfall.errors import ConfigurationError
 from footfall.integrations import not_installed, tracker_source
+from footfall.integrations.flask_track_usage import FootfallStorage, StorageSink, is_ftu_storage
 from footfall.integrations.request import Options, Pending, deliver, run_inline
 from footfall.integrations.wsgi import _Body, from_environ
 from footfall.origin import bind, unbind
@@ -56,7 +59,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without flask
     raise not_installed("Flask", "flask", exc) from exc
 
-__all__ = ["TrackUsage"]
+__all__ = ["FootfallStorage", "TrackUsage"]
 
 log = logging.getLogger("footfall.integrations")
 
@@ -79,16 +82,17 @@ def _check_sink(obj: Any) -> None:
     if isinstance(obj, str | Store) or (hasattr(obj, "write") and hasattr(obj, "close")):
         return
     raise ConfigurationError(
-        f"{obj!r} is not a footfall sink, store or store URL; Flask-Track-Usage "
-        "storages do not carry over: pass e.g. 'sqlite:///./footfall.db'"
+        f"{obj!r} is not a footfall sink, store or store URL, nor a Flask-Track-Usage "
+        "storage: pass e.g. 'sqlite:///./footfall.db'"
     )
 
 
 class TrackUsage:
     """Tracks the requests of a Flask app (Flask-Track-Usage 2.0 surface).
 
-    `storage` is a sink, store or store URL, or a list of them (where
-    Flask-Track-Usage took its storages); without it, `tracker` or else the
+    `storage` is a sink, store or store URL, a Flask-Track-Usage storage
+    (fed its records from the background worker: `StorageSink`), or a list
+    of them, where Flask-Track-Usage took its storages; without it, `tracker` or else the
     global `footfall.get_tracker()` receives the events. Keyword options are
     those of the WSGI middleware; the `FOOTFALL_*` config keys
     (`FOOTFALL_SITE`, `FOOTFALL_TRUSTED_PROXIES`, `FOOTFALL_HONOR_DNT`,
@@ -158,7 +162,10 @@ class TrackUsage:
                 "footfall: TRACK_USAGE_FREEGEOIP_ENDPOINT is ignored; geo comes from an "
                 "offline database in the worker, never from the network"
             )
-        sinks = _storage_list(storage)
+        # Flask-Track-Usage storages keep receiving its records, from the worker.
+        sinks = [
+            StorageSink(s, app.name) if is_ftu_storage(s) else s for s in _storage_list(storage)
+        ]
         for sink in sinks:
             _check_sink(sink)
         if sinks and geo is not None and self._processors is None:
@@ -378,7 +385,7 @@ class _Origin:
         req = request._get_current_object()  # type: ignore[attr-defined]
         if req.environ is not self.environ or not self.ext._in_scope(req):
             return {}  # not the request bound here, or one this app does not track
-        pending = self.environ.get(_PENDING)
+        pending: Pending | None = self.environ.get(_PENDING)
         if pending is None:
             pending = from_environ(self.environ, self.ext.options)
             if pending is None:  # an excluded path, or Do-Not-Track honoured

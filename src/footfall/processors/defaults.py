@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from footfall.event import utcnow
@@ -25,7 +25,7 @@ from footfall.processors.geo import GeoProcessor
 from footfall.processors.language import LanguageProcessor
 from footfall.processors.privacy import IpMode, PrivacyProcessor
 from footfall.processors.referrer import ReferrerProcessor
-from footfall.processors.state import ProcessorState, state_for
+from footfall.processors.state import ProcessorState, VisitKey, state_for
 from footfall.processors.useragent import UserAgentProcessor
 from footfall.processors.utm import UtmProcessor
 from footfall.processors.visit_plugins import DEFAULT_VISIT_TIMEOUT
@@ -50,6 +50,8 @@ def default_processors(
     drop_user_agent: bool = False,
     state: ProcessorState | None = None,
     clock: Callable[[], datetime] = utcnow,
+    salts: Callable[[date], bytes] | None = None,
+    visit_ids: Callable[[VisitKey, int], str] | None = None,
 ) -> list[Processor]:
     """Build the standard chain for events that end up in `store`.
 
@@ -61,7 +63,9 @@ def default_processors(
     hash of IP and user agent (events with a `user_id` and neither get the
     user's hashed id either way); `visits` assigns visit ids after
     `visit_timeout` idle and runs the visit plugins. `ip` is "drop"
-    (default), "truncate" or "keep".
+    (default), "truncate" or "keep". `salts` (day -> salt) and `visit_ids`
+    ((site, visitor), start -> id) replace the random daily salts and visit
+    ids: a log import derives both, so a re-import gives the same ids.
     """
     chain: list[Processor] = [UserAgentProcessor(), BotProcessor()]
     if geo:
@@ -72,9 +76,9 @@ def default_processors(
             log.error("footfall: geo database %r unusable (%s); geo disabled", geoip_db, exc)
     chain += [ReferrerProcessor(), UtmProcessor(), LanguageProcessor()]
     shared = state if state is not None else state_for(store)
-    chain.append(VisitorIdProcessor(shared, cookieless=cookieless, clock=clock))
+    chain.append(VisitorIdProcessor(shared, cookieless=cookieless, clock=clock, salts=salts))
     if visits:
-        tracker = VisitsProcessor(shared, timeout=visit_timeout)
+        tracker = VisitsProcessor(shared, timeout=visit_timeout, visit_id=visit_ids)
         chain += [tracker, VisitPluginsProcessor(tracker)]
     chain.append(PrivacyProcessor(ip, drop_user_agent=drop_user_agent))
     return chain

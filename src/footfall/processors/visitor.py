@@ -7,7 +7,9 @@ are deleted, so not even the operator can recompute an old id from an IP.
 The IP and user agent only enter the hash; this step stores neither.
 
 An event's own UTC day picks the salt while that salt is kept (today and
-yesterday); older events (a log import) use today's.
+yesterday); older events use today's. A log import passes `salts` instead:
+each day's salt derived from a secret kept in the store, so importing the
+same log again gives the same ids (`footfall.importers.ids`).
 
 Who an event counts as, in order (docs/processors.md, "Who is a visitor"):
 
@@ -52,6 +54,9 @@ class VisitorIdProcessor:
     would merge every such visitor into one. `cookieless=False` hashes user
     ids only (no id from IP and user agent). `clock` returns the current UTC
     time (tests inject one to cross midnight).
+
+    `salts`, when given, gives every day its salt: each event then uses its
+    own day's salt however old, and no salt is created or deleted in `state`.
     """
 
     def __init__(
@@ -60,10 +65,12 @@ class VisitorIdProcessor:
         *,
         cookieless: bool = True,
         clock: Callable[[], datetime] = utcnow,
+        salts: Callable[[date], bytes] | None = None,
     ) -> None:
         self.state = state
         self.cookieless = cookieless
         self.clock = clock
+        self._derive = salts
         self._salts: dict[date, bytes] = {}
         self._today: date | None = None
         self._lock = threading.Lock()
@@ -109,6 +116,11 @@ class VisitorIdProcessor:
         return events
 
     def _salt_for(self, day: date, today: date) -> bytes:
+        if self._derive is not None:
+            derived = self._salts.get(day)
+            if derived is None:
+                derived = self._salts[day] = self._derive(day)
+            return derived
         if today != self._today:
             with self._lock:
                 if today != self._today:

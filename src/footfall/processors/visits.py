@@ -15,6 +15,10 @@ cookie mode of the middlewares) keeps it; the state then only tells whether
 that visit is new (an event with a visit id but no visitor id is tracked
 under its visit id). Events with neither get no visit.
 
+A new visit's id is a UUIDv7 unless `visit_id` is given: a log import
+derives it from the visitor and the visit's start, so a re-import gives the
+same visits the same ids.
+
 Retry-safe: the events and the cache change only after the transaction has
 committed. When the store is unavailable (`StateUnavailable`), the batch is
 left as it was handed in, and the delivery worker runs it again later: it
@@ -27,7 +31,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 
@@ -82,10 +86,13 @@ class VisitsProcessor:
         *,
         timeout: timedelta = DEFAULT_VISIT_TIMEOUT,
         cache_size: int = CACHE_SIZE,
+        visit_id: Callable[[VisitKey, int], str] | None = None,
     ) -> None:
         if timeout <= timedelta(0):
             raise ValueError("timeout must be positive")
         self.state = state
+        # (visitor key, start in UTC microseconds) -> id of a new visit
+        self._mint = visit_id or _random_visit_id
         self.timeout = timeout
         self._idle = _micros(_EPOCH + timeout)
         self._cache: OrderedDict[VisitKey, VisitState] = OrderedDict()
@@ -139,14 +146,14 @@ class VisitsProcessor:
         for key, evs in groups.items():
             expected = cache.get(key)
             if expected is not None:
-                settled[key] = new, _ = assign(expected, evs)
+                settled[key] = new, _ = assign(key, expected, evs)
                 checked.append((key, expected, new))
             else:
-                settled[key] = new, _ = assign(loaded.get(key), evs)
+                settled[key] = new, _ = assign(key, loaded.get(key), evs)
                 tx.store(key, new)
         for key in _replace_many(tx, checked):
             # Another process moved this visitor on: start from the truth.
-            settled[key] = new, _ = assign(tx.load([key]).get(key), groups[key])
+            settled[key] = new, _ = assign(key, tx.load([key]).get(key), groups[key])
             tx.store(key, new)
         return settled
 
@@ -166,10 +173,11 @@ class VisitsProcessor:
             cache.popitem(last=False)
 
     def _assign(
-        self, current: VisitState | None, evs: Sequence[Event]
+        self, key: VisitKey, current: VisitState | None, evs: Sequence[Event]
     ) -> tuple[VisitState, list[_Found]]:
         """Walk one visitor's events (sorted by time) on from `current`."""
         idle = self._idle
+        mint = self._mint
         # The state as three locals: no tuple built per event.
         vid, started, last = current if current is not None else ("", 0, 0)
         walk: list[_Found] = []
@@ -185,11 +193,11 @@ class VisitsProcessor:
                     vid, started, last = ev.visit_id, t, t
                     walk.append((vid, True, t, ts))
             elif not vid or t - last > idle:
-                vid, started, last = new_id(), t, t
+                vid, started, last = mint(key, t), t, t
                 walk.append((vid, True, t, ts))
             elif t < started - idle:
                 # Much older than the stored visit: a visit of its own, state kept.
-                walk.append((new_id(), True, t, ts))
+                walk.append((mint(key, t), True, t, ts))
             else:
                 if t > last:
                     last = t
@@ -214,6 +222,11 @@ class VisitsProcessor:
 
     def __repr__(self) -> str:
         return f"VisitsProcessor(timeout={self.timeout})"
+
+
+def _random_visit_id(key: VisitKey, start: int) -> str:
+    """A new visit's id when none is derived: a UUIDv7, like every live id."""
+    return new_id()
 
 
 def _replace_many(

@@ -25,6 +25,7 @@ from footfall.delivery.shutdown import host_drains
 from footfall.server.openapi import openapi_document
 from footfall.server.state import ServerState
 from footfall.stats import api as stats_api
+from footfall.stats.summaries.thread import EXTRAS_KEY as CATCH_UP_KEY
 from footfall.stats.summaries.thread import start_catch_up
 
 __all__ = ["app_from_env", "create_app"]
@@ -79,7 +80,7 @@ def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> 
             # for it on the delivery thread, under load, while the queue backs up.
             state.tracker.warm()
             catching_up = start_catch_up(state.store, state.tracker.worker)
-            state.extras["footfall.server.catchup"] = catching_up
+            state.extras[CATCH_UP_KEY] = catching_up
             yield
             if catching_up is not None:
                 catching_up.stop()

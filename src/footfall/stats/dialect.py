@@ -22,18 +22,14 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from footfall.columns import PAGE_VISIT_PROPERTIES, VISIT_SOURCE_COLUMNS
 from footfall.stats.wildcard import Wildcard, parse_wildcard, segment_glob
 
 __all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments", "visit_column_names"]
 
 US = 1_000_000
-_VISIT_COLUMNS = frozenset(
-    (
-        "visitor_id", "entry_page", "exit_page", "source", "referrer", "utm_medium",
-        "utm_source", "utm_campaign", "utm_content", "utm_term", "device", "browser",
-        "browser_version", "os", "os_version", "country", "region", "city", "user_id",
-    )
-)  # fmt: skip
+# The columns of the stats' visit relation a query may read (pasted into SQL).
+_VISIT_COLUMNS = frozenset(("visitor_id", *PAGE_VISIT_PROPERTIES, *VISIT_SOURCE_COLUMNS))
 
 
 def visit_column_names(columns: list[str]) -> list[str]:

@@ -24,8 +24,8 @@ positional values into that mapping.
 
 from __future__ import annotations
 
+from footfall.columns import VISIT_SOURCE_COLUMNS
 from footfall.stats.dialect import US, Dialect, Params, visit_column_names
-from footfall.stats.properties import VISIT_SOURCE_COLUMNS
 from footfall.stats.wildcard import Wildcard
 
 __all__ = ["JSON_FUNCTIONS", "MIN_VERSION", "ClickHouseDialect"]

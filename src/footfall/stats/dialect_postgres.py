@@ -11,8 +11,8 @@ TEXT)` renders them - so both stores agree on every number
 
 from __future__ import annotations
 
+from footfall.columns import VISIT_SOURCE_COLUMNS
 from footfall.stats.dialect import US, Dialect, Params, visit_column_names
-from footfall.stats.properties import VISIT_SOURCE_COLUMNS
 from footfall.stats.wildcard import Wildcard
 
 __all__ = ["PostgresDialect"]

@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from footfall.stats.dialect import Dialect, SQLiteDialect
+from footfall.stats.dialect import Dialect
 from footfall.stats.errors import StatsError
 from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
@@ -33,14 +33,9 @@ __all__ = [
 
 
 def dialect_for(store: Any) -> Dialect:
-    """The store's stats dialect: `store.stats_dialect()` if it has one, else SQLite's."""
-    make = getattr(store, "stats_dialect", None)
-    if callable(make):
-        found: Dialect = make()
-        return found
-    if getattr(store, "dialect", "") == "sqlite":
-        return SQLiteDialect()
-    raise StatsError("site_id", f"stats are not available for {store.dialect} stores yet", 501)
+    """The store's stats dialect (`Store.stats_dialect()`; a 501 where stats cannot run)."""
+    found: Dialect = store.stats_dialect()
+    return found
 
 
 def raw_parts(store: Any, q: Query, group: str) -> dict[str, dict[str, Any]]:
@@ -67,7 +62,7 @@ def parts(store: Any, q: Query, group: str) -> tuple[dict[str, dict[str, Any]], 
     """
     ensure_current(store)
     if q.engine != "raw":
-        on_clickhouse = getattr(store, "dialect", "") == "clickhouse"
+        on_clickhouse = store.dialect == "clickhouse"
         summarise = ch_summary.summary_parts if on_clickhouse else summary_parts
         found = summarise(store, q, group)
         if found is not None:

@@ -2,9 +2,9 @@
 
 A property is either an *event* property (a column of the event itself) or a
 *visit* property (a value of the visit the event belongs to: taken from the
-visit's first event, or its first/last page view for entry/exit pages). Only
-names listed here ever reach SQL, and only as the fixed column names below;
-values are always bound parameters.
+visit's first event, or its first/last page view for entry/exit pages). Both
+lists come from `footfall.columns`. Only names listed there ever reach SQL,
+and only as their fixed column names; values are always bound parameters.
 """
 
 from __future__ import annotations
@@ -12,6 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from footfall.columns import (
+    EVENT_PROPERTIES,
+    NUMBER_COLUMNS,
+    PAGE_VISIT_PROPERTIES,
+    VISIT_PROPERTIES,
+)
 from footfall.stats.errors import StatsError
 
 __all__ = [
@@ -55,60 +61,35 @@ class Property:
         return "" if value == self.empty_label else value
 
 
-def _visit(column: str, key: str | None = None, **kw: object) -> Property:
-    return Property(f"visit:{key or column}", "visit", column, key or column, **kw)  # type: ignore[arg-type]
+# Properties whose values are page paths: their filters accept wildcards.
+_PATHS = frozenset({"page", *PAGE_VISIT_PROPERTIES})
+# How an empty value is shown where "(none)" would mislead.
+_EMPTY_LABELS = {"source": "Direct / None", "referrer": "Direct / None"}
+
+
+def _property(scope: str, name: str, column: str, identifies: bool = False) -> Property:
+    return Property(
+        f"{scope}:{name}",
+        scope,
+        column,
+        name,
+        wildcard=name in _PATHS,
+        empty_label=_EMPTY_LABELS.get(name, "(none)"),
+        numeric=scope == "event" and column in NUMBER_COLUMNS,
+        identifies=identifies,
+    )
 
 
 EVENT_PROPS: dict[str, Property] = {
-    "event:name": Property("event:name", "event", "name", "name"),
-    "event:page": Property("event:page", "event", "path", "page", wildcard=True),
-    "event:hostname": Property("event:hostname", "event", "host", "hostname"),
-    "event:status": Property("event:status", "event", "status", "status", numeric=True),
+    p.name: p for p in (_property("event", e.name, e.column) for e in EVENT_PROPERTIES)
 }
 
 VISIT_PROPS: dict[str, Property] = {
     p.name: p
     for p in (
-        _visit("entry_page", wildcard=True),
-        _visit("exit_page", wildcard=True),
-        _visit("source", empty_label="Direct / None"),
-        _visit("referrer", empty_label="Direct / None"),
-        _visit("utm_medium"),
-        _visit("utm_source"),
-        _visit("utm_campaign"),
-        _visit("utm_content"),
-        _visit("utm_term"),
-        _visit("device"),
-        _visit("browser"),
-        _visit("browser_version"),
-        _visit("os"),
-        _visit("os_version"),
-        _visit("country"),
-        _visit("region"),
-        _visit("city"),
-        _visit("user_id", identifies=True),
+        *(_property("visit", name, name) for name in PAGE_VISIT_PROPERTIES),
+        *(_property("visit", v.name, v.name, v.identifies) for v in VISIT_PROPERTIES),
     )
-}
-
-# Visit columns and the event column each is taken from (the visit's first event).
-VISIT_SOURCE_COLUMNS: dict[str, str] = {
-    "source": "referrer_source",
-    "referrer": "referrer",
-    **{c: c for c in ("utm_medium", "utm_source", "utm_campaign", "utm_content", "utm_term")},
-    **{
-        c: c
-        for c in (
-            "device",
-            "browser",
-            "browser_version",
-            "os",
-            "os_version",
-            "country",
-            "region",
-            "city",
-            "user_id",
-        )
-    },
 }
 
 ALL_NAMES = (*EVENT_PROPS, "event:props:<key>", *VISIT_PROPS)

@@ -23,29 +23,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from footfall.columns import (
+    EVENT_PROPERTIES,
+    PAGE_VISIT_PROPERTIES,
+    VISIT_PROPERTIES,
+    VISIT_SOURCE_COLUMNS,
+)
 from footfall.stats.dialect import Dialect, Params, offset_segments
 from footfall.stats.filters import Condition, Goal
 from footfall.stats.model import Query
-from footfall.stats.properties import VISIT_SOURCE_COLUMNS, Property
+from footfall.stats.properties import Property
 from footfall.stats.wildcard import parse_wildcard
 from footfall.stores.rows import to_micros
 
 __all__ = ["TAIL_US", "Params", "Plan", "compile_parts", "cond_sql", "goal_sql", "plan"]
 
 TAIL_US = 86_400 * 1_000_000  # visits are assumed to last under a day
-_EV_COLUMNS = (
-    "id",
-    "ts",
-    "name",
-    "path",
-    "host",
-    "status",
-    "duration_ms",
-    "bytes",
-    "visitor_id",
-    "visit_id",
-    "props",
-    *sorted(set(VISIT_SOURCE_COLUMNS.values())),
+# The columns of `ev`: what the metrics read, the event properties' columns and
+# the event columns the visit properties come from (each once).
+_EV_COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            "id",
+            "ts",
+            "name",
+            "path",
+            "host",
+            "status",
+            "duration_ms",
+            "bytes",
+            "visitor_id",
+            "visit_id",
+            "props",
+            *(p.column for p in EVENT_PROPERTIES),
+            *sorted(set(VISIT_SOURCE_COLUMNS.values())),
+        )
+    )
 )
 EVENT_PARTS = ("visitors", "pageviews", "events", "requests", "bytes", "errors", "p50", "p95")
 VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
@@ -79,9 +92,13 @@ def plan(q: Query) -> Plan:
     return Plan(from_visits, need_event, visit_wanted, need_vis)
 
 
-def _uses_user_id(q: Query) -> bool:
-    return any(c.prop.name == "visit:user_id" for c in q.filters) or (
-        q.prop is not None and q.prop.name == "visit:user_id"
+# Visit properties `stats_visits` does not keep: a query reading one groups raw events.
+_NOT_KEPT = frozenset(f"visit:{v.name}" for v in VISIT_PROPERTIES if not v.summarised)
+
+
+def _reads_unkept(q: Query) -> bool:
+    return any(c.prop.name in _NOT_KEPT for c in q.filters) or (
+        q.prop is not None and q.prop.name in _NOT_KEPT
     )
 
 
@@ -137,8 +154,9 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> Relations:
     )
     if not need_vis:
         return rels
-    if q.visits_table and not q.include_bots and not _uses_user_id(q):
-        # The visits maintained at write time (same definitions, whole visits).
+    if q.visits_table and not q.include_bots and not _reads_unkept(q):
+        # The visits maintained at write time (same definitions, whole visits);
+        # the properties they do not keep (user_id) are empty.
         cols = ", ".join(
             (
                 "visit_id",
@@ -147,15 +165,14 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> Relations:
                 "pageviews",
                 "events",
                 "visitor_id",
-                "entry_page",
-                "exit_page",
-                *VISIT_SOURCE_COLUMNS,
+                *PAGE_VISIT_PROPERTIES,
+                *(v.name for v in VISIT_PROPERTIES if v.summarised),
+                *(f"'' AS {v.name}" for v in VISIT_PROPERTIES if not v.summarised),
             )
         )
         rels.define(
             "vis",
-            f"SELECT {cols.replace(', user_id', '')}, '' AS user_id"
-            f" FROM {q.visits_table} WHERE site = {p.add(q.site)}"
+            f"SELECT {cols} FROM {q.visits_table} WHERE site = {p.add(q.site)}"
             f" AND start_ts >= {p.add(wlo)} AND start_ts < {p.add(hi)}",
             materialized=True,
         )
@@ -198,7 +215,7 @@ def _ctes(q: Query, d: Dialect, p: Params, need_vis: bool) -> Relations:
 def _visit_join(q: Query, p: Params, rels: Relations) -> tuple[str, str]:
     """What to join events to for their visit: the maintained table by its primary key
     (a point look-up per event) when there is one, else the `vis` relation."""
-    if q.visits_table and not q.include_bots and not _uses_user_id(q):
+    if q.visits_table and not q.include_bots and not _reads_unkept(q):
         return q.visits_table, f"v.site = {p.add(q.site)} AND "
     return rels.ref("vis"), ""
 

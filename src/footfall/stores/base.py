@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
@@ -70,6 +71,9 @@ class Store(ABC):
 
     # The SQL it speaks: "sqlite", "postgres", "clickhouse" ("": none).
     dialect: ClassVar[str] = ""
+    # The placeholders its driver reads (PEP 249's names): "qmark" (`?`), "format"
+    # (`%s`), "pyformat" (`%(p1)s`); `footfall.stores.sqltext` converts `?` SQL to it.
+    paramstyle: ClassVar[str] = ""
     url: str
     # Events per `write` this store handles best, when that is well above the
     # delivery worker's default (1,000): a tracker writing only to such
@@ -146,6 +150,12 @@ class Store(ABC):
         """Run a read query in the store's own SQL and placeholders; fetch all rows."""
         raise NotImplementedError(f"{type(self).__name__} runs no SQL queries")
 
+    def transaction(self) -> AbstractContextManager[Any]:
+        """A DB-API connection in a write transaction, committed when the block ends and
+        rolled back if it raises (a store that `holds_meta` has one: its sites, tokens
+        and dashboard users are written in it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no transactions")
+
     def serial_transaction(self, fn: Callable[[Any], T]) -> T:
         """Run `fn(conn)` in a write transaction that no other serial transaction on
         this database overlaps, and return what it returns (a store keeping
@@ -160,6 +170,10 @@ class Store(ABC):
         """The visitor and visits processors' state shared by every process using this
         store, or None: they keep it in memory, per process."""
         return None
+
+    def flush_buffer(self) -> None:  # noqa: B027 - optional hook, not abstract
+        """Write what the store holds in memory through to its tables now (ClickHouse's
+        opt-in Buffer table); a store that buffers nothing has nothing to do."""
 
     def stats_dialect(self) -> Any:
         """The stats engine's SQL dialect for this store (`footfall.stores.hooks`)."""

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from footfall.columns import JSON_COLUMNS
 from footfall.event import Event
 from footfall.stores.rows import GETTERS, encode_json, used_columns
 
 __all__ = ["ALWAYS", "columns", "micros"]
 
 ALWAYS = frozenset({"id", "ts", "site", "name"})  # the sort key's own columns
-_JSON = frozenset({"props", "context"})
+_JSON = frozenset(JSON_COLUMNS)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 

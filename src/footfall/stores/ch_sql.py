@@ -3,16 +3,14 @@
 Every statement here must parse on Debian's ClickHouse 18.16 and on current
 ClickHouse (tests/stores/test_clickhouse_sql.py runs them through chDB).
 Parameters use clickhouse-driver's `%(name)s` style and are escaped by the
-driver; column names come only from fixed tuples.
+driver; column names come only from fixed tuples. The WHERE clauses of the
+raw-event reads and deletes come from `footfall.stores.sqltext`, as on the
+other stores.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
-from footfall.stores.base import EventFilter
-from footfall.stores.rows import COLUMNS, to_micros
+from footfall.stores.rows import COLUMNS
 
 __all__ = [
     "ANY_IN_RANGE",
@@ -27,17 +25,16 @@ __all__ = [
     "delete_sql",
     "insert_sql",
     "retention_ttl_sql",
-    "where_sql",
 ]
 
 _COLS = ", ".join(COLUMNS)
 INSERT = f"INSERT INTO events ({_COLS}) VALUES"
 SELECT_PAGE = (
-    f"SELECT {_COLS} FROM events{{where}} "  # noqa: S608 - fixed names; where is built below
+    f"SELECT {_COLS} FROM events{{where}} "  # noqa: S608 - fixed names; where from sqltext
     "ORDER BY ts DESC, id DESC LIMIT %(limit)s OFFSET %(offset)s"
 )
 COUNT = "SELECT count() FROM events{where}"
-SITES_OF = "SELECT DISTINCT site FROM events{where}"  # the sites a delete reaches
+SITES_OF = "SELECT DISTINCT site FROM events WHERE {condition}"  # the sites a delete reaches
 # Which of a batch's ids (sent as the external table `_batch`) are stored
 # already. PREWHERE on ts reads the id column only in granules whose
 # timestamps fall in the batch's range; site and the partition min/max on ts
@@ -89,25 +86,6 @@ def buffer_table_sql(database: str, seconds: int) -> str:
     )
 
 
-def where_sql(
-    start: datetime | None, end: datetime | None, filters: EventFilter | None
-) -> tuple[str, dict[str, Any]]:
-    """` WHERE ...` (or '') and its parameters for the raw-event reads."""
-    clauses: list[str] = []
-    params: dict[str, Any] = {}
-    if start is not None:
-        clauses.append("ts >= %(start)s")
-        params["start"] = to_micros(start)
-    if end is not None:
-        clauses.append("ts < %(end)s")
-        params["end"] = to_micros(end)
-    for column, value in (filters or EventFilter()).items():
-        # column comes from EventFilter's fields, never from input
-        clauses.append(f"{column} = %(f_{column})s")
-        params[f"f_{column}"] = value
-    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
 def insert_sql(names: list[str], table: str = "events") -> str:
     """INSERT naming only `names` (a subset of COLUMNS); the rest take defaults."""
     unknown = set(names) - set(COLUMNS)
@@ -118,11 +96,11 @@ def insert_sql(names: list[str], table: str = "events") -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES"
 
 
-def delete_sql(where: str) -> str:
-    """A mutation deleting the rows `where` selects (never without a WHERE)."""
-    if not where.strip():
+def delete_sql(condition: str) -> str:
+    """A mutation deleting the rows `condition` selects (never without one)."""
+    if not condition.strip():
         raise ValueError("refusing to delete every event without a condition")
-    return f"ALTER TABLE events DELETE{where}"
+    return f"ALTER TABLE events DELETE WHERE {condition}"
 
 
 def retention_ttl_sql(days: int) -> str:

@@ -70,7 +70,6 @@ from footfall.stores.ch_sql import (
     delete_sql,
     insert_sql,
     retention_ttl_sql,
-    where_sql,
 )
 from footfall.stores.ch_views import (
     MARK_ALL_INCOMPLETE,
@@ -80,6 +79,7 @@ from footfall.stores.ch_views import (
 )
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import row_to_event, to_micros
+from footfall.stores.sqltext import PYFORMAT, events_condition, events_where
 
 __all__ = ["ClickHouseStore", "split_url", "summaries_enabled"]
 
@@ -154,6 +154,7 @@ class ClickHouseStore(Store):
     """Events in ClickHouse; one native-protocol client per thread."""
 
     dialect: ClassVar[str] = "clickhouse"
+    paramstyle: ClassVar[str] = PYFORMAT
     # Every INSERT makes a part per table (events and each stats view), and the
     # server's cost per part dwarfs its cost per row
     # (docs/decisions/0012-store-preferred-batch-size.md).
@@ -351,7 +352,7 @@ class ClickHouseStore(Store):
         filters: EventFilter | None = None,
     ) -> list[Event]:
         limit, offset = page_window(limit, page)
-        where, params = where_sql(start, end, filters)
+        where, params = events_where(start, end, filters, PYFORMAT)
         params.update(limit=limit, offset=offset)
         rows = self.query(self._sql["SELECT_PAGE"].format(where=where), params)
         return [row_to_event(r) for r in rows]
@@ -362,7 +363,7 @@ class ClickHouseStore(Store):
         end: datetime | None = None,
         filters: EventFilter | None = None,
     ) -> int:
-        where, params = where_sql(start, end, filters)
+        where, params = events_where(start, end, filters, PYFORMAT)
         return int(self.query(self._sql["COUNT"].format(where=where), params)[0][0])
 
     def _delete(self, deletion: hooks.Deletion) -> int:
@@ -370,7 +371,7 @@ class ClickHouseStore(Store):
         # A mutation cannot reach rows still in the Buffer table: flush first.
         # (Events written while the mutation runs are new; they stay.)
         self.flush_buffer()
-        n = int(self.query(COUNT.format(where=where), params)[0][0])
+        n = int(self.query(COUNT.format(where=f" WHERE {where}"), params)[0][0])
         if n:
             # No transactions here: the hooks run before the mutation is sent.
             hooks.before_delete(self, None, deletion)
@@ -398,11 +399,12 @@ class ClickHouseStore(Store):
             delay = min(delay * 2, 0.5)
 
     def purge(self, before: datetime, site: str | None = None) -> int:
-        where, params = where_sql(None, before, EventFilter(site=site))
+        where, params = events_condition(None, before, EventFilter(site=site), PYFORMAT)
         return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
-        where, params = where_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
+        filters = EventFilter(site=site, visitor_id=visitor_id)
+        where, params = events_condition(None, None, filters, PYFORMAT)
         return self._delete(hooks.Deletion(where, params, site=site))
 
     def is_writable(self) -> bool:

@@ -46,11 +46,11 @@ __all__ = [
 class Deletion:
     """The events a store is about to delete, as its DELETE selects them.
 
-    `where` is the DELETE's condition over `events` in the store's own form
-    (text on SQLite and ClickHouse, a psycopg `Composable` on PostgreSQL):
-    fixed SQL whose values are all in `params` (a sequence, or a dict on
-    ClickHouse). `purge_before_us` is set by `purge`: every event before that
-    time (UTC microseconds) goes, of `site` or of every site.
+    `where` is the DELETE's condition over `events` (without the `WHERE`), in
+    the store's placeholder style (`Store.paramstyle`): fixed SQL from
+    `footfall.stores.sqltext` whose values are all in `params` (a sequence, or
+    a dict on ClickHouse). `purge_before_us` is set by `purge`: every event
+    before that time (UTC microseconds) goes, of `site` or of every site.
     """
 
     where: Any

@@ -2,20 +2,21 @@
 
 SQLite and PostgreSQL share one set of statements: both understand
 `INSERT ... ON CONFLICT (...) DO NOTHING` and `RETURNING id` (SQLite since
-3.35), so the only difference left is the placeholder, which `SQLMeta`
-rewrites once per statement. Keeping one copy means a fix to a statement
-reaches both stores.
+3.35), so the only difference left is the placeholder, which
+`footfall.stores.sqltext` converts to the store's `paramstyle`. Keeping one
+copy means a fix to a statement reaches both stores.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
+from footfall.stores.base import Store
 from footfall.stores.meta_records import FailedEvent, Site, Token
 from footfall.stores.rows import from_micros, to_micros
+from footfall.stores.sqltext import to_paramstyle
 
 __all__ = ["SQLMeta"]
 
@@ -50,28 +51,20 @@ def _failed(row: tuple[Any, ...]) -> FailedEvent:
     )
 
 
-@lru_cache(maxsize=64)
-def _format_style(statement: str) -> str:
-    # Statements here are fixed text with no literal '?' or '%'.
-    return statement.replace("?", "%s")
-
-
 class SQLMeta:
     """Sites, tokens and failed events in the store's own database.
 
     `store` provides `transaction()` (a DB-API connection in a transaction)
-    and `query(sql, params)`; `placeholder` is `?` (SQLite) or `%s`
-    (PostgreSQL).
+    and `query(sql, params)`; the statements below are written with `?` and
+    sent in the store's `paramstyle`.
     """
 
-    def __init__(self, store: Any, placeholder: str = "?") -> None:
-        if placeholder not in ("?", "%s"):
-            raise ValueError(f"unsupported placeholder {placeholder!r}")
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self._format = placeholder == "%s"
+        self._style = store.paramstyle
 
     def _sql(self, statement: str) -> str:
-        return _format_style(statement) if self._format else statement
+        return to_paramstyle(statement, self._style)
 
     def _query(self, statement: str, params: Any = ()) -> list[Any]:
         return list(self.store.query(self._sql(statement), params))

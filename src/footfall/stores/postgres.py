@@ -48,6 +48,7 @@ from footfall.stores.pg_copy import CopyPlan
 from footfall.stores.pg_state import PostgresState
 from footfall.stores.pg_types import NumberLoader
 from footfall.stores.rows import COLUMNS, row_to_event, to_micros
+from footfall.stores.sqltext import FORMAT, events_condition, events_where
 
 __all__ = ["PostgresStore", "split_url"]
 
@@ -103,26 +104,6 @@ def split_url(url: str) -> tuple[str, str | None, int]:
     return urlunsplit(parts._replace(query=query)), schema, pool_size
 
 
-def _filters_sql(
-    start: datetime | None, end: datetime | None, filters: EventFilter | None
-) -> tuple[sql.Composable, list[Any]]:
-    clauses: list[sql.Composable] = []
-    params: list[Any] = []
-    if start is not None:
-        clauses.append(sql.SQL("ts >= %s"))
-        params.append(to_micros(start))
-    if end is not None:
-        clauses.append(sql.SQL("ts < %s"))
-        params.append(to_micros(end))
-    for column, value in (filters or EventFilter()).items():
-        # column names come from EventFilter's fields, never from input
-        clauses.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-        params.append(value)
-    if not clauses:
-        return sql.SQL(""), params
-    return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(clauses), params
-
-
 class _CopyData:
     """A batch ready for COPY, rendered by pg_copy a slice at a time inside the COPY.
 
@@ -149,6 +130,7 @@ class PostgresStore(Store):
     """Events in PostgreSQL (psycopg 3, pooled connections, COPY for writes)."""
 
     dialect: ClassVar[str] = "postgres"
+    paramstyle: ClassVar[str] = FORMAT
     holds_meta: ClassVar[bool] = True
     summaries = SUMMARIES_FOLDED
     driver_errors: ClassVar[tuple[type[Exception], ...]] = (psycopg.Error,)
@@ -302,8 +284,8 @@ class PostgresStore(Store):
         filters: EventFilter | None = None,
     ) -> list[Event]:
         limit, offset = page_window(limit, page)
-        where, params = _filters_sql(start, end, filters)
-        query = sql.SQL(_SELECT) + where + sql.SQL(" ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s")
+        where, params = events_where(start, end, filters, FORMAT)
+        query = f"{_SELECT}{where} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"  # noqa: S608
         rows = self.query(query, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
 
@@ -313,12 +295,12 @@ class PostgresStore(Store):
         end: datetime | None = None,
         filters: EventFilter | None = None,
     ) -> int:
-        where, params = _filters_sql(start, end, filters)
-        return int(self.query(sql.SQL("SELECT count(*) FROM events") + where, params)[0][0])
+        where, params = events_where(start, end, filters, FORMAT)
+        return int(self.query(f"SELECT count(*) FROM events{where}", params)[0][0])  # noqa: S608
 
     def _delete(self, deletion: hooks.Deletion) -> int:
-        """DELETE FROM events `deletion.where`, delete hooks first, in one transaction."""
-        query = sql.SQL("DELETE FROM events") + deletion.where
+        """DELETE FROM events WHERE `deletion.where`, delete hooks first, in one transaction."""
+        query = f"DELETE FROM events WHERE {deletion.where}"  # noqa: S608 - fixed SQL (sqltext)
 
         def delete(cur: psycopg.Cursor[Any]) -> int:
             hooks.before_delete(self, cur, deletion)
@@ -342,16 +324,17 @@ class PostgresStore(Store):
                 conn.prepare_threshold = threshold
 
     def purge(self, before: datetime, site: str | None = None) -> int:
-        where, params = _filters_sql(None, before, EventFilter(site=site))
+        where, params = events_condition(None, before, EventFilter(site=site), FORMAT)
         return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
-        where, params = _filters_sql(None, None, EventFilter(site=site, visitor_id=visitor_id))
+        filters = EventFilter(site=site, visitor_id=visitor_id)
+        where, params = events_condition(None, None, filters, FORMAT)
         return self._delete(hooks.Deletion(where, params, site=site))
 
     def meta(self) -> SQLMeta:
         """Sites, tokens and failed events in this database (migrations 0002-0004, 0040)."""
-        return SQLMeta(self, "%s")
+        return SQLMeta(self)
 
     def processor_state(self) -> PostgresState:
         """Visitor salts and visit state shared by every process (footfall.processors)."""

@@ -1,7 +1,8 @@
 """Event <-> row conversion, shared by the SQL stores.
 
-The column order is `EVENT_FIELDS`. Each dialect differs only in how a
-timestamp and a JSON object are represented; those converters are passed in.
+The column order is `footfall.columns.EVENT_COLUMNS` (the `Event` fields).
+Each dialect differs only in how a timestamp and a JSON object are
+represented; those converters are passed in.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from footfall.event import EVENT_FIELDS, Event
+from footfall.columns import EVENT_COLUMNS, JSON_COLUMNS
+from footfall.event import Event
 
 __all__ = [
     "COLUMNS",
@@ -31,7 +33,7 @@ __all__ = [
     "used_columns",
 ]
 
-COLUMNS: tuple[str, ...] = EVENT_FIELDS
+COLUMNS: tuple[str, ...] = EVENT_COLUMNS
 _IDX = {name: i for i, name in enumerate(COLUMNS)}
 _TS, _PROPS, _CTX, _BOT = _IDX["ts"], _IDX["props"], _IDX["context"], _IDX["is_bot"]
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -74,7 +76,7 @@ def sqlite_row(event: Event) -> list[Any]:
     return row
 
 
-_CONVERTED = frozenset(("ts", "props", "context", "is_bot"))  # not bound as they are
+_CONVERTED = frozenset(("ts", *JSON_COLUMNS, "is_bot"))  # not bound as they are
 GETTERS = {name: attrgetter(name) for name in COLUMNS}  # one C-level reader per field
 
 

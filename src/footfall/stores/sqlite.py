@@ -33,6 +33,7 @@ from footfall.stores.budget import current as current_budget
 from footfall.stores.meta_sql import SQLMeta
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
+from footfall.stores.sqltext import QMARK, events_condition, events_where
 from footfall.stores.sqlite_lock import WriterLock
 
 __all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
@@ -114,6 +115,7 @@ class SQLiteStore(Store):
     """Events in one SQLite file (or a shared in-memory database)."""
 
     dialect: ClassVar[str] = "sqlite"
+    paramstyle: ClassVar[str] = QMARK
     holds_meta: ClassVar[bool] = True
     summaries = SUMMARIES_FOLDED
     driver_errors: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
@@ -197,8 +199,15 @@ class SQLiteStore(Store):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            else:
+            try:
                 self._retry(lambda: conn.execute("COMMIT"))
+            except BaseException:
+                # A COMMIT that fails (still busy at the deadline: a reader holding a
+                # rollback journal's lock) leaves the transaction open, and every later
+                # BEGIN on this thread's connection would fail: end it here.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def serial_transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in a write transaction, retrying the whole of it while busy.
@@ -277,22 +286,6 @@ class SQLiteStore(Store):
     def _after_insert(self, conn: sqlite3.Connection, events: Sequence[Event], n: int) -> None:
         """Called in the write's transaction after the insert (a seam for subclasses)."""
 
-    def _where(
-        self, start: datetime | None, end: datetime | None, filters: EventFilter | None
-    ) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if start is not None:
-            clauses.append("ts >= ?")
-            params.append(to_micros(start))
-        if end is not None:
-            clauses.append("ts < ?")
-            params.append(to_micros(end))
-        for column, value in (filters or EventFilter()).items():
-            clauses.append(f"{column} = ?")  # column comes from EventFilter's fields
-            params.append(value)
-        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
-
     def get_usage(
         self,
         start: datetime | None = None,
@@ -302,7 +295,7 @@ class SQLiteStore(Store):
         filters: EventFilter | None = None,
     ) -> list[Event]:
         limit, offset = page_window(limit, page)
-        where, params = self._where(start, end, filters)
+        where, params = events_where(start, end, filters)
         sql = (
             f"SELECT {', '.join(COLUMNS)} FROM events{where} "  # noqa: S608 - fixed identifiers
             "ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?"
@@ -316,23 +309,15 @@ class SQLiteStore(Store):
         end: datetime | None = None,
         filters: EventFilter | None = None,
     ) -> int:
-        where, params = self._where(start, end, filters)
+        where, params = events_where(start, end, filters)
         return int(self.query(f"SELECT COUNT(*) FROM events{where}", params)[0][0])  # noqa: S608
 
     def purge(self, before: datetime, site: str | None = None) -> int:
-        where = "ts < ?"
-        params: list[Any] = [to_micros(before)]
-        if site is not None:
-            where += " AND site = ?"
-            params.append(site)
+        where, params = events_condition(None, before, EventFilter(site=site))
         return self._delete(hooks.Deletion(where, params, to_micros(before), site))
 
     def delete_visitor(self, visitor_id: str, site: str | None = None) -> int:
-        where = "visitor_id = ?"
-        params: list[Any] = [visitor_id]
-        if site is not None:
-            where += " AND site = ?"
-            params.append(site)
+        where, params = events_condition(None, None, EventFilter(site=site, visitor_id=visitor_id))
         return self._delete(hooks.Deletion(where, params, site=site))
 
     def _delete(self, deletion: hooks.Deletion) -> int:
@@ -353,7 +338,7 @@ class SQLiteStore(Store):
 
     def meta(self) -> SQLMeta:
         """Sites, tokens and failed events in this file (migrations 0002-0004, 0040)."""
-        return SQLMeta(self, "?")
+        return SQLMeta(self)
 
     def processor_state(self) -> ProcessorState:
         """Visitor salts and visit state in this file (migration 0030); in memory, per

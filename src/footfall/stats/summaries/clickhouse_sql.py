@@ -16,6 +16,11 @@ would read its own alias.
 
 from __future__ import annotations
 
+from footfall.columns import (
+    PAGE_VISIT_PROPERTIES,
+    SUMMARISED_EVENT_PROPERTIES,
+    SUMMARISED_VISIT_PROPERTIES,
+)
 from footfall.stores.ch_views import VIEW_TABLES
 
 __all__ = [
@@ -58,28 +63,10 @@ __all__ = [
 HOUR_US = 3_600_000_000
 DAY_US = 86_400_000_000
 
-# Event properties the view breaks down by: Property.column -> dim.
-EVENT_DIMS = {"path": "page", "host": "hostname", "name": "name"}
-# Visit properties the compaction breaks down by (all but user_id).
-VISIT_DIMS = (
-    "entry_page",
-    "exit_page",
-    "source",
-    "referrer",
-    "utm_medium",
-    "utm_source",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "device",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "country",
-    "region",
-    "city",
-)
+# Event properties the compaction breaks down by: Property.column -> dim.
+EVENT_DIMS = {p.column: p.name for p in SUMMARISED_EVENT_PROPERTIES}
+# Visit properties the compaction breaks down by.
+VISIT_DIMS = (*PAGE_VISIT_PROPERTIES, *(p.name for p in SUMMARISED_VISIT_PROPERTIES))
 # Every table a site's summaries live in (the rebuild clears them for the site).
 SUMMARY_TABLES = (*VIEW_TABLES, "stats_visit_hours", "stats_visit_dims", "stats_event_dims")
 
@@ -127,16 +114,12 @@ COMPACT_VISITS = (
     " WHERE start_ts >= %(slo)s AND start_ts < %(shi)s GROUP BY h"
     ") GROUP BY h"
 )
-# The raw events a compaction groups into visits (a day either side, as the raw SQL).
-# The event columns visit properties come from (stats.properties.VISIT_SOURCE_COLUMNS
-# without user_id, spelled out; a test checks that the two agree).
-VISIT_SOURCES = (
-    "browser, browser_version, city, country, device, os, os_version, referrer,"
-    " referrer_source, region, utm_campaign, utm_content, utm_medium, utm_source, utm_term"
-)
-_VISIT_SOURCES = VISIT_SOURCES
+# The raw events a compaction groups into visits (a day either side, as the raw SQL),
+# with the event columns the summarised visit properties come from.
+_VISIT_READS = ("id", "ts", "name", "path", "visit_id", "visitor_id")
+VISIT_SOURCES = ", ".join(sorted({p.source for p in SUMMARISED_VISIT_PROPERTIES} - {*_VISIT_READS}))
 COMPACT_EVENTS = (
-    f"(SELECT id, ts, name, path, visit_id, visitor_id, {_VISIT_SOURCES} FROM events"
+    f"(SELECT {', '.join(_VISIT_READS)}, {VISIT_SOURCES} FROM events"
     " WHERE site = %(site)s AND ts >= %(elo)s AND ts < %(ehi)s AND is_bot = 0)"
 )
 _DIM_PAIRS = ", ".join(f"('{d}', {d})" for d in VISIT_DIMS)  # fixed names

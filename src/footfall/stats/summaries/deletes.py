@@ -64,10 +64,7 @@ def _has_state(conn: sqlite3.Connection) -> bool:
 def before_delete_postgres(store: Store, cur: Any, deletion: Deletion) -> None:
     """`PostgresStore`: the sites losing events get `complete = 0`, in the delete's
     transaction. `seq` values are never reused, so the watermark stays where it is."""
-    # psycopg is an optional extra: only a PostgreSQL store, which has it, runs this.
-    from psycopg import sql
-
-    query = sql.SQL("SELECT DISTINCT site FROM events") + deletion.where
+    query = f"SELECT DISTINCT site FROM events WHERE {deletion.where}"  # noqa: S608 - fixed SQL
     found = cur.execute(query, deletion.params).fetchall()
     if found:
         cur.executemany(
@@ -86,5 +83,5 @@ def before_delete_clickhouse(store: Store, conn: Any, deletion: Deletion) -> Non
     if deletion.purge_before_us is not None:
         clickhouse_compact.note_purge(store, deletion.purge_before_us, deletion.site)
         return
-    sites = store.query(SITES_OF.format(where=deletion.where), deletion.params)
+    sites = store.query(SITES_OF.format(condition=deletion.where), deletion.params)
     clickhouse_compact.mark_incomplete(store, [r[0] for r in sites])

@@ -15,11 +15,18 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from footfall.columns import (
+    PAGE_VISIT_PROPERTIES,
+    SUMMARISED_EVENT_PROPERTIES,
+    SUMMARISED_VISIT_PROPERTIES,
+)
+
 __all__ = [
     "CROSS_DIMS",
     "DAY_US",
     "EVENT_DIMS",
     "FILTER_DIMS",
+    "FIRST_VISIT_COL",
     "HOUR_US",
     "NO_SKETCH",
     "ROW_COLS",
@@ -36,37 +43,17 @@ __all__ = [
 HOUR_US = 3_600_000_000
 DAY_US = 86_400_000_000
 
-# Column order of the event rows the fold reads (straight from SQL).
-ROW_COLS = (
-    "id",
-    "ts",
-    "name",
-    "path",
-    "host",
-    "status",
-    "bytes",
-    "visitor_id",
-    "visit_id",
-    "referrer_source",
-    "referrer",
-    "utm_medium",
-    "utm_source",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "device",
-    "browser",
-    "browser_version",
-    "os",
-    "os_version",
-    "country",
-    "region",
-    "city",
-)
-FIRST_VISIT_COL = 9  # ROW_COLS[9:] are the visit properties taken from a visit's first event
-VISIT_ATTRS = ("source", *ROW_COLS[FIRST_VISIT_COL + 1 :])
-VISIT_DIMS = ("entry_page", "exit_page", *VISIT_ATTRS)
-EVENT_DIMS = ("page", "name", "hostname")
+# Column order of the event rows the fold reads (straight from SQL): the columns
+# the fold's code reads by position, the other columns of summarised event
+# properties, then the event columns of the summarised visit properties.
+_FIXED = ("id", "ts", "name", "path", "host", "status", "bytes", "visitor_id", "visit_id")
+_EVENT_EXTRA = tuple(p.column for p in SUMMARISED_EVENT_PROPERTIES if p.column not in _FIXED)
+ROW_COLS = (*_FIXED, *_EVENT_EXTRA, *(p.source for p in SUMMARISED_VISIT_PROPERTIES))
+# ROW_COLS[FIRST_VISIT_COL:] are the visit properties taken from a visit's first event.
+FIRST_VISIT_COL = len(_FIXED) + len(_EVENT_EXTRA)
+VISIT_ATTRS = tuple(p.name for p in SUMMARISED_VISIT_PROPERTIES)
+VISIT_DIMS = (*PAGE_VISIT_PROPERTIES, *VISIT_ATTRS)
+EVENT_DIMS = tuple(p.name for p in SUMMARISED_EVENT_PROPERTIES)
 # Two-dimensional keys (filter by FILTER_DIMS, break down by CROSS_DIMS): each pair
 # costs write time, so only the dashboard's most used filters are materialised.
 FILTER_DIMS = ("country", "device")

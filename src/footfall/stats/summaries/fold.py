@@ -22,12 +22,14 @@ row gets one upsert and one sketch merge per call.
 
 from __future__ import annotations
 
+import operator
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 import datasketches as ds
 
+from footfall.columns import SUMMARISED_EVENT_PROPERTIES, VISIT_SOURCE_COLUMNS
 from footfall.stats.summaries.dimensions import (
     FILTER_DIMS,
     ROW_COLS,
@@ -42,8 +44,25 @@ from footfall.stats.summaries.visits import fold_visits
 
 __all__ = ["IDLE_US", "apply_rows", "close_idle_visits"]
 
-_FILTER_IDX = tuple(ROW_COLS.index(f) for f in FILTER_DIMS)
-_FILTER_PAGE = tuple(f"{f}|page" for f in FILTER_DIMS)
+_NAME, _PATH = ROW_COLS.index("name"), ROW_COLS.index("path")
+_FILTER_IDX = tuple(ROW_COLS.index(VISIT_SOURCE_COLUMNS[f]) for f in FILTER_DIMS)
+# What an event's rows are keyed by besides its local hour and day, each column
+# once: its name and path, the summarised event properties, the filter dimensions.
+_GROUP_IDX = tuple(
+    dict.fromkeys(
+        (
+            _NAME,
+            _PATH,
+            *(ROW_COLS.index(p.column) for p in SUMMARISED_EVENT_PROPERTIES),
+            *_FILTER_IDX,
+        )
+    )
+)
+_group_of = operator.itemgetter(*_GROUP_IDX)  # an event row -> those values, in C
+_AT = {col: at for at, col in enumerate(_GROUP_IDX, start=2)}  # where in a group key
+_NAME_AT, _PATH_AT = _AT[_NAME], _AT[_PATH]
+_EVENT_KEYS = tuple((p.name, _AT[ROW_COLS.index(p.column)]) for p in SUMMARISED_EVENT_PROPERTIES)
+_FILTER_KEYS = tuple((f"{f}|page", _AT[i]) for f, i in zip(FILTER_DIMS, _FILTER_IDX, strict=True))
 _COUNTERS = ("visits", "bounces", "duration", "pageviews", "events", "requests", "bytes", "errors")
 _KEY = "site, dim, fvalue, grain, bucket, value"
 _ROLLUP_SQL = (
@@ -61,13 +80,12 @@ _SKETCH_SQL = (
 
 def _events(rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
     # Events are first grouped by everything their keys are made of: a chunk of live
-    # traffic has far fewer groups than events, and each group touches 7 rows once.
+    # traffic has far fewer groups than events, and each group touches its rows once.
     groups: dict[tuple[Any, ...], list[Any]] = {}
     local = clock.local
-    fi, fj = _FILTER_IDX
+    group_of = _group_of
     for r in rows:
-        hour, day = local(r[1])
-        g = (hour, day, r[2], r[3], r[4], r[fi], r[fj])
+        g = local(r[1]) + group_of(r)
         row = groups.get(g)
         if row is None:
             row = groups[g] = [0, 0, 0, set()]
@@ -80,18 +98,14 @@ def _events(rows: Sequence[Sequence[Any]], clock: Clock, acc: Acc) -> None:
             row[1] += r[6]
         if r[7]:
             row[3].add(r[7])
-    for (hour, day, name, path, host, first, second), (n, nbytes, err, visitors) in groups.items():
+    for g, (n, nbytes, err, visitors) in groups.items():
+        hour, day, name, path = g[0], g[1], g[_NAME_AT], g[_PATH_AT]
         pv = n if name == "pageview" else 0
         req = n if name == "request" else 0
-        for key in (
-            ("", "", "d", day, ""),
-            ("", "", "h", hour, ""),
-            ("page", "", "d", day, path),
-            ("name", "", "d", day, name),
-            ("hostname", "", "d", day, host),
-            (_FILTER_PAGE[0], first, "d", day, path),
-            (_FILTER_PAGE[1], second, "d", day, path),
-        ):
+        keys = [("", "", "d", day, ""), ("", "", "h", hour, "")]
+        keys += [(dim, "", "d", day, g[at]) for dim, at in _EVENT_KEYS]
+        keys += [(fdim, g[at], "d", day, path) for fdim, at in _FILTER_KEYS]
+        for key in keys:
             row = acc.get(key)
             if row is None:
                 row = acc[key] = [0, 0, 0, 0, 0, 0, 0, 0, set()]

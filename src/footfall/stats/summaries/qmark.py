@@ -2,36 +2,28 @@
 
 The fold, catch-up, rebuild and summary-read code is written against
 sqlite3's interface (`conn.execute(sql, params)`, `executemany`, `?`
-placeholders). PostgreSQL (psycopg) wants `%s`. Every statement involved is
-a fixed string of ours (values are always bound, never pasted), so turning
-each `?` into `%s` is exact; the statements whose *meaning* differs between
-the two databases (`INSERT OR REPLACE`, the HLL merge in SQL, the rowid
-cursor) branch on `is_postgres` where they are written.
+placeholders). PostgreSQL (psycopg) wants `%s`, which
+`footfall.stores.sqltext` turns each statement into; the statements whose
+*meaning* differs between the two databases (`INSERT OR REPLACE`, the HLL
+merge in SQL, the rowid cursor) branch on `is_postgres` where they are
+written.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 from footfall.stores.base import Store
+from footfall.stores.sqltext import FORMAT, to_paramstyle
 
-__all__ = ["QmarkConnection", "cursor_column", "is_postgres", "run", "to_pyformat"]
+__all__ = ["QmarkConnection", "cursor_column", "is_postgres", "run"]
 
 
 _ONE_ROW_INSERT = re.compile(
     r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \(\?(?:, \?)*\)(.*)$", re.DOTALL
 )
-
-
-@lru_cache(maxsize=512)
-def to_pyformat(sql: str) -> str:
-    """`?` placeholders as psycopg's `%s` (the SQL holds no literal `%` or `?`)."""
-    if "%" in sql:
-        raise ValueError("a literal % in summaries SQL would need escaping for psycopg")
-    return sql.replace("?", "%s")
 
 
 class QmarkConnection:
@@ -42,7 +34,7 @@ class QmarkConnection:
         self._table_types: dict[str, dict[str, str]] = {}
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.raw.execute(to_pyformat(sql), tuple(params))
+        return self.raw.execute(to_paramstyle(sql, FORMAT), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         """Like sqlite3's; a one-row `INSERT INTO t (cols) VALUES (?, ...)` goes set-based.
@@ -59,7 +51,7 @@ class QmarkConnection:
         cur = self.raw.cursor()
         match = _ONE_ROW_INSERT.match(sql)
         if match is None or len(rows) < 2:
-            cur.executemany(to_pyformat(sql), rows)
+            cur.executemany(to_paramstyle(sql, FORMAT), rows)
             return cur
         table, columns, tail = match.groups()
         names = [c.strip() for c in columns.split(",")]
@@ -69,7 +61,7 @@ class QmarkConnection:
         # types from the catalog; every value is a bound parameter.
         statement = (
             f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})"  # noqa: S608
-            + to_pyformat(tail)
+            + to_paramstyle(tail, FORMAT)
         )
         cur.execute(statement, [list(col) for col in zip(*rows, strict=True)])
         return cur
@@ -102,6 +94,4 @@ def cursor_column(postgres: bool) -> str:
 
 def run(store: Store, sql: str, params: Sequence[Any] = ()) -> list[Any]:
     """`store.query` for `?`-placeholder SQL on either store."""
-    if store.dialect == "postgres":
-        return list(store.query(to_pyformat(sql), tuple(params)))
-    return list(store.query(sql, params))
+    return list(store.query(to_paramstyle(sql, store.paramstyle), tuple(params)))

@@ -18,6 +18,7 @@ from collections import OrderedDict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from footfall.columns import SUMMARISED_EVENT_PROPERTIES
 from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import plan
 from footfall.stats.summaries.dimensions import CROSS_DIMS, FILTER_DIMS, NO_SKETCH, VISIT_DIMS
@@ -35,7 +36,7 @@ SUMMARY_DIALECTS = frozenset({"sqlite", "postgres"})
 _EPOCH = date(1970, 1, 1)
 ESTIMATE_CACHE_SIZE = 20_000
 _ESTIMATES: OrderedDict[tuple[Any, ...], int] = OrderedDict()
-_EVENT_PROP_DIMS = {"event:page": "page", "event:name": "name", "event:hostname": "hostname"}
+_EVENT_PROP_DIMS = {f"event:{p.name}": p.name for p in SUMMARISED_EVENT_PROPERTIES}
 _EVENT_ROW_METRICS = {"visitors", "pageviews", "events"}
 _VISIT_ROW_METRICS = {
     "visitors",

@@ -31,7 +31,11 @@ from footfall import settings
 from footfall.stats.summaries.catchup import catch_up, lag
 from footfall.stores.base import Store
 
-__all__ = ["CatchUpThread", "ingest_busy", "start_catch_up"]
+__all__ = ["EXTRAS_KEY", "CatchUpThread", "ingest_busy", "start_catch_up"]
+
+# Where `footfall serve` keeps its `CatchUpThread` (None when turned off) in
+# `ServerState.extras`.
+EXTRAS_KEY = "footfall.stats.summaries.thread"
 
 DEFAULT_INTERVAL = settings.CATCHUP_SECONDS.default  # seconds between catch-ups
 CHUNK = 10_000  # per transaction: a writer waits at most this long for the lock

@@ -1,0 +1,232 @@
+"""An nginx `log_format` string, compiled once into a parser for its lines.
+
+`log_format` is literal text with `$variables` (or `${variables}`) in it.
+Each variable becomes one group of a single regular expression: a variable
+in double quotes matches up to the closing quote (backslash escapes
+allowed), any other matches up to the first character of the literal text
+after it, so no group backtracks. The lines are matched from their start;
+whatever follows the last field is ignored, so a log whose format adds a
+field at the end (nginx's `main` adds `"$http_x_forwarded_for"` to
+`combined`) still reads as `combined`.
+
+The built-in text formats are written the same way: Apache's `%h %l %u %t
+"%r" %>s %O "%{Referer}i" "%{User-Agent}i"` is nginx's `combined` with
+`$ident` for `%l`; `vhost_combined` puts `%v:%p` in front.
+
+Variables the importer does not use are matched and dropped, so any real
+`log_format` compiles; it must have a time (`$time_local`, `$time_iso8601`
+or `$msec`), the request (`$request`, or `$request_method` with
+`$request_uri`, or `$uri` and `$args`) and `$status`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from footfall.errors import ConfigurationError
+from footfall.importers.logline import (
+    BadLine,
+    Request,
+    clf_time,
+    epoch_time,
+    iso_time,
+    split_request,
+    to_int,
+    unescape,
+)
+
+__all__ = ["BUILT_IN", "TextFormat", "compile_log_format"]
+
+BUILT_IN = {
+    "combined": (
+        '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent '
+        '"$http_referer" "$http_user_agent"'
+    ),
+    "common": "$remote_addr $ident $remote_user [$time_local] \"$request\" $status $body_bytes_sent",
+    "vhost_combined": (
+        "$host:$server_port $remote_addr $ident $remote_user [$time_local] "
+        '"$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
+    ),
+}
+
+# What each variable the importer reads stands for.
+ROLES: dict[str, str] = {
+    "remote_addr": "ip",
+    "time_local": "time",
+    "time_iso8601": "time",
+    "msec": "time",
+    "request": "request",
+    "request_method": "method",
+    "request_uri": "uri",
+    "uri": "path",
+    "document_uri": "path",
+    "args": "args",
+    "query_string": "args",
+    "status": "status",
+    "body_bytes_sent": "bytes",
+    "bytes_sent": "bytes",
+    "http_referer": "referrer",
+    "http_user_agent": "user_agent",
+    "host": "host",
+    "http_host": "host",
+    "server_name": "host",
+    "request_time": "duration",
+    "http_accept_language": "language",
+    "sent_http_content_type": "content_type",
+    "scheme": "scheme",
+    "server_port": "port",
+}
+
+_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# Up to the closing quote, escapes allowed; unrolled so it never backtracks.
+_QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    """A compiled format: `parse(line)` gives a `Request` or raises `BadLine`."""
+
+    name: str
+    source: str  # the log_format string
+    pattern: re.Pattern[str]
+    parse: Callable[[str], Request]
+    has_host: bool
+
+
+# Roles whose values never hold a space: as the last field of a format, they
+# end at the first space (anything after them is ignored).
+_TOKENS = frozenset({"ip", "time", "uri", "path", "args", "status", "bytes", "duration", "port"})
+
+
+def _group(role: str, before: str, after: str, used: bool) -> str:
+    """The regular expression of one variable, given the literal text around it."""
+    if before.endswith('"') and after.startswith('"'):
+        body = _QUOTED
+    elif after:
+        body = f"[^{re.escape(after[0])}]*"
+    else:
+        body = r"\S*" if role in _TOKENS else ".*"  # the last field of the format
+    return f"({body})" if used else f"(?:{body})"
+
+
+def compile_log_format(source: str, name: str = "custom") -> TextFormat:
+    """Compile an nginx `log_format` string (the part after the format's name)."""
+    parts: list[str] = []
+    roles: dict[str, int] = {}
+    pieces = _VARIABLE.split(source)
+    # split() with two groups: literal, braced name, bare name, literal, ...
+    literals = pieces[0::3]
+    names = [b or c for b, c in zip(pieces[1::3], pieces[2::3], strict=True)]
+    if not names:
+        raise ConfigurationError(f"log format {source[:80]!r} has no $variables")
+    parts.append(re.escape(literals[0]))
+    group = 0
+    for i, variable in enumerate(names):
+        before, after = literals[i], literals[i + 1]
+        role = ROLES.get(variable.lower(), "")
+        used = bool(role) and role not in roles
+        if not after and i + 1 < len(names):
+            # Two variables with nothing between them: the first takes as little as it can.
+            parts.append("(.*?)" if used else "(?:.*?)")
+        else:
+            parts.append(_group(role, before, after, used))
+        if used:
+            roles[role] = group
+            group += 1
+            if role == "time":
+                roles["time:" + variable.lower()] = 0
+        parts.append(re.escape(after))
+    missing = _missing(roles)
+    if missing:
+        raise ConfigurationError(f"log format {name!r} lacks {missing}")
+    pattern = re.compile("".join(parts))
+    return TextFormat(name, source, pattern, _parser(pattern, roles), "host" in roles)
+
+
+def _missing(roles: dict[str, int]) -> str:
+    if "time" not in roles:
+        return "a time ($time_local, $time_iso8601 or $msec)"
+    if "request" not in roles and "uri" not in roles and "path" not in roles:
+        return "the request ($request, or $request_method and $request_uri)"
+    if "request" not in roles and "method" not in roles:
+        return "the method ($request_method)"
+    if "status" not in roles:
+        return "$status"
+    return ""
+
+
+def _time_of(roles: dict[str, int]) -> Callable[[str], tuple[datetime, int]]:
+    if "time:msec" in roles:
+        return lambda text: epoch_time(_float(text, "msec"))
+    if "time:time_iso8601" in roles:
+        return iso_time
+    return clf_time
+
+
+def _float(text: str, field: str) -> float:
+    if text == "-":
+        return 0.0
+    try:
+        return float(text)
+    except ValueError:
+        raise BadLine(f"{field} {text[:20]!r} is not a number") from None
+
+
+def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], Request]:
+    """The per-line function: one match, then only slicing and small conversions."""
+    match = pattern.match
+    at = {role: roles.get(role, -1) for role in ROLES.values()}
+    i_time, i_ip, i_request = at["time"], at["ip"], at["request"]
+    i_method, i_uri, i_path, i_args = at["method"], at["uri"], at["path"], at["args"]
+    i_status, i_bytes, i_ref, i_ua = at["status"], at["bytes"], at["referrer"], at["user_agent"]
+    i_host, i_dur, i_lang, i_ctype = at["host"], at["duration"], at["language"], at["content_type"]
+    i_scheme, i_port = at["scheme"], at["port"]
+    time_of = _time_of(roles)
+
+    def parse(line: str) -> Request:
+        m = match(line)
+        if m is None:
+            raise BadLine("does not match the log format")
+        g = m.groups()
+        ts, ms = time_of(g[i_time])
+        if i_request >= 0:
+            method, target = split_request(unescape(g[i_request]))
+        else:
+            method = g[i_method] if i_method >= 0 else "GET"
+            if i_uri >= 0:
+                target = g[i_uri]
+            else:
+                args = g[i_args] if i_args >= 0 else ""
+                target = g[i_path] + ("?" + args if args and args != "-" else "")
+        status = to_int(g[i_status], "status")
+        nbytes = to_int(g[i_bytes], "bytes") if i_bytes >= 0 else 0
+        ref = unescape(g[i_ref]) if i_ref >= 0 else ""
+        ua = unescape(g[i_ua]) if i_ua >= 0 else ""
+        host = g[i_host] if i_host >= 0 else ""
+        duration = _float(g[i_dur], "request_time") * 1000.0 if i_dur >= 0 else 0.0
+        lang = unescape(g[i_lang]) if i_lang >= 0 else ""
+        ctype = g[i_ctype] if i_ctype >= 0 else ""
+        scheme = g[i_scheme] if i_scheme >= 0 else ""
+        if not scheme and i_port >= 0:
+            scheme = "https" if g[i_port] == "443" else "http"
+        return Request(
+            ts,
+            ms,
+            "" if (ip := g[i_ip] if i_ip >= 0 else "") == "-" else ip,
+            method,
+            target,
+            status,
+            nbytes,
+            "" if ref == "-" else ref,
+            "" if ua == "-" else ua,
+            "" if host == "-" else host,
+            duration,
+            "" if lang == "-" else lang,
+            "" if ctype == "-" else ctype,
+            scheme,
+        )
+
+    return parse

@@ -1,0 +1,112 @@
+"""Where log lines come from: files (gzip read as is, by its magic bytes) or stdin.
+
+Rotated logs are usually given as a glob (`access.log*`), which the shell
+sorts newest first (`access.log`, `access.log.1`, `access.log.2.gz`). Visits
+are computed in time order, so `ordered` reads each file's first timestamp
+and puts the oldest first. Lines are decoded as UTF-8 with invalid bytes
+replaced: a log is text from the network, and one bad byte must not cost the
+line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import IO, Any
+
+from footfall.importers.logline import BadLine, Request
+
+__all__ = ["STDIN", "Input", "ordered"]
+
+STDIN = "-"
+_GZIP_MAGIC = b"\x1f\x8b"
+_PEEK_LINES = 100  # lines read to find a file's first timestamp
+
+
+class Input:
+    """One input: its text lines, and how many bytes of it (on disk) are read."""
+
+    def __init__(self, name: str, *, stdin: IO[bytes] | None = None) -> None:
+        self.name = name
+        if name == STDIN:
+            raw: Any = stdin if stdin is not None else sys.stdin.buffer
+            self.size: int | None = None
+            self._owned = False
+        else:
+            raw = open(name, "rb")  # noqa: SIM115 - closed by close()
+            self.size = os.fstat(raw.fileno()).st_size
+            self._owned = True
+        self._raw = raw
+        binary: Any = raw
+        if _peek(raw, 2) == _GZIP_MAGIC:
+            binary = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._binary = binary
+        self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
+
+    @property
+    def label(self) -> str:
+        return "stdin" if self.name == STDIN else self.name
+
+    def position(self) -> int:
+        """Bytes of the file (compressed, for gzip) consumed so far."""
+        try:
+            return int(self._raw.tell())
+        except (OSError, ValueError):
+            return 0
+
+    def lines(self) -> Iterator[str]:
+        """The lines, without their line ends."""
+        for line in self._text:
+            yield line.rstrip("\r\n")
+
+    def close(self) -> None:
+        if self._owned:
+            self._text.close()
+        else:
+            self._text.detach()
+
+    def __enter__(self) -> Input:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _peek(raw: Any, n: int) -> bytes:
+    """The first `n` bytes without consuming them (stdin cannot seek back)."""
+    peek = getattr(raw, "peek", None)
+    if peek is not None:
+        return bytes(peek(n)[:n])
+    start = raw.tell()
+    head = bytes(raw.read(n))
+    raw.seek(start)
+    return head
+
+
+def first_time(name: str, parse: Callable[[str], Request]) -> datetime | None:
+    """The time of the first parseable line among a file's first lines, if any."""
+    with Input(name) as source:
+        for i, line in enumerate(source.lines()):
+            if i >= _PEEK_LINES:
+                break
+            try:
+                return parse(line).ts
+            except BadLine:
+                continue
+    return None
+
+
+def ordered(names: list[str], parse: Callable[[str], Request]) -> list[str]:
+    """The inputs oldest first by their first timestamp; as given when stdin is one."""
+    if STDIN in names or len(names) < 2:
+        return list(names)
+    last = datetime.max.replace(tzinfo=None)
+    keyed = []
+    for index, name in enumerate(names):
+        ts = first_time(name, parse)
+        keyed.append(((ts.replace(tzinfo=None) if ts else last), index, name))
+    return [name for _, _, name in sorted(keyed)]
