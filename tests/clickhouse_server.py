@@ -48,7 +48,7 @@ _CONFIG = """<?xml version="1.0"?>
   <mark_cache_size>268435456</mark_cache_size>
   <uncompressed_cache_size>268435456</uncompressed_cache_size>
   <max_concurrent_queries>100</max_concurrent_queries>
-</yandex>
+{extra}</yandex>
 """
 
 _USERS = """<?xml version="1.0"?>
@@ -89,10 +89,12 @@ def answers(port: int) -> bool:
     return _ready(port)
 
 
-def write_config(workdir: Path) -> int:
-    """Write a server config for `workdir` on two free ports; return the native (TCP) one."""
-    tcp, http = _free_port(), _free_port()
-    (workdir / "config.xml").write_text(_CONFIG.format(d=workdir, tcp=tcp, http=http))
+def write_config(workdir: Path, tcp: int | None = None, extra: str = "") -> int:
+    """Write a server config for `workdir` on free ports (or native port `tcp`),
+    with `extra` XML inside <yandex> (a `remote_servers` section); return the native port."""
+    tcp, http = tcp or _free_port(), _free_port()
+    config = _CONFIG.format(d=workdir, tcp=tcp, http=http, extra=extra)
+    (workdir / "config.xml").write_text(config)
     (workdir / "users.xml").write_text(_USERS.format(d=workdir))
     return tcp
 

@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from footfall.cli import main
 from footfall.redact import redact_url
 from footfall.stores import connect
-from services import POSTGRES_URL, need_port, unavailable
+from services import POSTGRES_URL, need_postgres, unavailable
 
 SECRET = "s3cret"
 FOOTFALL = str(Path(sys.executable).with_name("footfall"))
@@ -73,8 +73,7 @@ def _with_password(url: str, schema: str) -> str:
 def pg_url() -> Iterator[str]:
     """A working PostgreSQL URL with a password in it, in a schema dropped afterwards."""
     psycopg = pytest.importorskip("psycopg", reason="pip install footfall[postgres]")
-    parts = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
+    need_postgres()
     schema = f"ff_redact_{uuid.uuid4().hex[:10]}"
     yield _with_password(POSTGRES_URL, schema)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:

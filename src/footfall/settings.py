@@ -137,6 +137,7 @@ def _optional(text: str) -> str | None:
 # -- where things are ----------------------------------------------------------
 
 DB = Setting("FOOTFALL_DB", "sqlite:///./footfall.db", _text)
+META_DB = Setting[str | None]("FOOTFALL_META_DB", None, _optional)
 GEOIP_DB = Setting[str | None]("FOOTFALL_GEOIP_DB", None, _optional)
 SCHEMAS = Setting[str | None]("FOOTFALL_SCHEMAS", None, _optional)
 SQLITE_WRITER_LOCK = Setting("FOOTFALL_SQLITE_WRITER_LOCK", True, _flag)
@@ -180,6 +181,7 @@ SECURE_COOKIES = Setting("FOOTFALL_SECURE_COOKIES", False, _flag)
 
 ALL: tuple[Setting[object], ...] = (
     DB,
+    META_DB,
     GEOIP_DB,
     SCHEMAS,
     SQLITE_WRITER_LOCK,

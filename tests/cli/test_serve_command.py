@@ -8,11 +8,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from tests.server.helpers import post_events, serving, site_and_token, wait_for
-from tests.services import REDIS_URL, need_port
+from tests.services import REDIS_URL, need_redis
 
 import footfall
 from footfall.delivery.redis_sink import redis_client
@@ -22,9 +21,7 @@ FOOTFALL = str(Path(sys.executable).parent / "footfall")
 
 @pytest.fixture
 def redis() -> Iterator[Any]:
-    parts = urlsplit(REDIS_URL)
-    need_port("Redis", parts.hostname or "127.0.0.1", parts.port or 6379)
-    client = redis_client(REDIS_URL)
+    client = redis_client(need_redis())
     yield client
     client.close()
 

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from tests.faults import scenarios
 from tests.faults.check import Outcome
-from tests.services import POSTGRES_URL, need_port, unavailable
+from tests.services import need_postgres, unavailable
 
 
 def shared_postgres() -> str:
     """The shared PostgreSQL (each scenario uses a schema of its own there, never restarts it)."""
-    parts = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
-    return POSTGRES_URL
+    return need_postgres()
 
 
 def run(scenario: Callable[..., Outcome], *args: object) -> Outcome:

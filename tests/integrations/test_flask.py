@@ -220,7 +220,7 @@ def test_freegeoip_is_answered_offline(db_url: str) -> None:
 def test_foreign_storage_is_refused_with_a_hint() -> None:
     app = flask.Flask(__name__)
     with pytest.raises(ConfigurationError, match="store URL"):
-        TrackUsage(app, [lambda data: None])
+        TrackUsage(app, [object()])
 
 
 def test_dnt_and_user(capture: Any) -> None:

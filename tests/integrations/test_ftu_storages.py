@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from tests.ftu_env import run_ftu
-from tests.services import POSTGRES_URL, need_port
+from tests.services import POSTGRES_URL, need_postgres
 
 pytest.importorskip("flask")
 
@@ -88,7 +88,7 @@ def test_sqlstorage_gets_no_ip_address_by_default(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg_table() -> Iterator[str]:
-    need_port("PostgreSQL", "127.0.0.1", 5432)
+    need_postgres()
     psycopg = pytest.importorskip("psycopg")
     names = [f"ftu_{uuid.uuid4().hex[:12]}" for _ in range(2)]
     yield ",".join(names)
@@ -107,8 +107,41 @@ def test_summary_hooks_count_the_same_on_postgresql(pg_table: str) -> None:
     assert len(ftu["rows"]) == len(ours["rows"]) == 2
 
 
+def test_long_values_are_cut_to_the_columns_and_a_bad_row_skipped(pg_table: str) -> None:
+    """PostgreSQL refuses strings longer than SQLStorage's columns: long URLs and paths are
+    cut to fit, and a row it still refuses is skipped without holding back the others."""
+    table = pg_table.split(",")[0]
+    rows = run_ftu("long_values.py", POSTGRES_URL, table)
+    assert [r["path"] for r in rows] == ["/long/long/long/long/long/long/l", "/short"]
+    assert len(rows[0]["url"]) == 128 and rows[0]["url"].startswith("http://localhost/long/")
+
+
 def test_a_failing_storage_or_hook_never_writes_a_row_twice() -> None:
     """A storage that fails mid-batch is retried from the row that failed; a hook that
     raises is logged and does not make its row be stored again."""
     out = run_ftu("flaky_storage.py")
     assert out == {"rows": ["/a", "/b", "/c"], "hook_runs": 3}
+
+
+def test_a_plain_callable_storage_gets_the_records() -> None:
+    """Flask-Track-Usage called any callable it was given as a storage with its record."""
+    flask = pytest.importorskip("flask")
+    from footfall.integrations.flask import TrackUsage  # needs flask
+
+    records: list[dict[str, Any]] = []
+    app = flask.Flask(__name__)
+    t = TrackUsage(app, [records.append])
+
+    @app.route("/p/<int:n>")
+    def page(n: int) -> str:
+        flask.g.track_var["n"] = n
+        return "ok"
+
+    app.test_client().get("/p/7?x=1&x=2")
+    assert t.tracker.flush(30)
+    (record,) = records
+    assert record["path"] == "/p/7" and record["status"] == 200
+    assert record["view_args"] == {"n": 7} and record["track_var"] == {"n": 7}
+    assert record["url_args"] == {"x": "1"} and record["server_name"] == app.name
+    assert record["content_length"] == 2 and record["username"] is None
+    t.tracker.close()

@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from tests.services import POSTGRES_URL, need_port
+from tests.services import POSTGRES_URL, need_postgres
 
 from footfall import connect
 from footfall.delivery.sinks import CaptureSink
@@ -179,8 +179,7 @@ def test_a_processor_bug_is_not_retried() -> None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A store URL in a schema of its own, its connections named after it."""
-    parts = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
+    need_postgres()
     psycopg = pytest.importorskip("psycopg")
     schema = f"ff_state_{uuid.uuid4().hex[:10]}"
     sep = "&" if "?" in POSTGRES_URL else "?"

@@ -77,6 +77,37 @@ def clickhouse_buffered_store(tmp_path: Path) -> Store:
     return clickhouse_store(tmp_path, "?buffer_seconds=60")
 
 
+def clickhouse_cluster_store(tmp_path: Path, query: str = "") -> Store:
+    """A ClickHouseStore over the two-shard test cluster (tests/clickhouse_cluster.py),
+    in a fresh database on every shard."""
+    pytest.importorskip("clickhouse_driver", reason="pip install footfall[clickhouse]")
+    from tests import clickhouse_cluster
+
+    from footfall.stores import ch_cluster
+    from footfall.stores.clickhouse import ClickHouseStore
+
+    base = clickhouse_cluster.cluster_url()
+    if base is None:
+        unavailable(clickhouse_cluster.why_unavailable())
+        raise AssertionError("unreachable")  # unavailable() skips or fails
+    parts = urlsplit(base)
+    database = _unique("ff_cluster")
+
+    class ThrowawayClusterStore(ClickHouseStore):
+        def close(self) -> None:
+            try:
+                for host in ch_cluster.hosts(self.client, self.cluster or ""):
+                    with ch_cluster.on_host(self.driver_url, host) as client:
+                        client.execute(f"DROP DATABASE IF EXISTS {database}")
+            finally:
+                super().close()
+
+    url = parts._replace(path=f"/{database}").geturl() + (f"&{query}" if query else "")
+    store = ThrowawayClusterStore(url)
+    store.migrate()
+    return store
+
+
 EXTRA_FACTORIES: dict[str, Callable[[Path], Store]] = {
     "postgres": postgres_store,
     "clickhouse": clickhouse_store,

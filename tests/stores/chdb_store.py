@@ -23,6 +23,27 @@ from footfall.stores.migrate import load_migrations
 from footfall.stores.rows import row_encoder, to_micros
 
 _encode = row_encoder(ts=to_micros, boolean=int)
+CLUSTER = "footfall_local"
+# chDB listens on no port; naming its own (unused) port as the only shard makes
+# that shard local, so Distributed tables read and write chDB's own tables.
+# The profile holds the settings a cluster store's client sets
+# (footfall.stores.ch_cluster.SETTINGS).
+_CLUSTER_CONFIG = """<clickhouse>
+  <tcp_port>19999</tcp_port>
+  <remote_servers><{name}><shard><replica><host>127.0.0.1</host><port>19999</port></replica>
+  </shard></{name}></remote_servers>
+  <profiles><default>{settings}</default></profiles>
+</clickhouse>
+"""
+
+
+def _cluster_config(path: Path) -> Path:
+    from footfall.stores.ch_cluster import SETTINGS
+
+    settings = "".join(f"<{k}>{v}</{k}>" for k, v in SETTINGS.items())
+    config = path.with_name(path.name + ".xml")
+    config.write_text(_CLUSTER_CONFIG.format(name=CLUSTER, settings=settings))
+    return config
 
 
 class ChdbStore:
@@ -37,17 +58,26 @@ class ChdbStore:
     holds_meta = False  # events only, as ClickHouse
     driver_errors: tuple[type[Exception], ...] = ()
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cluster: bool = False) -> None:
+        """`cluster`: the schema of `?cluster=` (footfall.stores.ch_cluster) on a
+        one-shard cluster of chDB itself, every read and write through Distributed."""
         from chdb import session
         from clickhouse_driver import Client
 
+        from footfall.stores import ch_cluster
+
         self._driver = Client("127.0.0.1")  # never connects: used to escape parameters
-        self.session = session.Session(str(path))
+        where = f"{path}?config-file={_cluster_config(path)}" if cluster else str(path)
+        self.session = session.Session(where)
         self.url = f"chdb://{path}"
         self.location = self.url
+        tables = ch_cluster.table_names()
         for migration in load_migrations("clickhouse"):
             for stmt in migration_statements(migration):
-                self._run(stmt)
+                self._run(ch_cluster.local_statement(stmt, tables) if cluster else stmt)
+        if cluster:
+            for table in tables:
+                self._run(ch_cluster.distributed_ddl(table, CLUSTER, "default"))
         self._run("CREATE TABLE IF NOT EXISTS _batch (id String) ENGINE = Memory")
 
     def _sql(self, query: str, params: dict[str, Any] | None) -> str:

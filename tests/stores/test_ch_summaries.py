@@ -423,12 +423,3 @@ def test_a_purge_keeps_later_ranges_summarised(
             stats.query(store, UTC_SITE, period="custom", date=CUSTOM, engine="summary")
     finally:
         store.close()
-
-
-def test_the_stores_copy_of_the_visit_properties_matches_the_engines() -> None:
-    """clickhouse_sql spells the visit columns out; they must match the engine's."""
-    from footfall.stats.properties import VISIT_PROPS, VISIT_SOURCE_COLUMNS
-
-    sources = [c.strip() for c in clickhouse_sql.VISIT_SOURCES.split(",")]
-    assert sorted(sources) == sorted(set(VISIT_SOURCE_COLUMNS.values()) - {"user_id"}) != []
-    assert set(clickhouse_sql.VISIT_DIMS) == {p.column for p in VISIT_PROPS.values()} - {"user_id"}

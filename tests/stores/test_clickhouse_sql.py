@@ -29,11 +29,11 @@ from footfall.stores.ch_sql import (  # noqa: E402
     delete_sql,
     insert_sql,
     retention_ttl_sql,
-    where_sql,
 )
 from footfall.stores.ch_views import migration_statements  # noqa: E402
 from footfall.stores.migrate import load_migrations  # noqa: E402
 from footfall.stores.rows import COLUMNS, row_encoder, to_micros  # noqa: E402
+from footfall.stores.sqltext import PYFORMAT, events_condition, events_where  # noqa: E402
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=timezone.utc)
 _client = clickhouse_driver.Client("127.0.0.1")
@@ -95,10 +95,12 @@ def test_migrations_and_statements_run_on_current_clickhouse(ch: Chdb) -> None:
     _insert(ch, events)
     assert ch.run(COUNT.format(where=""))[0][0] == "10"
 
-    where, params = where_sql(T0 + timedelta(minutes=2), T0 + timedelta(minutes=6), None)
+    where, params = events_where(
+        T0 + timedelta(minutes=2), T0 + timedelta(minutes=6), None, PYFORMAT
+    )
     assert ch.run(COUNT.format(where=where), params)[0][0] == "4"
 
-    where, params = where_sql(None, None, EventFilter(site="a.com", visitor_id="v1"))
+    where, params = events_where(None, None, EventFilter(site="a.com", visitor_id="v1"), PYFORMAT)
     params.update(limit=2, offset=1)
     page = ch.run(SELECT_PAGE.format(where=where), params)
     # a.com has odd i; v1 has i % 3 == 1: i = 1, 7 -> newest first, second page of one
@@ -115,7 +117,9 @@ def test_migrations_and_statements_run_on_current_clickhouse(ch: Chdb) -> None:
     after = {"sites": ("a.com", "b.com"), "lo": to_micros(events[-1].ts) + 1, "hi": 2 * hi}
     assert ch.run(ANY_IN_RANGE, after)[0][0] == "0"
 
-    where, params = where_sql(None, T0 + timedelta(minutes=5), EventFilter(site="b.com"))
+    where, params = events_condition(
+        None, T0 + timedelta(minutes=5), EventFilter(site="b.com"), PYFORMAT
+    )
     ch.run("SET mutations_sync = 2")  # the store polls system.mutations instead (18.16)
     ch.run(delete_sql(where), params)
     assert ch.run(COUNT.format(where=""))[0][0] == "7"  # b.com had i = 0, 2, 4 before 5 min

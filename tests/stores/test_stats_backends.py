@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from tests.stats.dataset import DAYS, START, TZ, TZ_SITE, UTC_SITE, build
-from tests.stores.backends import clickhouse_store, postgres_store
+from tests.stores.backends import clickhouse_cluster_store, clickhouse_store, postgres_store
 
 from footfall import connect, stats
 from footfall.stats.properties import EVENT_PROPS, VISIT_PROPS
@@ -29,6 +29,15 @@ def chdb_store(tmp_path: Path) -> Any:
     from tests.stores.chdb_store import ChdbStore
 
     return ChdbStore(tmp_path / "chdb")
+
+
+def chdb_cluster_store(tmp_path: Path) -> Any:
+    """chDB with the cluster schema: every read and write through Distributed tables."""
+    pytest.importorskip("chdb", reason="chdb is a dev dependency")
+    pytest.importorskip("clickhouse_driver", reason="pip install footfall[clickhouse]")
+    from tests.stores.chdb_store import ChdbStore
+
+    return ChdbStore(tmp_path / "chdb", cluster=True)
 
 
 CUSTOM = f"{START},{START + timedelta(days=DAYS - 1)}"
@@ -58,11 +67,15 @@ FILTERS = [
 ALL_METRICS = "visitors,visits,pageviews,events,views_per_visit,bounce_rate,visit_duration"
 SITES = [(UTC_SITE, "UTC"), (TZ_SITE, TZ)]
 # ClickHouse twice: Debian's 18.16 server, and current ClickHouse in process
-# (chDB) - the same SQL must run, and agree, on both.
+# (chDB) - the same SQL must run, and agree, on both; and twice more through
+# the Distributed tables of `?cluster=`: a two-shard 18.16 cluster, and chDB
+# as a one-shard cluster of itself.
 BACKENDS = {
     "postgres": postgres_store,
     "clickhouse": clickhouse_store,
     "clickhouse-chdb": chdb_store,
+    "clickhouse-cluster": clickhouse_cluster_store,
+    "clickhouse-chdb-cluster": chdb_cluster_store,
 }
 
 
@@ -205,4 +218,10 @@ def test_props_text_agrees(server: Any, text: str) -> None:
 
 
 def test_backends_registered(tmp_path: Path) -> None:
-    assert set(BACKENDS) == {"postgres", "clickhouse", "clickhouse-chdb"}
+    assert set(BACKENDS) == {
+        "postgres",
+        "clickhouse",
+        "clickhouse-chdb",
+        "clickhouse-cluster",
+        "clickhouse-chdb-cluster",
+    }

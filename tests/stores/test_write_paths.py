@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -208,16 +207,13 @@ def test_postgres_converts_values_of_the_wrong_type(tmp_path: Path) -> None:
 
 def test_postgres_url_keeps_libpq_options_with_spaces(tmp_path: Path) -> None:
     pytest.importorskip("psycopg")
-    from tests.services import POSTGRES_URL, need_port
+    from tests.services import need_postgres, with_query
 
     from footfall.stores.postgres import PostgresStore, split_url
 
     url, _, _ = split_url("postgresql://h/db?schema=s&options=-c%20synchronous_commit%3Doff")
     assert url == "postgresql://h/db?options=-c%20synchronous_commit%3Doff"  # not "+"
-    where = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", where.hostname or "127.0.0.1", where.port or 5432)
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    store = PostgresStore(f"{POSTGRES_URL}{sep}options=-c%20synchronous_commit%3Doff")
+    store = PostgresStore(with_query(need_postgres(), options="-c%20synchronous_commit%3Doff"))
     try:
         assert store.query("SHOW synchronous_commit") == [("off",)]
     finally:

@@ -6,19 +6,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from services import POSTGRES_URL, REDIS_URL, need_port
+from services import POSTGRES_URL, need_postgres, need_redis
 from transports.helpers import WorkerProcess
 
 
 @pytest.fixture
 def redis_url() -> str:
-    parts = urlsplit(REDIS_URL)
-    need_port("Redis", parts.hostname or "127.0.0.1", parts.port or 6379)
-    return REDIS_URL
+    return need_redis()
 
 
 @pytest.fixture
@@ -59,8 +56,7 @@ def start_worker(
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL store URL in a schema of its own, dropped afterwards."""
-    parts = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
+    need_postgres()
     psycopg = pytest.importorskip("psycopg")
     schema = f"ff_transports_{uuid.uuid4().hex[:10]}"
     sep = "&" if "?" in POSTGRES_URL else "?"

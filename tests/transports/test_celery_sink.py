@@ -10,7 +10,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -19,19 +18,17 @@ from footfall.delivery.celery_sink import TASK_NAME, CelerySink, register_tasks,
 from footfall.delivery.serialize import encode_batch
 from footfall.event import Event
 from footfall.tracker import Tracker
-from services import RABBITMQ_URL, REDIS_URL, need_port
+from services import need_rabbitmq, need_redis
 from transports.helpers import WAIT, make_events, wait_for
 
 celery = pytest.importorskip("celery")
 
-BROKERS = {"rabbitmq": (RABBITMQ_URL, 5672), "redis": (REDIS_URL, 6379)}
+BROKERS = {"rabbitmq": need_rabbitmq, "redis": need_redis}
 
 
 @pytest.fixture(params=sorted(BROKERS))
 def broker(request: pytest.FixtureRequest) -> str:
-    url, port = BROKERS[request.param]
-    need_port(request.param, urlsplit(url).hostname or "127.0.0.1", urlsplit(url).port or port)
-    return url
+    return BROKERS[request.param]()
 
 
 @pytest.fixture

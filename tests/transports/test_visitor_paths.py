@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -23,7 +21,7 @@ from footfall.delivery.http_sink import HttpSink
 from footfall.event import Event
 from footfall.sites import add_site, create_token
 from footfall.tracker import Tracker
-from services import RABBITMQ_URL, need_port
+from services import need_rabbitmq
 from transports.helpers import Serve, wait_for
 from transports.http_app import free_port
 from transports.test_celery_sink import celery_worker, queue  # noqa: F401 - fixtures
@@ -37,9 +35,7 @@ USERS = ("u-1", "u-2", "u-3")
 @pytest.fixture
 def broker() -> str:
     """RabbitMQ, as deployment.md shows (test_celery_sink.py covers the Redis broker too)."""
-    parts = urlsplit(RABBITMQ_URL)
-    need_port("RabbitMQ", parts.hostname or "127.0.0.1", parts.port or 5672)
-    return RABBITMQ_URL
+    return need_rabbitmq()
 
 
 @pytest.fixture
@@ -92,8 +88,10 @@ def _stored(db_url: str, site: str) -> list[Event]:
 
 
 def test_custom_events_count_the_same_visitors_on_every_path(
-    db_url: str, serve: Serve, token: str, broker: str, queue: str, celery_worker: Any
+    db_url: str, serve: Serve, token: str, broker: str, request: pytest.FixtureRequest
 ) -> None:
+    celery_queue = request.getfixturevalue("queue")
+    request.getfixturevalue("celery_worker")  # a real worker on that queue, storing in db_url
     in_process = Tracker([db_url], site=SITES["tracker"])
     _emit_the_same_events(in_process, SITES["tracker"])
     assert in_process.close(30) == 0
@@ -105,7 +103,7 @@ def test_custom_events_count_the_same_visitors_on_every_path(
     app = celery.Celery("producer", broker=broker)
     from footfall.delivery.celery_sink import CelerySink
 
-    via_celery = Tracker([CelerySink(app, queue=queue)], site=SITES["celery"])
+    via_celery = Tracker([CelerySink(app, queue=celery_queue)], site=SITES["celery"])
     _emit_the_same_events(via_celery, SITES["celery"])
     assert via_celery.close(30) == 0
 
@@ -144,4 +142,3 @@ def test_the_api_takes_no_visitor_from_the_sending_backend(
     assert _totals(serve, token, site) == {"visitors": 1, "events": 4}
     visitors = {e.name: e.visitor_id for e in _stored(db_url, site)}
     assert visitors["cron.cleanup"] == "" and visitors["signup"] != ""
-

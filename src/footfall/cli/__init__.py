@@ -11,11 +11,11 @@ import logging
 
 import click
 
-from footfall.cli import core, failed, sites, stats, users, worker
+from footfall.cli import core, failed, imports, sites, stats, users, worker
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = (core, sites, failed, stats, users, worker)
+COMMANDS = (core, sites, failed, stats, users, worker, imports)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

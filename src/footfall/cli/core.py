@@ -12,7 +12,7 @@ import msgspec
 from footfall import settings
 from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store, shown_url
-from footfall.cli.options import db_option
+from footfall.cli.options import db_option, meta_url
 from footfall.redact import redact_url
 from footfall.stores import EventFilter
 from footfall.stores.meta import Meta, open_meta
@@ -21,9 +21,11 @@ from footfall.stores.meta import Meta, open_meta
 @click.command()
 @db_option
 def migrate(db_url: str) -> None:
-    """Create or upgrade the store's schema."""
-    store = open_store(db_url, create=True, migrate=False)
+    """Create or upgrade the store's schema (and the --meta store's)."""
+    store = open_store(db_url, create=True, migrate=False, need_meta=False)
     applied = store.migrate()
+    if store.meta_store is not None:
+        applied += store.meta_store.migrate()
     click.echo(
         f"applied {len(applied)} migration(s)" + (": " + ", ".join(applied) if applied else "")
     )
@@ -83,6 +85,9 @@ def serve(
     import uvicorn
 
     os.environ["FOOTFALL_DB"] = db_url
+    meta = meta_url()
+    if meta:
+        os.environ["FOOTFALL_META_DB"] = meta  # the server processes read it there
     if redis_sink:
         os.environ["FOOTFALL_REDIS_SINK"] = redis_sink
     if stream:
@@ -96,10 +101,12 @@ def serve(
     open_store(db_url, create=True).close()  # migrate once, before workers race to do it
     from footfall.dashboard.auth import first_run_message  # lazy: keeps `footfall --help` fast
 
-    message = first_run_message(db_url, host, port)
+    message = first_run_message(db_url, host, port, meta=meta)
     if message:
         click.echo(message)
     click.echo(_serving(db_url, host, port))
+    if meta:
+        click.echo(f"footfall: sites, tokens, users and visitor state in {shown_url(meta)}")
     uvicorn.run(
         "footfall.server.app:app_from_env",
         factory=True,
@@ -209,7 +216,7 @@ def _rebuild_hint(store: Any, deleted: int) -> None:
 @click.option("--limit", default=1000, show_default=True)
 def export(db_url: str, site: str | None, since: str | None, until: str | None, limit: int) -> None:
     """Print events as JSON lines, newest first."""
-    store = open_store(db_url)
+    store = open_store(db_url, need_meta=False)
     start = _parse_date(since) if since else None
     end = _parse_date(until) if until else None
     encoder = msgspec.json.Encoder()

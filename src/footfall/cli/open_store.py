@@ -15,6 +15,7 @@ import os
 
 import click
 
+from footfall.cli.options import meta_url
 from footfall.redact import redact_url
 from footfall.stores import Store, connect, sqlite_path
 
@@ -40,15 +41,42 @@ def announce(url: str, note: str = "") -> None:
     click.echo(f"footfall: store {shown_url(url)}{f' ({note})' if note else ''}", err=True)
 
 
-def open_store(url: str, *, create: bool = False, migrate: bool = True) -> Store:
-    """Say which store, then open it.
+def _check_file(url: str, create: bool, flag: str, variable: str) -> str:
+    """The note for `announce`; a missing SQLite file without `create` is an error."""
+    path = sqlite_path(url)
+    missing = bool(path) and not os.path.exists(_absolute(path or ""))
+    if missing and not create:
+        raise click.ClickException(f"no footfall database at {path}: pass {flag} or set {variable}")
+    return "new file" if missing else ""
+
+
+def open_store(
+    url: str, *, create: bool = False, migrate: bool = True, need_meta: bool = True
+) -> Store:
+    """Say which store (and which metadata store: `--meta`), then open them.
 
     Without `create`, a SQLite file that does not exist is an error naming it
     (exit 1), and nothing is created: not the file, its lock file or its folder.
+    With `need_meta` (every command but `migrate`), an event store that cannot
+    hold sites, tokens and users (ClickHouse) and no `--meta` is an error
+    naming the flag, before anything is served or written.
     """
-    path = sqlite_path(url)
-    missing = bool(path) and not os.path.exists(_absolute(path or ""))
-    announce(url, "new file" if missing and create else "")
-    if missing and not create:
-        raise click.ClickException(f"no footfall database at {path}: pass --db or set FOOTFALL_DB")
-    return connect(url, migrate=migrate)
+    meta = meta_url()
+    if meta == url:
+        meta = None
+    note = _check_file(url, create, "--db", "FOOTFALL_DB")
+    announce(url, note)
+    if meta:
+        meta_note = _check_file(meta, create, "--meta", "FOOTFALL_META_DB")
+        click.echo(
+            f"footfall: metadata {shown_url(meta)}{f' ({meta_note})' if meta_note else ''}",
+            err=True,
+        )
+    store = connect(url, migrate=migrate, meta=meta)
+    if need_meta and not store.meta_home().holds_meta:
+        store.close()
+        raise click.ClickException(
+            f"{shown_url(url)} keeps events only: give the store for sites, tokens, users "
+            "and visitor state with --meta postgresql://... (or $FOOTFALL_META_DB)"
+        )
+    return store

@@ -97,7 +97,8 @@ def worker(
     burst: bool,
 ) -> None:
     """Store events from a Redis Stream (written by RedisSink) into the store."""
-    store = open_store(db_url, create=True)
+    # The worker stores events only (the collector enriched them): no --meta needed.
+    store = open_store(db_url, create=True, need_meta=False)
     client = redis_client(redis_url)
     consumer_ = sw.StreamWorker(
         client,

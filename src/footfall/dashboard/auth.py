@@ -192,9 +192,10 @@ class Users:
         return used > 0
 
 
-def first_run_message(db_url: str, host: str, port: int) -> str | None:
-    """What `footfall serve` prints when nobody can log in yet: a one-time link."""
-    store = connect(db_url)
+def first_run_message(db_url: str, host: str, port: int, *, meta: str | None = None) -> str | None:
+    """What `footfall serve` prints when nobody can log in yet: a one-time link
+    (users live in the `meta` store when one is given)."""
+    store = connect(db_url, meta=meta)
     try:
         users = Users(store)
         if users.count() > 0:

@@ -19,22 +19,30 @@ from footfall.stores.sqltext import to_paramstyle
 __all__ = ["execute", "fetch"]
 
 
+def _home(store: Store) -> Store:
+    # The dashboard's tables (migration 0020) live where sites and tokens do:
+    # the `--meta` store when the event store has one attached.
+    home = store.meta_home()
+    if not home.holds_meta:
+        raise ConfigurationError(f"{home!r} cannot hold dashboard users: give --meta")
+    return home
+
+
 def _sql(store: Store, sql: str) -> str:
-    # The dashboard's tables (migration 0020) live where sites and tokens do.
-    if not store.holds_meta:
-        raise ConfigurationError(f"{store!r} cannot hold dashboard users")
     return to_paramstyle(sql, store.paramstyle)
 
 
 def fetch(store: Store, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
     """Run a read query with bound parameters."""
-    rows: list[tuple[Any, ...]] = store.query(_sql(store, sql), list(params))
+    home = _home(store)
+    rows: list[tuple[Any, ...]] = home.query(_sql(home, sql), list(params))
     return rows
 
 
 def execute(store: Store, sql: str, params: Sequence[Any] = ()) -> int:
     """Run one write statement in its own transaction; return rows changed."""
-    statement = _sql(store, sql)
-    with store.transaction() as conn:
+    home = _home(store)
+    statement = _sql(home, sql)
+    with home.transaction() as conn:
         cursor = conn.execute(statement, list(params))
         return int(cursor.rowcount or 0)

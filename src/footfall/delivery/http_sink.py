@@ -383,8 +383,10 @@ class HttpSink:
     def _note_failure(self, exc: HttpSinkError) -> None:
         self._failures += 1
         cap = self.replay_max_interval
-        wait = min(exc.wait, cap) if exc.wait else backoff_delay(
-            self._failures, base=REPLAY_BACKOFF_BASE, cap=cap
+        wait = (
+            min(exc.wait, cap)
+            if exc.wait
+            else backoff_delay(self._failures, base=REPLAY_BACKOFF_BASE, cap=cap)
         )
         self._next_try = time.monotonic() + wait
         log.warning("footfall: HttpSink spooling; collector retried in %.1fs (%s)", wait, exc)

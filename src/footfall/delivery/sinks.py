@@ -42,9 +42,11 @@ class Sink(Protocol):
 class StoreSink:
     """Writes batches to a store; `hooks` run after each stored batch.
 
-    Hooks are Flask-Track-Usage's post-storage hooks: callables taking the
-    batch. One that raises is logged and does not fail the batch (the events
-    are already stored; retrying would only repeat the hook).
+    Hooks are post-storage hooks: callables taking the batch. (Hooks written
+    for Flask-Track-Usage take one row's keys instead: they go on its
+    storages or on `footfall.integrations.flask_track_usage.FootfallStorage`.)
+    One that raises is logged and does not fail the batch (the events are
+    already stored; retrying would only repeat the hook).
     """
 
     def __init__(self, store: Store, hooks: Iterable[Hook] = ()) -> None:

@@ -324,7 +324,7 @@ class FlaskTrackUsageImporter:
                 str(row.get("status")),
             )
         )
-        return self.ids.event_id(site, line, 0, int(ts.timestamp() * 1000))
+        return self.ids.event_id(site, line, int(ts.timestamp() * 1000))
 
     @staticmethod
     def _props(row: dict[str, Any]) -> dict[str, Any]:

@@ -25,33 +25,26 @@ from __future__ import annotations
 import hashlib
 import logging
 from datetime import date
-from typing import Protocol
 
-from footfall.processors.state import ProcessorState, VisitKey
+from footfall.processors.state import StateSource, VisitKey
 
-__all__ = ["SECRET_KEY", "ImportIds", "SecretSource", "import_secret"]
+__all__ = ["SECRET_KEY", "ImportIds", "import_secret"]
 
 log = logging.getLogger("footfall.importers")
 
 # The key of the import secret among the visitor salts. It is not a date, and
 # sorts after every date, so deleting the salts of past days never deletes it.
-SECRET_KEY = "import-secret"
+SECRET_KEY = "import-secret"  # noqa: S105 - the row's name, not the secret
 
 _HEX = "0123456789abcdef"
 _VARIANT = {c: _HEX[8 | (int(c, 16) & 3)] for c in _HEX}  # RFC 9562 variant bits 10xx
 _PREFIX_CACHE_MAX = 4_096
 
 
-class SecretSource(Protocol):
-    """What `import_secret` asks of a store (`footfall.stores.base.Store` has it)."""
-
-    def processor_state(self) -> ProcessorState | None:
-        """The store's shared processor state, or None where it keeps none."""
-
-
-def import_secret(store: SecretSource) -> bytes | None:
-    """The store's import secret (created on first use), or None if it keeps no state."""
-    state = store.processor_state()
+def import_secret(store: StateSource) -> bytes | None:
+    """The import secret kept with the store's metadata (created on first use), or
+    None where there is no shared processor state to keep it in."""
+    state = store.meta_home().processor_state()
     if state is None:
         return None
     return state.salt(SECRET_KEY)
@@ -81,10 +74,20 @@ class ImportIds:
             prefix = self._prefixes[ms] = f"{t[:8]}-{t[8:]}-7"
         return f"{prefix}{digest[:3]}-{_VARIANT[digest[3]]}{digest[4:7]}-{digest[7:19]}"
 
-    def event_id(self, site: str, line: str, occurrence: int, ms: int) -> str:
-        """The id of the `occurrence`-th (from 0) identical `line` of `site`."""
+    def event_id(self, site: str, line: str, ms: int) -> str:
+        """The id of the request `line` logs for `site` (the first of identical lines)."""
         h = self._events.copy()
-        h.update(f"{site}\n{occurrence}\n{line}".encode())
+        h.update(f"L{site}\n{line}".encode())
+        return self._uuid(ms, h.hexdigest())
+
+    def repeat_id(self, first: str, occurrence: int, ms: int) -> str:
+        """The id of the `occurrence`-th repeat (from 1) of the line whose id is `first`.
+
+        Two requests can log the same line in the same second (a double
+        click); they are two events.
+        """
+        h = self._events.copy()
+        h.update(f"R{first}\n{occurrence}".encode())
         return self._uuid(ms, h.hexdigest())
 
     def visit_id(self, key: VisitKey, start: int) -> str:

@@ -1,90 +1,52 @@
-"""Access-log lines -> events -> the default processors -> the store.
+"""`footfall import log`: access-log lines -> events -> the store, as fast as it goes.
 
-What becomes what (docs/import-export.md says the same for users):
+The steps, and where each runs:
 
-- a **page view** is a GET answered 2xx or 304, for a path that is not a
-  static asset or a file by its extension (the middlewares' static patterns
-  plus downloads, feeds and data files, `NOT_PAGES`) and, where the format
-  logs the response's content type, whose type is HTML;
-- everything else parsed is a **request** (assets, other methods, redirects,
-  errors) and bots' requests, flagged `is_bot` by the same bot processor as
-  live traffic: by default they are counted by reason and skipped, and
-  `keep_requests` stores them as `request` events (bots' page views as
-  `pageview` with `is_bot`, as live traffic stores them);
-- a line that is not in the format is a **bad line**: counted, the first few
-  kept for the report, never fatal.
+1. `sources.Input` cuts each input (file, gzip, stdin) into blocks of whole
+   lines;
+2. `pool.BlockPool` has each block read by `blocks.BlockReader`: parse
+   (`logformat`), classify and build events (`logevents`), enrich with the
+   per-event part of the default processor chain. The first blocks are read
+   here, later ones by worker processes when `workers` allows;
+3. here, in input order: identical lines get their own ids (`_renumber`),
+   then the rest of the chain (visits, visit plugins, privacy) runs over
+   each batch of `batch_size` events;
+4. a writer thread stores each batch while the next one is read (`_Writer`).
 
-Every event then goes through `default_processors` (user agent, bots, geo
-from the IP, referrer source, UTM, visitor id, visits, privacy) with two
-differences that make a re-import give the same ids (`ids.py`): each day's
-visitor salt and each visit id are derived from the store's import secret,
-and visits are computed in this process's memory, across every file of one
-run (rotated files given together make whole visits).
-
-Events are written through the store directly, `batch_size` at a time, each
-batch through the processors' batch paths first. Event ids come from the
-line, so a batch written twice (a re-import, a resumed crash) stores nothing
-twice: the store reports how many were new.
+Ids come from the lines and the store's import secret (`ids.py`), so running
+the same import again stores nothing twice: the store reports how many
+events were new. Visits are computed in this process across every input of
+one run, in the order given (`sources.ordered` puts files oldest first).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import secrets
+import threading
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from footfall.event import MAX_REFERRER, MAX_SHORT, MAX_URL, Event
-from footfall.importers.ids import ImportIds, import_secret
-from footfall.importers.logformat import LogFormat
-from footfall.importers.logline import BadLine
-from footfall.integrations.request import STATIC_PATTERNS, PathFilter
-from footfall.processors import Processor, run_chain
-from footfall.processors.bots import BotProcessor
-from footfall.processors.defaults import default_processors
+from footfall.event import Event
+from footfall.importers.blocks import BlockReader, BlockResult, ReadSpec
+from footfall.importers.ids import import_secret
+from footfall.importers.logevents import NOT_PAGES
+from footfall.importers.pool import BlockPool
+from footfall.importers.sources import Input
+from footfall.processors import run_chain
 from footfall.processors.privacy import IpMode
-from footfall.processors.state import MemoryState
 from footfall.stores.base import Store
-from footfall.stores.meta import normalize_domain
 
-__all__ = [
-    "BAD_SAMPLES",
-    "BATCH_SIZE",
-    "NOT_PAGES",
-    "SKIPS",
-    "ImportReport",
-    "LogImporter",
-]
+# NOT_PAGES: what a page is not, shared with the other importers (`logevents.py`).
+__all__ = ["BAD_SAMPLES", "BATCH_SIZE", "NOT_PAGES", "ImportReport", "LogImporter"]
 
 log = logging.getLogger("footfall.importers")
 
 BATCH_SIZE = 20_000  # events per store write: large, since nobody waits on a request
 BAD_SAMPLES = 5  # bad lines kept for the report
-SAME_LINE_WINDOW = 120  # seconds of log time within which identical lines are told apart
-
-# Files that are not pages, beyond the middlewares' static assets: a log sees
-# downloads, feeds and data files the middleware would have known by their
-# content type.
-NOT_PAGES: tuple[str, ...] = tuple(
-    f"*.{ext}"
-    for ext in (
-        "xml json txt csv pdf rss atom webmanifest zip gz tgz tar bz2 xz 7z rar exe dmg msi "
-        "deb rpm apk iso jar wasm doc docx xls xlsx ppt pptx odt ods bmp tif tiff heic mov "
-        "avi mkv flv ogg wav flac m4a aac swf"
-    ).split()
-)
-
-# Why a parsed line was not stored (the report's keys).
-SKIP_METHOD = "not a GET"
-SKIP_STATUS = "status not 2xx/304"
-SKIP_ASSET = "asset or file, not a page"
-SKIP_BOT = "bot"
-SKIP_REQUEST = "unreadable request line"
-SKIP_SITE = "no site (give --site)"
-SKIPS = (SKIP_ASSET, SKIP_METHOD, SKIP_STATUS, SKIP_BOT, SKIP_REQUEST, SKIP_SITE)
+SAME_LINE_WINDOW = 65_536  # recent distinct lines among which identical ones are told apart
 
 
 @dataclass
@@ -106,91 +68,85 @@ class ImportReport:
         return self.stored - self.new
 
 
-class _Pages:
-    """Whether a path is a page: not a static asset or file by its extension.
+class _Writer:
+    """Writes batches on one thread while the caller reads and enriches the next.
 
-    The extension test is one set lookup; the few patterns that are not
-    `*.ext` (`/static/*`, `/favicon.ico`, ...) go through the middlewares'
-    cached `PathFilter`.
+    SQLite does its part of an insert with the GIL released, so the two
+    overlap. One batch waits at most (a queue of one): memory stays at two
+    batches. A store that is not thread-safe is written inline.
     """
 
-    def __init__(self) -> None:
-        patterns = (*STATIC_PATTERNS, *NOT_PAGES)
-        self.extensions = frozenset(
-            p[2:] for p in patterns if p.startswith("*.") and "*" not in p[2:]
-        )
-        rest = [p for p in patterns if not (p.startswith("*.") and "*" not in p[2:])]
-        self.others = PathFilter(exclude=rest, exclude_static=False)
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.new = 0
+        self._error: BaseException | None = None
+        self._queue: queue.Queue[list[Event] | None] = queue.Queue(maxsize=1)
+        self._thread: threading.Thread | None = None
+        if store.threadsafe:
+            self._thread = threading.Thread(
+                target=self._run, name="footfall-import-writer", daemon=True
+            )
+            self._thread.start()
 
-    def __call__(self, path: str) -> bool:
-        leaf = path.rpartition("/")[2]
-        dot = leaf.rfind(".")
-        if dot >= 0 and leaf[dot + 1 :].lower() in self.extensions:
-            return False
-        return self.others(path.lower())
+    def submit(self, events: list[Event]) -> None:
+        self._raise()
+        if self._thread is None:
+            self.new += self.store.write(events)
+        else:
+            self._queue.put(events)
 
+    def _run(self) -> None:
+        while True:
+            events = self._queue.get()
+            if events is None:
+                return
+            if self._error is not None:
+                continue  # drain: the caller sees the error and stops
+            try:
+                self.new += self.store.write(events)
+            except BaseException as exc:
+                self._error = exc
 
-class _SkipBots:
-    """A chain step after the bot processor: drops bots (the importer counts them)."""
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
-    def __call__(self, event: Event) -> Event | None:
-        return None if event.is_bot else event
-
-    def process_batch(self, events: list[Event]) -> list[Event]:
-        return [e for e in events if not e.is_bot]
-
-    def __repr__(self) -> str:
-        return "SkipBots()"
-
-
-def _site_of(host: str) -> str:
-    """The site a virtual host names: lower case, without port or trailing dot.
-
-    "" for what cannot be a domain (a scanner's `Host: ${jndi:...}`).
-    """
-    if host.startswith("["):
-        return ""
-    name = host.partition(":")[0].rstrip(".").lower()
-    if not name or len(name) > 253 or not _DOMAIN.issuperset(name):
-        return ""
-    return name
-
-
-_DOMAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
-
-
-def _html(content_type: str) -> bool:
-    return content_type.startswith(("text/html", "application/xhtml"))
+    def close(self) -> None:
+        """Wait until every batch handed over is written; raise a store error if one came."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        self._raise()
 
 
 class LogImporter:
-    """Turns the lines of one or more logs into stored events; `report` counts.
+    """Imports the lines of one or more logs into `store`; `report` counts.
 
-    `feed(lines, label)` for each input in time order, then `flush()`.
-    `secret` overrides the store's import secret (tests); without either
-    (a store that keeps no processor state), ids are random per run and a
-    re-import stores the lines again, which is logged.
+    `read(input)` for each input in time order (or `feed(lines)` for lines
+    at hand, as `--follow` has them), then `close()`. `secret` overrides the
+    store's import secret (tests); without either (a store that keeps no
+    processor state), ids are random per run and a re-import stores the
+    lines again, which is logged. `workers` is how many worker processes
+    may read blocks of a large input (0: all here).
     """
 
     def __init__(
         self,
         store: Store,
-        fmt: LogFormat,
         *,
+        format_name: str = "combined",
+        log_format: str | None = None,
         site: str | None = None,
         keep_requests: bool = False,
         ip: IpMode = "drop",
         geoip_db: str | None = None,
         batch_size: int = BATCH_SIZE,
         secret: bytes | None = None,
-        default_scheme: str = "https",
+        workers: int = 0,
     ) -> None:
         self.store = store
-        self.parse = fmt.parse
-        self.site = normalize_domain(site) if site else ""
-        self.keep_requests = keep_requests
-        self.batch_size = max(1, batch_size)
-        self.default_scheme = default_scheme
         if secret is None:
             secret = import_secret(store)
         if secret is None:
@@ -200,148 +156,111 @@ class LogImporter:
                 store,
             )
             secret = secrets.token_bytes(32)
-        self.ids = ImportIds(secret)
-        self.chain = self._chain(ip, geoip_db)
-        self.report = ImportReport()
-        self._pages = _Pages()
-        self._batch: list[Event] = []
-        self._seen: dict[str, int] = {}  # line -> occurrences so far, within the window
-        self._order: deque[tuple[int, str]] = deque()  # (second, line) of first occurrences
-        self._newest = 0
-
-    def _chain(self, ip: IpMode, geoip_db: str | None) -> list[Processor]:
-        chain = default_processors(
-            None,
-            geoip_db=geoip_db,
+        spec = ReadSpec(
+            secret,
+            format_name=format_name,
+            log_format=log_format,
+            site=site or "",
+            keep_requests=keep_requests,
             ip=ip,
-            state=MemoryState(),
-            salts=self.ids.day_salt,
-            visit_ids=self.ids.visit_id,
+            geoip_db=geoip_db,
         )
-        if not self.keep_requests:
-            at = next(i for i, p in enumerate(chain) if isinstance(p, BotProcessor))
-            chain.insert(at + 1, _SkipBots())
-        return chain
+        self.reader = BlockReader(spec)  # compiles the format: a bad one fails here
+        self.ids = self.reader.ids
+        self.batch_size = max(1, batch_size)
+        self.report = ImportReport()
+        self._pool: BlockPool[str] = BlockPool(self.reader, workers)
+        self._writer = _Writer(store)
+        self._batch: list[Event] = []
+        self._lines_of: Counter[str] = Counter()  # lines taken per input, for line numbers
+        self._seen: dict[str, int] = {}  # first id of a line -> repeats so far
+        self._order: deque[str] = deque()
 
-    # -- lines -> events -------------------------------------------------------
+    @property
+    def parallel(self) -> bool:
+        """Whether worker processes are reading blocks."""
+        return self._pool.started
+
+    # -- inputs ----------------------------------------------------------------
+    def read(self, source: Input, progress: Callable[[], None] | None = None) -> None:
+        """Import one input, block by block; `progress` is called after each block."""
+        for block in source.blocks():
+            for label, result in self._pool.submit(source.label, block):
+                self._take(label, result)
+            if progress is not None:
+                progress()
+
     def feed(self, lines: Iterable[str], label: str = "") -> None:
-        """Import `lines` (without line ends); full batches are written as they fill."""
+        """Import lines at hand (without line ends), here, after everything read before."""
+        for tag, result in self._pool.drain():
+            self._take(tag, result)
+        self._take(label, self.reader.read_lines(list(lines)))
+
+    def _take(self, label: str, result: BlockResult) -> None:
         report = self.report
-        skipped = report.skipped
-        parse = self.parse
-        batch = self._batch
-        for line in lines:
-            report.lines += 1
-            if not line or line.isspace():
-                report.blank += 1
-                continue
-            if "\x00" in line:
-                line = line.replace("\x00", "")
-            try:
-                req = parse(line)
-            except BadLine as exc:
-                report.bad += 1
-                if len(report.bad_samples) < BAD_SAMPLES:
-                    report.bad_samples.append((label, report.lines, exc.reason, line[:300]))
-                continue
-            event = self._event(line, req)
-            if isinstance(event, str):
-                skipped[event] += 1
-                continue
-            batch.append(event)
-            if len(batch) >= self.batch_size:
+        first_line = self._lines_of[label]
+        self._lines_of[label] += result.lines
+        report.lines += result.lines
+        report.blank += result.blank
+        report.bad += result.bad
+        report.skipped.update(result.skipped)
+        for index, reason, text in result.bad_samples:
+            if len(report.bad_samples) < BAD_SAMPLES:
+                report.bad_samples.append((label, first_line + index + 1, reason, text))
+        events = result.unpacked()
+        if events:
+            self._renumber(events)
+            self._batch.extend(events)
+            if len(self._batch) >= self.batch_size:
                 self._write()
-                batch = self._batch
 
-    def _event(self, line: str, req: Any) -> Event | str:
-        """The event of one parsed line, or the reason it is skipped."""
-        site = self.site or _site_of(req.host)
-        if not site:
-            return SKIP_SITE
-        method = req.method
-        if not method:
-            return SKIP_REQUEST
-        target = req.target
-        if target[0] != "/":
-            if "://" not in target:
-                return SKIP_REQUEST  # `OPTIONS *`, `CONNECT host:443`
-            parts = urlsplit(target)
-            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
-        raw_path = target.partition("?")[0]
-        path = unquote(raw_path, errors="replace") if "%" in raw_path else raw_path
-        status = req.status
-        ctype = req.content_type
-        page = (
-            method == "GET"
-            and (200 <= status < 300 or status == 304)
-            and (not ctype or _html(ctype))
-            and self._pages(path)
-        )
-        if not page and not self.keep_requests:
-            if method != "GET":
-                return SKIP_METHOD
-            if not (200 <= status < 300 or status == 304):
-                return SKIP_STATUS
-            return SKIP_ASSET
-        host = req.host or site
-        ms = req.ms
-        return Event(
-            name="pageview" if page else "request",
-            id=self.ids.event_id(site, line, self._occurrence(line, ms // 1000), ms),
-            ts=req.ts,
-            site=site[:MAX_SHORT],
-            source="log",
-            url=f"{req.scheme or self.default_scheme}://{host}{target}"[:MAX_URL],
-            host=host[:MAX_SHORT],
-            path=path[:MAX_SHORT],
-            referrer=req.referrer[:MAX_REFERRER],
-            method=method,
-            status=status if 0 <= status <= 999 else 0,
-            duration_ms=round(req.duration_ms, 3) if req.duration_ms > 0 else 0.0,
-            bytes=req.nbytes if req.nbytes > 0 else 0,
-            ip=req.ip[:MAX_SHORT],
-            user_agent=req.user_agent[:MAX_URL],
-            language=req.language[:MAX_SHORT],
-        )
+    def _renumber(self, events: list[Event]) -> None:
+        """Give the 2nd, 3rd, ... of identical lines ids of their own.
 
-    def _occurrence(self, line: str, second: int) -> int:
-        """How many identical lines came before this one (within `SAME_LINE_WINDOW`).
-
-        Two requests can log the same line in the same second (a double
-        click): they are two events, so the line alone cannot be the id.
+        Identical lines carry the same time, so they come close together;
+        the last `SAME_LINE_WINDOW` distinct lines are remembered.
         """
-        seen = self._seen
-        n = seen.get(line, 0)
-        seen[line] = n + 1
-        if n == 0:
-            self._order.append((second, line))
-            if second > self._newest:
-                self._newest = second
-                order = self._order
-                horizon = second - SAME_LINE_WINDOW
-                while order and order[0][0] < horizon:
-                    seen.pop(order.popleft()[1], None)
-        return n
+        seen, order = self._seen, self._order
+        for event in events:
+            first = event.id
+            n = seen.get(first, 0)
+            seen[first] = n + 1
+            if n:
+                event.id = self.ids.repeat_id(first, n, int(event.ts.timestamp() * 1000))
+            else:
+                order.append(first)
+                if len(order) > SAME_LINE_WINDOW:
+                    del seen[order.popleft()]
 
     # -- events -> store -------------------------------------------------------
     def _write(self) -> None:
         batch, self._batch = self._batch, []
         if not batch:
             return
-        events = run_chain(self.chain, batch)
+        events = run_chain(self.reader.suffix, batch)
         report = self.report
-        if len(events) < len(batch):
-            report.skipped[SKIP_BOT] += len(batch) - len(events)
-        if events:
-            report.new += self.store.write(events)
-            report.stored += len(events)
-            report.pageviews += sum(1 for e in events if e.name == "pageview")
+        report.stored += len(events)
+        report.pageviews += sum(1 for e in events if e.name == "pageview")
+        self._writer.submit(events)
 
     def flush(self) -> None:
-        """Write what is batched (at the end of the input, or on a timer when following)."""
+        """Hand everything read so far to the store (the end of an input, a timer)."""
+        for label, result in self._pool.drain():
+            self._take(label, result)
         self._write()
 
-    @property
-    def pending(self) -> int:
-        """Events read but not written yet."""
-        return len(self._batch)
+    def close(self, *, interrupted: bool = False) -> None:
+        """Store what was read and wait for the store; stop the workers.
+
+        `interrupted` (Ctrl-C) drops blocks the workers have not read yet:
+        everything taken so far is stored, and running the import again
+        goes on from there.
+        """
+        try:
+            if interrupted:
+                self._pool.close(cancel=True)
+            self.flush()
+        finally:
+            self._pool.close()
+            self._writer.close()
+            self.report.new = self._writer.new

@@ -38,6 +38,7 @@ _MONTHS = {
 }
 _TIME_CACHE_MAX = 4_096  # distinct time strings remembered before starting over
 _times: dict[str, tuple[datetime, int]] = {}
+_days: dict[str, int] = {}
 
 
 class BadLine(FootfallError, ValueError):
@@ -83,31 +84,43 @@ def _ms(ts: datetime) -> int:
     return (d.days * 86_400 + d.seconds) * 1_000 + d.microseconds // 1_000
 
 
+def _day(text: str) -> int:
+    """Seconds from the epoch to the UTC midnight of `10/Oct/2000` (cached: few days)."""
+    day = _days.get(text)
+    if day is None:
+        if len(_days) >= _TIME_CACHE_MAX:
+            _days.clear()
+        d = datetime(int(text[7:11]), _MONTHS[text[3:6]], int(text[0:2]), tzinfo=_UTC) - _EPOCH
+        day = _days[text] = d.days * 86_400
+    return day
+
+
 def clf_time(text: str) -> tuple[datetime, int]:
     """`10/Oct/2000:13:55:36 -0700` (nginx `$time_local`, Apache `%t`) -> (UTC, ms)."""
     hit = _times.get(text)
     if hit is not None:
         return hit
     try:
-        if len(text) != 26 or text[2] != "/" or text[6] != "/" or text[20] != " ":
+        if (
+            len(text) != 26
+            or text[2] != "/"
+            or text[6] != "/"
+            or text[11] != ":"
+            or text[20] != " "
+            or text[21] not in "+-"
+        ):
             raise ValueError(text)
-        local = datetime(
-            int(text[7:11]),
-            _MONTHS[text[3:6]],
-            int(text[0:2]),
-            int(text[12:14]),
-            int(text[15:17]),
-            int(text[18:20]),
-            tzinfo=_UTC,
+        offset = int(text[22:24]) * 3_600 + int(text[24:26]) * 60
+        seconds = (
+            _day(text[:11])
+            + int(text[12:14]) * 3_600
+            + int(text[15:17]) * 60
+            + int(text[18:20])
+            + (-offset if text[21] == "+" else offset)
         )
-        sign = text[21]
-        if sign not in "+-":
-            raise ValueError(text)
-        offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
     except (ValueError, KeyError):
         raise BadLine(f"time {text[:40]!r} is not like 10/Oct/2000:13:55:36 -0700") from None
-    ts = local - offset if sign == "+" else local + offset
-    return _remember(text, (ts, _ms(ts)))
+    return _remember(text, (_EPOCH + timedelta(seconds=seconds), seconds * 1_000))
 
 
 def iso_time(text: str) -> tuple[datetime, int]:

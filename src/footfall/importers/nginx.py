@@ -45,7 +45,9 @@ BUILT_IN = {
         '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent '
         '"$http_referer" "$http_user_agent"'
     ),
-    "common": "$remote_addr $ident $remote_user [$time_local] \"$request\" $status $body_bytes_sent",
+    "common": (
+        '$remote_addr $ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
+    ),
     "vhost_combined": (
         "$host:$server_port $remote_addr $ident $remote_user [$time_local] "
         '"$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"'
@@ -193,7 +195,8 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], 
         g = m.groups()
         ts, ms = time_of(g[i_time])
         if i_request >= 0:
-            method, target = split_request(unescape(g[i_request]))
+            request = g[i_request]
+            method, target = split_request(unescape(request) if "\\" in request else request)
         else:
             method = g[i_method] if i_method >= 0 else "GET"
             if i_uri >= 0:
@@ -203,8 +206,12 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], 
                 target = g[i_path] + ("?" + args if args and args != "-" else "")
         status = to_int(g[i_status], "status")
         nbytes = to_int(g[i_bytes], "bytes") if i_bytes >= 0 else 0
-        ref = unescape(g[i_ref]) if i_ref >= 0 else ""
-        ua = unescape(g[i_ua]) if i_ua >= 0 else ""
+        ref = g[i_ref] if i_ref >= 0 else ""
+        if "\\" in ref:
+            ref = unescape(ref)
+        ua = g[i_ua] if i_ua >= 0 else ""
+        if "\\" in ua:
+            ua = unescape(ua)
         host = g[i_host] if i_host >= 0 else ""
         duration = _float(g[i_dur], "request_time") * 1000.0 if i_dur >= 0 else 0.0
         lang = unescape(g[i_lang]) if i_lang >= 0 else ""

@@ -11,7 +11,6 @@ line.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -20,11 +19,12 @@ from typing import IO, Any
 
 from footfall.importers.logline import BadLine, Request
 
-__all__ = ["STDIN", "Input", "ordered"]
+__all__ = ["BLOCK_BYTES", "STDIN", "Input", "first_time", "ordered"]
 
 STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _PEEK_LINES = 100  # lines read to find a file's first timestamp
+BLOCK_BYTES = 2 * 1024 * 1024  # a block is what one worker reads at a time
 
 
 class Input:
@@ -37,7 +37,7 @@ class Input:
             self.size: int | None = None
             self._owned = False
         else:
-            raw = open(name, "rb")  # noqa: SIM115 - closed by close()
+            raw = open(name, "rb")
             self.size = os.fstat(raw.fileno()).st_size
             self._owned = True
         self._raw = raw
@@ -45,7 +45,6 @@ class Input:
         if _peek(raw, 2) == _GZIP_MAGIC:
             binary = gzip.GzipFile(fileobj=raw, mode="rb")
         self._binary = binary
-        self._text = io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
 
     @property
     def label(self) -> str:
@@ -58,16 +57,27 @@ class Input:
         except (OSError, ValueError):
             return 0
 
+    def blocks(self, size: int = BLOCK_BYTES) -> Iterator[bytes]:
+        """The input in blocks of about `size` bytes, each ending at a line end."""
+        read, readline = self._binary.read, self._binary.readline
+        while True:
+            block = read(size)
+            if not block:
+                return
+            if not block.endswith(b"\n"):
+                block += readline()
+            yield block
+
     def lines(self) -> Iterator[str]:
-        """The lines, without their line ends."""
-        for line in self._text:
-            yield line.rstrip("\r\n")
+        """The lines, decoded, without their line ends."""
+        for raw in self._binary:
+            yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
     def close(self) -> None:
+        if self._binary is not self._raw:
+            self._binary.close()  # a GzipFile: leaves the file it reads open
         if self._owned:
-            self._text.close()
-        else:
-            self._text.detach()
+            self._raw.close()
 
     def __enter__(self) -> Input:
         return self

@@ -68,11 +68,16 @@ _AGENT_COLUMNS = {
 
 
 def is_ftu_storage(obj: object) -> bool:
-    """Whether `obj` is a Flask-Track-Usage storage or writer (or a subclass of one)."""
-    return any(
+    """Whether `obj` takes Flask-Track-Usage's records: one of its storages or writers
+    (or a subclass), or any other callable that is not a footfall sink, since
+    Flask-Track-Usage called any callable it was given as a storage."""
+    if any(
         c.__module__ == _FTU_STORAGE or c.__module__.startswith(_FTU_STORAGE + ".")
         for c in type(obj).__mro__
-    )
+    ):
+        return True
+    is_sink = hasattr(obj, "write") and hasattr(obj, "close")
+    return callable(obj) and not is_sink and not isinstance(obj, str | Store | type)
 
 
 class UserAgent:

@@ -14,7 +14,10 @@ The contract, for implementers:
 - `salt(day)` returns the salt of that UTC day, creating a random one if
   there is none. Two processes asking at once must get the same salt (insert
   if absent, then read, in one transaction).
-- `prune_salts(keep_from)` deletes the salts of days before `keep_from`.
+- `prune_salts(keep_from)` deletes the salts of days before `keep_from`,
+  comparing them as text. A log import keeps its secret as the salt of
+  `import-secret` (footfall.importers.ids), which sorts after every date:
+  it is never pruned.
 - `visits()` is a context manager around ONE transaction that serialises
   writers of visit state (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: a
   transaction-scoped advisory lock or `SELECT ... FOR UPDATE`). Inside it,
@@ -300,13 +303,17 @@ class StateSource(Protocol):
     def processor_state(self) -> ProcessorState | None:
         """The store's shared state, or None where it keeps none."""
 
+    def meta_home(self) -> StateSource:
+        """The store that keeps its metadata (the `--meta` store, else itself)."""
+
 
 def state_for(store: StateSource | None) -> ProcessorState:
-    """The shared state of `store` (its `processor_state()`), or in-memory state
-    (with a warning) where it has none."""
+    """The shared state kept with `store`'s metadata (the `--meta` store's
+    `processor_state()` when one is attached), or in-memory state (with a
+    warning) where there is none."""
     if store is None:
         return MemoryState()
-    state = store.processor_state()
+    state = store.meta_home().processor_state()
     if state is not None:
         return state
     log.warning(

@@ -66,9 +66,12 @@ def _module_routes(state: ServerState) -> tuple[list[BaseRoute], list[Middleware
     return routes, dashboard_routes.middleware(state)
 
 
-def create_app(db_url: str | None = None, *, schemas_dir: str | None = None) -> Starlette:
-    """Build the server for the store at `db_url` (default: $FOOTFALL_DB)."""
-    state = ServerState.from_url(db_url, schemas_dir)
+def create_app(
+    db_url: str | None = None, *, schemas_dir: str | None = None, meta_url: str | None = None
+) -> Starlette:
+    """Build the server for the store at `db_url` (default: $FOOTFALL_DB), its
+    metadata in `meta_url` (default: $FOOTFALL_META_DB, else the same store)."""
+    state = ServerState.from_url(db_url, schemas_dir, meta_url)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -23,6 +23,7 @@ from footfall import settings
 from footfall.delivery.dispatch import RETRY_FOREVER
 from footfall.delivery.redis_sink import RedisSink
 from footfall.delivery.sinks import Sink, StoreSink
+from footfall.errors import ConfigurationError
 from footfall.processors import Processor
 from footfall.processors.defaults import default_processors
 from footfall.stores import Store, connect, default_url
@@ -57,7 +58,9 @@ class ServerState:
     """Shared by every route module of one server process.
 
     `tracker` is the write side: the collector only enqueues into it and its
-    worker writes batches to `store`. `extras` is where route modules keep
+    worker writes batches to `store`. `store` carries its metadata store
+    (`store.meta_home()`: the `--meta` store, else itself), where sites,
+    tokens, users and the processors' state are read. `extras` is where route modules keep
     their own state (rate limiters, schema registry, ...), keyed by module.
     """
 
@@ -69,10 +72,23 @@ class ServerState:
     drain_time: float = DEFAULT_DRAIN_SECONDS  # seconds `close` may take to store the queue
 
     @classmethod
-    def from_url(cls, db_url: str | None = None, schemas_dir: str | None = None) -> ServerState:
+    def from_url(
+        cls,
+        db_url: str | None = None,
+        schemas_dir: str | None = None,
+        meta_url: str | None = None,
+    ) -> ServerState:
+        """The state of a server over `db_url` (default $FOOTFALL_DB), with its
+        metadata in `meta_url` (default $FOOTFALL_META_DB, else the same store)."""
         settings.check()  # a bad value stops the start, not a request or the exit
         url = db_url or default_url()
-        store = connect(url)
+        store = connect(url, meta=meta_url if meta_url is not None else settings.META_DB())
+        if not store.meta_home().holds_meta:
+            store.close()
+            raise ConfigurationError(
+                f"{store!r} keeps events only: give the store for sites, tokens, users and "
+                "visitor state with --meta postgresql://... (or $FOOTFALL_META_DB)"
+            )
         tracker = collector_tracker(_sink(store), list(default_processors(store)))
         return cls(
             store=store,

@@ -43,12 +43,31 @@ def _extra_missing(exc: ImportError, *packages: str) -> bool:
     return (exc.name or "").split(".")[0] in packages
 
 
-def connect(url: str | None = None, *, migrate: bool = True) -> Store:
+def connect(url: str | None = None, *, migrate: bool = True, meta: str | None = None) -> Store:
     """Open the store named by `url` and bring its schema up to date.
 
     `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, `sqlite://`
-    (in memory), `postgresql://...`, `clickhouse://...`.
+    (in memory), `postgresql://...`, `clickhouse://...`. With `meta`, the
+    store at that URL keeps the sites, tokens, users, failed events and
+    processor state (`Store.attach_meta`); reads of them go there.
     """
+    store = _open(url, migrate=migrate)
+    if meta and meta != store.url:
+        try:
+            kept = _open(meta, migrate=migrate)
+        except BaseException:
+            store.close()
+            raise
+        try:
+            store.attach_meta(kept)
+        except BaseException:
+            kept.close()
+            store.close()
+            raise
+    return store
+
+
+def _open(url: str | None, *, migrate: bool) -> Store:
     url = url or default_url()
     scheme = urlsplit(url).scheme.lower()
     store: Store

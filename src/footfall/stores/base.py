@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.stores import hooks
 
@@ -84,6 +85,9 @@ class Store(ABC):
     threadsafe: ClassVar[bool] = True
     # Whether it keeps sites, tokens and failed events itself (`meta()`).
     holds_meta: ClassVar[bool] = False
+    # The store that keeps this one's metadata when that is another database
+    # (`--meta`, `attach_meta`); None: this store keeps its own, if it can.
+    meta_store: Store | None = None
     # How it keeps the stats summaries: SUMMARIES_FOLDED, SUMMARIES_VIEWS, or ""
     # (none: the stats read raw events). A store's URL may change it.
     summaries: str = ""
@@ -162,6 +166,24 @@ class Store(ABC):
         SUMMARIES_FOLDED has one: the catch-up folds in it)."""
         raise NotImplementedError(f"{type(self).__name__} has no serial transactions")
 
+    def attach_meta(self, meta: Store) -> None:
+        """Keep sites, tokens, dashboard users, failed events and processor state in
+        `meta` instead of here: a ClickHouse event store keeps events only (the
+        metadata are small rows written one at a time, which it does badly), so
+        its metadata live in PostgreSQL or SQLite. Closing this store closes `meta`.
+        """
+        if not meta.holds_meta:
+            raise ConfigurationError(f"{meta!r} cannot hold sites, tokens and users")
+        self.meta_store = meta
+
+    def meta_home(self) -> Store:
+        """The store its metadata live in: the attached one, else itself.
+
+        Callers of metadata (`open_meta`, `state_for`, the dashboard's users)
+        go through this, so one object carries both halves to every route.
+        """
+        return self.meta_store if self.meta_store is not None else self
+
     def meta(self) -> Meta:
         """Its sites, tokens and failed events (where `holds_meta`)."""
         raise NotImplementedError(f"no sites/tokens support for {self.dialect!r} stores yet")
@@ -179,8 +201,12 @@ class Store(ABC):
         """The stats engine's SQL dialect for this store (`footfall.stores.hooks`)."""
         return hooks.stats_dialect(self)
 
-    def close(self) -> None:  # noqa: B027 - optional hook, not abstract
-        """Release connections."""
+    def close(self) -> None:
+        """Release connections (a backend's own `close` ends by calling this one),
+        and close the attached metadata store."""
+        meta, self.meta_store = self.meta_store, None
+        if meta is not None:
+            meta.close()
 
     def __enter__(self) -> Store:
         return self

@@ -96,16 +96,23 @@ def insert_sql(names: list[str], table: str = "events") -> str:
     return f"INSERT INTO {table} ({', '.join(names)}) VALUES"
 
 
-def delete_sql(condition: str) -> str:
+_MUTABLE = ("events", "events_local")  # a cluster's mutations go to each shard's table
+
+
+def delete_sql(condition: str, table: str = "events") -> str:
     """A mutation deleting the rows `condition` selects (never without one)."""
     if not condition.strip():
         raise ValueError("refusing to delete every event without a condition")
-    return f"ALTER TABLE events DELETE WHERE {condition}"
+    if table not in _MUTABLE:
+        raise ValueError(f"not an events table: {table!r}")
+    return f"ALTER TABLE {table} DELETE WHERE {condition}"
 
 
-def retention_ttl_sql(days: int) -> str:
+def retention_ttl_sql(days: int, table: str = "events") -> str:
     """Table TTL (ClickHouse >= 19.6): rows older than `days` vanish on merge."""
+    if table not in _MUTABLE:
+        raise ValueError(f"not an events table: {table!r}")
     return (
-        "ALTER TABLE events MODIFY TTL "
+        f"ALTER TABLE {table} MODIFY TTL "
         f"toDateTime(intDiv(ts, 1000000), 'UTC') + INTERVAL {int(days)} DAY"
     )

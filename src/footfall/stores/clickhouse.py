@@ -31,7 +31,8 @@ ClickHouse's own: a server crash loses what the buffer held (at most N
 seconds). docs/stores.md says more.
 
 URL: `clickhouse://user:password@host:9000/database?retention_days=400`
-(`&buffer_seconds=10` to buffer). Extra query parameters are
+(`&buffer_seconds=10` to buffer; `&cluster=NAME` for the tables of a cluster,
+footfall.stores.ch_cluster). Extra query parameters are
 clickhouse-driver settings (`compression=lz4`, ...).
 """
 
@@ -55,7 +56,7 @@ from clickhouse_driver.errors import ErrorCodes, ServerException
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
-from footfall.stores import hooks
+from footfall.stores import ch_cluster, hooks
 from footfall.stores.base import SUMMARIES_VIEWS, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
 from footfall.stores.ch_columns import columns
@@ -114,7 +115,7 @@ def split_url(url: str) -> tuple[str, str, int | None]:
                 raise ConfigurationError(f"retention_days must be an integer: {value!r}") from None
             if retention < 1:
                 raise ConfigurationError("retention_days must be at least 1")
-        elif key not in ("buffer_seconds", "summaries"):  # read by their own functions
+        elif key not in ("buffer_seconds", "summaries", "cluster"):  # read by their own functions
             kept.append((key, value))
     return urlunsplit(parts._replace(query=urlencode(kept))), database, retention
 
@@ -130,6 +131,16 @@ def buffer_seconds(url: str) -> int | None:
             if not 1 <= seconds <= MAX_BUFFER_SECONDS:
                 raise ConfigurationError(f"buffer_seconds must be 1..{MAX_BUFFER_SECONDS}")
             return seconds
+    return None
+
+
+def cluster_name(url: str) -> str | None:
+    """The URL's `cluster=NAME` (a `remote_servers` entry), or None: one server."""
+    for key, value in parse_qsl(urlsplit(url).query, keep_blank_values=True):
+        if key == "cluster":
+            if not _IDENT.match(value):
+                raise ConfigurationError(f"cluster must match {_IDENT.pattern}: {value!r}")
+            return value
     return None
 
 
@@ -165,6 +176,9 @@ class ClickHouseStore(Store):
         self.url = url
         self.driver_url, self.database, self.retention_days = split_url(url)
         self.buffer_seconds = buffer_seconds(url)
+        self.cluster = cluster_name(url)
+        if self.cluster and self.buffer_seconds:
+            raise ConfigurationError("buffer_seconds is for one server, not with cluster=")
         self.summary_views = summaries_enabled(url)  # whether the stats views exist
         # The views answer stats only when they see every accepted event: not
         # behind a Buffer table, which hands them rows only when it flushes.
@@ -204,6 +218,8 @@ class ClickHouseStore(Store):
             # The summaries' breakdowns name each compacted hour they read (25
             # bytes an hour): past ~14 months that exceeds the 256 KiB default.
             client.settings.setdefault("max_query_size", MAX_QUERY_SIZE)
+            if self.cluster:
+                client.settings.update(ch_cluster.SETTINGS)
             self._local.client = client
             with self._lock:
                 self._all.append(client)
@@ -244,6 +260,8 @@ class ClickHouseStore(Store):
 
     # -- contract -----------------------------------------------------------
     def migrate(self) -> list[str]:
+        if self.cluster:
+            return self._migrate_cluster(self.cluster)
         client = self.client
         # No locks in ClickHouse: every statement is idempotent (IF NOT EXISTS),
         # so two processes migrating at once at worst both record a version.
@@ -269,6 +287,57 @@ class ClickHouseStore(Store):
             client.execute(buffer_table_sql(self.database, self.buffer_seconds))
         self._apply_retention()
         return applied
+
+    def _migrate_cluster(self, cluster: str) -> list[str]:
+        """Apply the schema to every server of `cluster`, one by one (no ON CLUSTER:
+        that needs ZooKeeper): shard-local tables and views, then the Distributed
+        tables over them. Returns the migrations applied on any server."""
+        tables = ch_cluster.table_names()
+        applied: list[str] = []
+        views_added = False
+        for host in ch_cluster.hosts(self.client, cluster):
+            with ch_cluster.on_host(self.driver_url, host) as admin:
+                admin.execute(f"CREATE DATABASE IF NOT EXISTS {self.database}")  # allow-listed
+            with ch_cluster.on_host(self.driver_url, host, self.database) as client:
+                client.execute(
+                    "CREATE TABLE IF NOT EXISTS footfall_migrations "
+                    "(version UInt32, name String, applied_at DateTime) "
+                    "ENGINE = MergeTree ORDER BY version"
+                )
+                done = {r[0] for r in client.execute("SELECT version FROM footfall_migrations")}
+                fresh = False
+                for m in pending_migrations(self.dialect, done):
+                    for stmt in migration_statements(m):
+                        client.execute(ch_cluster.local_statement(stmt, tables))
+                    client.execute(
+                        "INSERT INTO footfall_migrations (version, name, applied_at) VALUES",
+                        [(m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None))],
+                    )
+                    fresh = fresh or m.label.startswith("0002_")
+                    if m.label not in applied:
+                        applied.append(m.label)
+                for table in tables:
+                    client.execute(ch_cluster.distributed_ddl(table, cluster, self.database))
+                views_added = (self._sync_local_views(client, tables) and not fresh) or views_added
+                if self.retention_days is not None and self.server_version >= _TTL_SINCE:
+                    client.execute(retention_ttl_sql(self.retention_days, "events_local"))
+        if views_added:
+            self.client.execute(MARK_ALL_INCOMPLETE)
+        if self.retention_days is not None and self.server_version < _TTL_SINCE:
+            self._apply_retention()  # only warns: no TTL before 19.6
+        return applied
+
+    def _sync_local_views(self, client: Client, tables: list[str]) -> bool:
+        """One server's views, as `_sync_views`; True if views were created (or dropped),
+        so the sites must be marked incomplete."""
+        missing = [t for t in VIEW_TABLES if not client.execute(f"EXISTS TABLE {t}_mv")[0][0]]
+        if not self.summary_views:
+            for table in VIEW_TABLES:
+                client.execute(f"DROP TABLE IF EXISTS {table}_mv")  # fixed names
+            return len(missing) < len(VIEW_TABLES)
+        for table in missing:
+            client.execute(ch_cluster.local_view_ddl(table, tables))
+        return bool(missing)
 
     def _sync_views(self, fresh: bool) -> None:
         """Drop the stats views (`summaries=off`), or create the missing ones. Views
@@ -375,25 +444,32 @@ class ClickHouseStore(Store):
         if n:
             # No transactions here: the hooks run before the mutation is sent.
             hooks.before_delete(self, None, deletion)
-            self.client.execute(delete_sql(where), params)
-            self._wait_for_mutations()
+            if not self.cluster:
+                self.client.execute(delete_sql(where), params)
+                self._wait_for_mutations(self.client)
+                return n
+            # Mutations run on MergeTree tables only: each shard's events_local.
+            for host in ch_cluster.hosts(self.client, self.cluster):
+                with ch_cluster.on_host(self.driver_url, host, self.database) as client:
+                    client.execute(delete_sql(where, "events_local"), params)
+                    self._wait_for_mutations(client, "events_local")
         return n
 
-    def _wait_for_mutations(self) -> None:
-        """Block until this table has no unfinished mutation (ours included)."""
+    def _wait_for_mutations(self, client: Client, table: str = "events") -> None:
+        """Block until `table` has no unfinished mutation (ours included) on `client`'s server."""
         deadline = time.monotonic() + MUTATION_TIMEOUT_S
         delay = 0.01
         while True:
-            pending = self.query(
+            pending = client.execute(
                 "SELECT count() FROM system.mutations "
-                "WHERE database = %(db)s AND table = 'events' AND is_done = 0",
-                {"db": self.database},
+                "WHERE database = %(db)s AND table = %(table)s AND is_done = 0",
+                {"db": self.database, "table": table},
             )[0][0]
             if not pending:
                 return
             if time.monotonic() > deadline:
                 raise TimeoutError(
-                    f"ClickHouse mutation on events not done in {MUTATION_TIMEOUT_S}s"
+                    f"ClickHouse mutation on {table} not done in {MUTATION_TIMEOUT_S}s"
                 )
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
@@ -423,6 +499,7 @@ class ClickHouseStore(Store):
             except (ClickHouseError, OSError, EOFError):
                 pass
         self._local = threading.local()
+        super().close()
 
     def __repr__(self) -> str:
         return f"ClickHouseStore({redact_url(self.url)!r})"

@@ -10,8 +10,9 @@ backend implements it in its own dialect:
   statements for both (uses the store's `transaction()` and `query()`).
 - A store declares that it holds them (`Store.holds_meta`) and returns its
   `Meta` from `Store.meta()`. A store without has no sites or tokens:
-  `open_meta` raises `NotImplementedError` (ClickHouse keeps them in a
-  separate metadata store).
+  `open_meta` raises `NotImplementedError`. ClickHouse keeps them in a
+  separate metadata store: `connect(url, meta=...)` attaches it
+  (`Store.attach_meta`) and `open_meta` reads `store.meta_home()`.
 
 The records and the protocol live in `meta_records.py`, which every
 implementation imports; this module is where callers find them.
@@ -78,10 +79,14 @@ def normalize_domain(domain: str) -> str:
 
 
 def open_meta(store: Store) -> Meta:
-    """The `Meta` of `store`; NotImplementedError where the store holds none."""
-    if not store.holds_meta:
-        raise NotImplementedError(f"no sites/tokens support for {store.dialect!r} stores")
-    return store.meta()
+    """The `Meta` of `store` (kept in its `meta_home()`: the `--meta` store when one
+    is attached); NotImplementedError where there is none."""
+    home = store.meta_home()
+    if not home.holds_meta:
+        raise NotImplementedError(
+            f"no sites/tokens support for {home.dialect!r} stores: give a metadata store (--meta)"
+        )
+    return home.meta()
 
 
 def hash_token(secret: str) -> str:

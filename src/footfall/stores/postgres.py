@@ -285,7 +285,7 @@ class PostgresStore(Store):
     ) -> list[Event]:
         limit, offset = page_window(limit, page)
         where, params = events_where(start, end, filters, FORMAT)
-        query = f"{_SELECT}{where} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"  # noqa: S608
+        query = f"{_SELECT}{where} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         rows = self.query(query, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
 
@@ -351,6 +351,7 @@ class PostgresStore(Store):
             pool, self._pool = self._pool, None
         if pool is not None and self._pid == os.getpid():
             pool.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self.url)!r})"

@@ -33,8 +33,8 @@ from footfall.stores.budget import current as current_budget
 from footfall.stores.meta_sql import SQLMeta
 from footfall.stores.migrate import pending_migrations
 from footfall.stores.rows import COLUMNS, row_to_event, sqlite_columns, to_micros
-from footfall.stores.sqltext import QMARK, events_condition, events_where
 from footfall.stores.sqlite_lock import WriterLock
+from footfall.stores.sqltext import QMARK, events_condition, events_where
 
 __all__ = ["BUSY_RETRY_SECONDS", "SQLiteStore", "WriteHook"]
 
@@ -377,6 +377,7 @@ class SQLiteStore(Store):
         self._local = threading.local()
         if self._writer is not None:
             self._writer.close()
+        super().close()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({redact_url(self.url)!r})"

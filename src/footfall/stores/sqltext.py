@@ -83,13 +83,13 @@ def _convert(sql: str, style: str) -> str:
 
     def swap(match: re.Match[str]) -> str:
         nonlocal count
-        token = match.group()
-        if token == "?":
+        found = match.group()
+        if found == "?":
             count += 1
             return "%s" if style == FORMAT else f"%(p{count})s"
-        if token in _UNCLOSED:
-            raise ValueError(f"SQL with an unclosed {token}: {sql[:80]!r}")
-        return token.replace("%", "%%")  # text, or a bare `%`
+        if found in _UNCLOSED:
+            raise ValueError(f"SQL with an unclosed {found}: {sql[:80]!r}")
+        return found.replace("%", "%%")  # text, or a bare `%`
 
     return _TOKEN.sub(swap, sql)
 

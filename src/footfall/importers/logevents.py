@@ -1,0 +1,172 @@
+"""A parsed log line -> the event it stands for, or the reason it is skipped.
+
+What becomes what (docs/import-export.md says the same for users):
+
+- a **page view** is a GET answered 2xx or 304, for a path that is not a
+  static asset or a file by its extension (the middlewares' static patterns
+  plus downloads, feeds and data files, `NOT_PAGES`) and, where the format
+  logs the response's content type, whose type is HTML;
+- everything else is a **request** (assets, other methods, redirects,
+  errors): counted by reason and skipped, or, with `keep_requests`, stored
+  as a `request` event like the middlewares store them.
+
+Bots are told by the processors later (`blocks.py`). The site is `--site`,
+else the line's virtual host.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from footfall.event import MAX_REFERRER, MAX_SHORT, MAX_URL, Event
+from footfall.importers.ids import ImportIds
+from footfall.importers.logline import Request
+from footfall.integrations.request import STATIC_PATTERNS, PathFilter
+from footfall.stores.meta import normalize_domain
+
+__all__ = [
+    "NOT_PAGES",
+    "SKIPS",
+    "SKIP_ASSET",
+    "SKIP_BOT",
+    "SKIP_METHOD",
+    "SKIP_REQUEST",
+    "SKIP_SITE",
+    "SKIP_STATUS",
+    "LineRules",
+]
+
+# Files that are not pages, beyond the middlewares' static assets: a log sees
+# downloads, feeds and data files the middleware would have known by their
+# content type.
+NOT_PAGES: tuple[str, ...] = tuple(
+    f"*.{ext}"
+    for ext in (
+        "xml json txt csv pdf rss atom webmanifest zip gz tgz tar bz2 xz 7z rar exe dmg msi "
+        "deb rpm apk iso jar wasm doc docx xls xlsx ppt pptx odt ods bmp tif tiff heic mov "
+        "avi mkv flv ogg wav flac m4a aac swf"
+    ).split()
+)
+
+# Why a parsed line was not stored (the report's keys).
+SKIP_ASSET = "asset or file, not a page"
+SKIP_METHOD = "not a GET"
+SKIP_STATUS = "status not 2xx/304"
+SKIP_BOT = "bot"
+SKIP_REQUEST = "unreadable request line"
+SKIP_SITE = "no site (give --site)"
+SKIPS = (SKIP_ASSET, SKIP_METHOD, SKIP_STATUS, SKIP_BOT, SKIP_REQUEST, SKIP_SITE)
+
+_DOMAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
+
+
+class _Pages:
+    """Whether a path is a page: not a static asset or file by its extension.
+
+    The extension test is one set lookup; the few patterns that are not
+    `*.ext` (`/static/*`, `/favicon.ico`, ...) go through the middlewares'
+    cached `PathFilter`.
+    """
+
+    def __init__(self) -> None:
+        patterns = (*STATIC_PATTERNS, *NOT_PAGES)
+        simple = [p for p in patterns if p.startswith("*.") and "*" not in p[2:]]
+        self.extensions = frozenset(p[2:] for p in simple)
+        rest = [p for p in patterns if p not in simple]
+        self.others = PathFilter(exclude=rest, exclude_static=False)
+
+    def __call__(self, path: str) -> bool:
+        leaf = path.rpartition("/")[2]
+        dot = leaf.rfind(".")
+        if dot >= 0 and leaf[dot + 1 :].lower() in self.extensions:
+            return False
+        return self.others(path.lower())
+
+
+def site_of(host: str) -> str:
+    """The site a virtual host names: lower case, without port or trailing dot.
+
+    "" for what cannot be a domain (a scanner's `Host: ${jndi:...}`).
+    """
+    if host.startswith("["):
+        return ""
+    name = host.partition(":")[0].rstrip(".").lower()
+    if not name or len(name) > 253 or not _DOMAIN.issuperset(name):
+        return ""
+    return name
+
+
+def _html(content_type: str) -> bool:
+    return content_type.startswith(("text/html", "application/xhtml"))
+
+
+class LineRules:
+    """Decides what a parsed line becomes and builds its event.
+
+    The event's id is the id of the first of identical lines
+    (`ImportIds.event_id`); the importer renumbers repeats, which it alone
+    sees in order.
+    """
+
+    def __init__(
+        self,
+        ids: ImportIds,
+        *,
+        site: str = "",
+        keep_requests: bool = False,
+        default_scheme: str = "https",
+    ) -> None:
+        self.ids = ids
+        self.site = normalize_domain(site) if site else ""
+        self.keep_requests = keep_requests
+        self.default_scheme = default_scheme
+        self._pages = _Pages()
+
+    def event(self, line: str, req: Request) -> Event | str:
+        """The event of one parsed line, or the reason it is skipped."""
+        site = self.site or site_of(req.host)
+        if not site:
+            return SKIP_SITE
+        method, target = req.method, req.target
+        if not method or not target:
+            return SKIP_REQUEST
+        if target[0] != "/":
+            if "://" not in target:
+                return SKIP_REQUEST  # `OPTIONS *`, `CONNECT host:443`
+            parts = urlsplit(target)
+            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        raw_path = target.partition("?")[0]
+        path = unquote(raw_path, errors="replace") if "%" in raw_path else raw_path
+        status = req.status
+        ctype = req.content_type
+        page = (
+            method == "GET"
+            and (200 <= status < 300 or status == 304)
+            and (not ctype or _html(ctype))
+            and self._pages(path)
+        )
+        if not page and not self.keep_requests:
+            if method != "GET":
+                return SKIP_METHOD
+            if not (200 <= status < 300 or status == 304):
+                return SKIP_STATUS
+            return SKIP_ASSET
+        host = req.host or site
+        return Event(
+            name="pageview" if page else "request",
+            id=self.ids.event_id(site, line, req.ms),
+            ts=req.ts,
+            site=site[:MAX_SHORT],
+            source="log",
+            url=f"{req.scheme or self.default_scheme}://{host}{target}"[:MAX_URL],
+            host=host[:MAX_SHORT],
+            path=path[:MAX_SHORT],
+            referrer=req.referrer[:MAX_REFERRER],
+            method=method,
+            status=status if 0 <= status <= 999 else 0,
+            duration_ms=round(req.duration_ms, 3) if req.duration_ms > 0 else 0.0,
+            bytes=req.nbytes if req.nbytes > 0 else 0,
+            ip=req.ip[:MAX_SHORT],
+            user_agent=req.user_agent[:MAX_URL],
+            language=req.language[:MAX_SHORT],
+        )
