@@ -62,7 +62,8 @@ def _emit_props_cost(n: int, repeats: int) -> float:
 
 def _end_to_end(n: int, folder: Path, run: int, summaries: bool = False) -> float:
     store = connect(f"sqlite:///{folder / f'e2e{run}{summaries}.db'}")
-    t = Tracker([StoreSink(store)], site="bench.example", queue_size=n + 10, batch_size=BATCH)
+    # No processors: the delivery pipeline itself (bench_processors measures the chain).
+    t = Tracker([StoreSink(store)], [], site="bench.example", queue_size=n + 10, batch_size=BATCH)
     start = time.perf_counter()
     for i in range(n):
         t.emit("pageview", {"i": i}, url="https://bench.example/p", path="/p", visitor_id="v")
@@ -96,7 +97,7 @@ def _built_events(n: int) -> list[Event]:
 def _worker_only(n: int, folder: Path, run: int) -> float:
     events = _built_events(n)
     store = connect(f"sqlite:///{folder / f'worker{run}.db'}")
-    t = Tracker([StoreSink(store)], queue_size=n + 10, batch_size=BATCH)
+    t = Tracker([StoreSink(store)], [], queue_size=n + 10, batch_size=BATCH)
     start = time.perf_counter()
     for ev in events:
         t.send(ev)

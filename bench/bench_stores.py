@@ -52,6 +52,7 @@ PG_URL = os.environ.get("FOOTFALL_BENCH_POSTGRES", "postgresql://postgres@127.0.
 GOALS = {"sqlite": "", "postgres": ">= 100,000", "clickhouse": ">= 200,000"}
 GOALS["clickhouse, buffer_seconds=10"] = GOALS["clickhouse"]
 GOALS["clickhouse, summaries=off"] = GOALS["clickhouse"]
+GOALS["clickhouse, 2-shard cluster"] = ">= 0.9 x raw driver"
 _BUFFERED = "?buffer_seconds=10"  # the opt-in Buffer table (docs/stores.md)
 _PAGES = [f"/docs/{i}" for i in range(200)] + ["/", "/pricing", "/blog", "/signup"]
 _REFS = ["", "", "google.com", "news.ycombinator.com", "duckduckgo.com", "github.com"]
@@ -152,6 +153,32 @@ def _ch_store(tmp: Path, query: str = "") -> tuple[Store, Callable[[], None]]:
     return store, drop
 
 
+def _ch_cluster_store(tmp: Path) -> tuple[Store, Callable[[], None]]:
+    """A store on a two-shard cluster ($FOOTFALL_BENCH_CLICKHOUSE_CLUSTER, a `?cluster=`
+    URL, or the test suite's two local servers), in a fresh database on every shard."""
+    from urllib.parse import urlsplit
+
+    from footfall.stores import ch_cluster
+
+    base = os.environ.get("FOOTFALL_BENCH_CLICKHOUSE_CLUSTER")
+    if not base:
+        from tests.clickhouse_cluster import cluster_url
+
+        base = cluster_url()
+    if base is None:
+        raise RuntimeError("no ClickHouse cluster (apt-get install clickhouse-server)")
+    db = f"ff_bench_{uuid.uuid4().hex[:10]}"
+    store = connect(urlsplit(base)._replace(path=f"/{db}").geturl())
+
+    def drop() -> None:
+        c = store.client  # type: ignore[attr-defined]
+        for host in ch_cluster.hosts(c, store.cluster):  # type: ignore[attr-defined]
+            with ch_cluster.on_host(store.driver_url, host) as client:  # type: ignore[attr-defined]
+                client.execute(f"DROP DATABASE IF EXISTS {db}")
+
+    return store, drop
+
+
 def _tracker_rate(tmp: Path, events: list[Event], batch_size: int | None) -> float:
     """Events/s from `Tracker.send` of every event until `flush` returns (ClickHouse).
 
@@ -161,7 +188,7 @@ def _tracker_rate(tmp: Path, events: list[Event], batch_size: int | None) -> flo
     from footfall import Tracker
 
     store, drop = _ch_store(tmp)
-    tracker = Tracker([store], batch_size=batch_size, queue_size=len(events), name="bench-ch")
+    tracker = Tracker([store], [], batch_size=batch_size, queue_size=len(events), name="bench-ch")
     try:
         started = time.perf_counter()
         for e in events:
@@ -270,13 +297,18 @@ def _raw_pg(tmp: Path, events: list[Event]) -> float:
     return len(rows) / took
 
 
-def _raw_ch(tmp: Path, events: list[Event], query: str = "", batch: int = BATCH) -> float:
+def _raw_ch(
+    tmp: Path, events: list[Event], query: str = "", batch: int = BATCH, factory: Any = None
+) -> float:
     from footfall.stores.ch_sql import INSERT
 
     enc = row_encoder(ts=to_micros, boolean=int)
     rows = [enc(e) for e in events]
-    store, drop = _ch_store(tmp, query)
-    client = store.client  # type: ignore[attr-defined]
+    store: Any
+    store, drop = factory(tmp) if factory else _ch_store(tmp, query)
+    # The store's own client: on a cluster it inserts into `events` (Distributed)
+    # with the same settings (insert_distributed_sync) as the store.
+    client = store.client
     insert = INSERT.replace("events", "events_buffer") if "buffer_seconds" in query else INSERT
 
     def go() -> None:
@@ -306,6 +338,12 @@ STORES: dict[str, tuple[Callable[[Path], tuple[Store, Callable[[], None]]], Any]
     "clickhouse, summaries=off": (
         lambda tmp: _ch_store(tmp, "?summaries=off"),
         lambda tmp, events: _raw_ch(tmp, events, "?summaries=off"),
+    ),
+    # Two shards (`?cluster=`): both sides insert into the Distributed `events`,
+    # synchronously (acknowledged once on the shards).
+    "clickhouse, 2-shard cluster": (
+        _ch_cluster_store,
+        lambda tmp, events: _raw_ch(tmp, events, factory=_ch_cluster_store),
     ),
 }
 
@@ -452,7 +490,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="footfall-bench-") as tmpdir:
         tmp = Path(tmpdir)
+        only = os.environ.get(
+            "FOOTFALL_BENCH_STORES"
+        )  # e.g. "clickhouse,clickhouse, 2-shard cluster"
         for name, (factory, raw) in STORES.items():
+            if only and name not in only.split(";"):
+                continue
             try:
                 # Alternate store and driver runs: the machine's load drifts,
                 # and back-to-back blocks would hand one side the quiet minute.

@@ -82,8 +82,9 @@ def _default_chain(sinks: Sequence[Sink]) -> list[Processor]:
     writing one directly is that way, so it enriches them (browser, bots,
     geo, visitor and visit ids, the IP dropped) with the first store's shared
     salts and visits. A tracker that only hands events on (`HttpSink`,
-    `CelerySink`, `RedisSink`) leaves them to the side that stores them: the
-    collector, the Celery task. It has no store to share salts through.
+    `CelerySink`) leaves them to the side that stores them: the collector,
+    the Celery task. It has no store to share salts through. (`footfall
+    worker` stores a Redis Stream as it is: a `RedisSink` app passes its chain.)
     """
     store = next((s.store for s in sinks if isinstance(s, StoreSink)), None)
     return default_processors(store) if store is not None else []

@@ -37,6 +37,11 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
     (("failed", "retry"), (), None),
     (("delete-visitor",), ("nobody", "--yes"), None),
     (("purge",), ("--older-than", "4000", "--yes"), None),
+    (
+        ("import", "log"),
+        ("-", "--site", SITE),
+        '81.2.69.142 - - [02/Mar/2026:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n',
+    ),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from click.testing import CliRunner
 
 from footfall.cli import main
@@ -205,7 +207,7 @@ def test_store_without_meta_support_still_serves_but_refuses_events(tmp_path):
     result = collector.ingest([Event(name="x", site="a.example")], token=None, ip="", user_agent="")
     assert result.status() == 501 and "sites" in result.errors[0].reason
     with pytest.raises(Rejected) as exc:
-        collector.authenticate("Bearer ff_x")
+        asyncio.run(collector.authenticate("Bearer ff_x"))
     assert exc.value.status == 501
     assert collector.store_failed("{}", "why") is False
     state.close()

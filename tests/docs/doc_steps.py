@@ -64,8 +64,12 @@ class Service:
         self.block = block
         self.log = log
         self._out: IO[bytes] = log.open("ab")
-        self.proc = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", block.text],
+        commands = [
+            line for line in block.text.splitlines() if line.strip() and not line.startswith("#")
+        ]
+        assert len(commands) == 1, f"{block.where}: a service step is one command"
+        self.proc = subprocess.Popen(  # exec: the signals reach the command itself
+            ["bash", "-euo", "pipefail", "-c", f"exec {commands[0]}"],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

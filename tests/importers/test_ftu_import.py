@@ -18,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from tests.ftu_env import DATA, run_ftu
 from tests.services import POSTGRES_URL, need_port
 
 from footfall import connect, stats
+from footfall.cli import main
 from footfall.errors import ConfigurationError
 from footfall.importers.flask_track_usage import SKIP_TIME, FlaskTrackUsageImporter
 from footfall.stores.base import Store
@@ -178,6 +180,20 @@ def test_what_is_not_a_flask_track_usage_table_is_refused(tmp_path: Path, store:
     with pytest.raises(ConfigurationError, match="no datetime column"):
         _import(store, f"sqlite:///{other}")
     assert store.count() == 0
+
+
+def test_the_command_imports_and_reports(db_url: str) -> None:
+    args = ["import", "flask-track-usage", f"sqlite:///{SAMPLE}", "--db", db_url]
+    first = CliRunner().invoke(main, [*args, "--until", "2024-03-06"])
+    assert first.exit_code == 0, first.output
+    assert "13 rows read, 0 bad; 11 events (9 page views): 11 new" in first.output
+    assert f"skipped 2: {SKIP_TIME}" in first.output
+    second = CliRunner().invoke(main, args)
+    assert "13 events (11 page views): 2 new, 11 already in the store" in second.output
+    with connect(db_url) as store:
+        assert _stats(store) == EXPECTED
+    missing = CliRunner().invoke(main, [*args[:2], "sqlite:///no/such.sqlite", "--db", db_url])
+    assert missing.exit_code == 1 and "no such database file" in missing.output
 
 
 def test_sample_is_what_flask_track_usage_writes(tmp_path: Path) -> None:

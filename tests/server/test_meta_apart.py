@@ -69,7 +69,8 @@ class Server:
 
     @classmethod
     def stats_api(cls, events: Any, meta: Store) -> Server:
-        """The stats API over `events` with `meta` attached as its metadata store."""
+        """The stats API over `events` (not a `Store`: chDB's stand-in) with `meta`
+        attached as its metadata store, as `Store.attach_meta` does."""
         events.meta_store = meta
         add_site(meta, UTC_SITE)
         add_site(meta, TZ_SITE, TZ)
@@ -91,18 +92,11 @@ class Server:
 
 
 def _chdb(path: Path) -> Any:
-    """chDB (current ClickHouse, in process) holding events only, as `Store.attach_meta`
-    leaves a ClickHouse store: its metadata are in `meta_store`."""
+    """chDB (current ClickHouse, in process): events only, as a ClickHouse store."""
     pytest.importorskip("chdb", reason="chdb is a dev dependency")
     from tests.stores.chdb_store import ChdbStore
 
-    class ChdbWithMeta(ChdbStore):  # type: ignore[misc]
-        meta_store: Store | None = None
-
-        def meta_home(self) -> Any:
-            return self.meta_store
-
-    return ChdbWithMeta(path)
+    return ChdbStore(path)
 
 
 @pytest.fixture(scope="module")

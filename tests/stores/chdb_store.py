@@ -56,6 +56,7 @@ class ChdbStore:
     summaries = SUMMARIES_VIEWS
     retention_days = None
     holds_meta = False  # events only, as ClickHouse
+    meta_store: Any = None  # a metadata store put here stands for `Store.attach_meta`
     driver_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, path: Path, cluster: bool = False) -> None:
@@ -130,6 +131,14 @@ class ChdbStore:
         else:
             named = {f"p{i}": v for i, v in enumerate(params, start=1)}
         return [tuple(r) for r in self._run(query, named)]
+
+    def meta_home(self) -> Any:
+        """Where its sites, tokens and processor state live (`Store.meta_home`)."""
+        return self.meta_store if self.meta_store is not None else self
+
+    def processor_state(self) -> None:
+        """None: no shared state here, as a ClickHouse store (`Store.processor_state`)."""
+        return None
 
     def stats_dialect(self) -> Dialect:
         from footfall.stats.dialect_clickhouse import ClickHouseDialect

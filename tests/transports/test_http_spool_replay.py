@@ -89,40 +89,42 @@ def test_spooled_events_are_not_delivered_until_replayed_after_the_collector_ret
 
 
 @pytest.fixture
-def scripted(sqlite_store: Store) -> Iterator[Collector]:
+def scripted(sqlite_store: Store) -> Iterator[tuple[Collector, str]]:
+    """The scripted collector and its URL."""
     collector = Collector(sqlite_store, TOKEN)
     running = serve(collector, free_port())
-    collector.url = running.url  # type: ignore[attr-defined]
-    yield collector
+    yield collector, running.url
     running.stop()
 
 
 def test_a_long_retry_after_does_not_hold_the_spool_past_the_ceiling(
-    scripted: Collector, sqlite_store: Store, tmp_path: Path
+    scripted: tuple[Collector, str], sqlite_store: Store, tmp_path: Path
 ) -> None:
     """A collector (or a proxy) asking for an hour is tried again within the ceiling."""
     assert REPLAY_MAX_INTERVAL <= 5  # the documented ceiling: replay within seconds
+    collector, url = scripted
     hour = {"Retry-After": "3600"}
-    scripted.script = [(503, hour)] * 4  # the first request, then three replays
-    sink = HttpSink(scripted.url, TOKEN, spool=tmp_path / "spool", retries=0)  # type: ignore[attr-defined]
+    collector.script = [(503, hour)] * 4  # the first request, then three replays
+    sink = HttpSink(url, TOKEN, spool=tmp_path / "spool", retries=0)
     sink.replay_max_interval = 0.5  # a short ceiling keeps the test short
     tracker = Tracker([sink], flush_interval=0.05)
     events = [tracker.emit("pageview", site=SITE, path=f"/{i}") for i in range(10)]
     assert tracker.worker.flush(30) and sink.held_events == 10
     assert tracker.flush(60)  # replayed despite the hour asked for
-    assert len(scripted.requests) == 5
+    assert len(collector.requests) == 5
     assert {e.id for e in sqlite_store.get_usage()} == {e.id for e in events}
     assert tracker.stats().spooled == 0 and tracker.stats().delivered == 10
     tracker.close()
 
 
 def test_close_replays_the_spool_without_waiting_for_the_backoff(
-    scripted: Collector, sqlite_store: Store, tmp_path: Path
+    scripted: tuple[Collector, str], sqlite_store: Store, tmp_path: Path
 ) -> None:
     """Back before the replay's next try: closing sends the spool rather than leaving it
     to the next process that opens the folder."""
-    scripted.script = [(503, {"Retry-After": "30"})]
-    sink = HttpSink(scripted.url, TOKEN, spool=tmp_path / "spool", retries=0)  # type: ignore[attr-defined]
+    collector, url = scripted
+    collector.script = [(503, {"Retry-After": "30"})]
+    sink = HttpSink(url, TOKEN, spool=tmp_path / "spool", retries=0)
     sink.replay_max_interval = 60.0  # the next scheduled try is 30 s away
     tracker = Tracker([sink], flush_interval=0.05)
     events = [tracker.emit("pageview", site=SITE, path=f"/{i}") for i in range(10)]

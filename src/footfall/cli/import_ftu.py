@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
+from typing import Any, cast
 
 import click
 
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.errors import ConfigurationError
+from footfall.processors.privacy import IP_MODES, IpMode
 from footfall.redact import redact_url
 
 __all__ = ["flask_track_usage"]
@@ -16,6 +19,18 @@ __all__ = ["flask_track_usage"]
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _fold(store: Any) -> None:
+    """Fold the new events into the stats summaries now, so the first stats read is fast."""
+    # lazy: keeps `footfall --help` fast
+    from footfall.stats.summaries.catchup import catch_up
+
+    started = time.monotonic()
+    folded = catch_up(store)
+    if folded:
+        took = time.monotonic() - started
+        click.echo(f"stats summaries: {folded:,} events folded in {took:.1f} s", err=True)
 
 
 @click.command("flask-track-usage")
@@ -41,10 +56,16 @@ def _utc(value: datetime | None) -> datetime | None:
 )
 @click.option(
     "--ip",
-    type=click.Choice(["drop", "truncate", "keep"]),
+    type=click.Choice(IP_MODES),
     default="drop",
     show_default=True,
     help="What is kept of an IP address once geo and the visitor id have used it.",
+)
+@click.option(
+    "--geoip-db",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A MaxMind-format database for geo (default: $FOOTFALL_GEOIP_DB, else countries "
+    "from geoip2fast).",
 )
 def flask_track_usage(
     url: str,
@@ -55,6 +76,7 @@ def flask_track_usage(
     since: datetime | None,
     until: datetime | None,
     ip: str,
+    geoip_db: str | None,
 ) -> None:
     """Import the history Flask-Track-Usage's SQLStorage kept.
 
@@ -74,10 +96,13 @@ def flask_track_usage(
         forwarded=forwarded,
         since=_utc(since),
         until=_utc(until),
-        ip=ip,  # type: ignore[arg-type]  # click.Choice checked it
+        ip=cast(IpMode, ip),  # click.Choice checked it
+        geoip_db=geoip_db,
     )
     try:
         report = importer.import_table(url, table)
+        if report.new:
+            _fold(store)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

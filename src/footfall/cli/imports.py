@@ -15,6 +15,7 @@ from typing import Any, cast
 
 import click
 
+from footfall.cli.import_ftu import flask_track_usage
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.importers.logformat import FORMATS
@@ -87,6 +88,11 @@ def import_group() -> None:
     "[default: CPUs - 1, at most 4]",
 )
 @click.option(
+    "--batch-size",
+    type=click.IntRange(100, 1_000_000),
+    help="Events per store write. [default: 20,000; the store's own preference when larger]",
+)
+@click.option(
     "--no-fold",
     is_flag=True,
     help="Leave the stats summaries to `footfall serve` or the first stats read.",
@@ -103,6 +109,7 @@ def log_command(
     geoip_db: str | None,
     follow: bool,
     workers: int | None,
+    batch_size: int | None,
     no_fold: bool,
     quiet: bool,
 ) -> None:
@@ -115,7 +122,7 @@ def log_command(
     """
     # lazy: keeps `footfall --help` fast
     from footfall.errors import ConfigurationError
-    from footfall.importers.log import LogImporter
+    from footfall.importers.log import BATCH_SIZE, LogImporter
     from footfall.importers.logformat import log_format
     from footfall.importers.pool import default_workers
 
@@ -142,6 +149,7 @@ def log_command(
         ip=cast(IpMode, ip),  # click.Choice(IP_MODES)
         geoip_db=geoip_db,
         workers=0 if follow else (default_workers() if workers is None else workers),
+        batch_size=batch_size or max(BATCH_SIZE, store.preferred_batch_size or 0),
     )
     started = time.monotonic()
     show = not quiet and sys.stderr.isatty()
@@ -311,4 +319,5 @@ def _fold(store: Any) -> None:
 
 
 def register(group: click.Group) -> None:
+    import_group.add_command(flask_track_usage)
     group.add_command(import_group)

@@ -6,6 +6,14 @@ once per `ttl` seconds (both lists are small: one row per site or token).
 A site added with `footfall sites add` is therefore accepted by a running
 server within `ttl` seconds.
 
+An unknown API token is different: the sender is an app that `footfall token
+create` has just been run for, and a 401 makes it drop its events for good.
+So a look-up that misses answers `RETRY`, and the caller reloads the lists
+off the event loop (`reload_after_miss`, in a thread: only that request
+waits) and looks again; the miss is final (None, a 401) when lists loaded
+since such a reload was asked for, less than `ttl` ago, lack the token.
+Unknown tokens cost at most one extra reload per `ttl`.
+
 The lists are loaded when the directory is made (at server start, not on a
 request). Later, a look-up on the event loop that finds them stale starts a
 reload in a background thread and answers from the current lists: a slow or
@@ -20,12 +28,15 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from footfall.stores.meta import Meta, Site, Token, hash_token, normalize_domain
 
-__all__ = ["Directory"]
+__all__ = ["RETRY", "Directory"]
 
 log = logging.getLogger("footfall.collector")
+
+RETRY: Literal["retry"] = "retry"  # `Directory.token`: look again after `reload_after_miss`
 
 
 def _on_event_loop() -> bool:
@@ -51,6 +62,9 @@ class Directory:
         self._lock = threading.Lock()
         self._flag_lock = threading.Lock()
         self._reloading = False
+        self._loads = 0  # how many times the lists were loaded
+        self._miss_at = -float("inf")  # when an unknown token last asked for a reload ...
+        self._miss_loads = -1  # ... and which load of the lists lacked it
         self._reload()
 
     def _reload(self, force: bool = True) -> None:
@@ -65,6 +79,7 @@ class Directory:
                 log.exception("footfall: could not refresh sites and tokens")
             else:
                 self._sites, self._tokens = sites, tokens
+                self._loads += 1
             self._loaded_at = self.clock()
 
     def _reload_in_background(self) -> None:
@@ -104,6 +119,18 @@ class Directory:
             found = sites.get(norm)
         return found
 
-    def token(self, secret: str) -> Token | None:
-        _, tokens = self._lists()
-        return tokens.get(hash_token(secret))
+    def token(self, secret: str) -> Token | Literal["retry"] | None:
+        """The active token with this secret; None: there is none; RETRY: see the module."""
+        found = self._lists()[1].get(hash_token(secret))
+        if found is not None:
+            return found
+        now = self.clock()
+        if self._loads > self._miss_loads and now - self._miss_at < self.ttl:
+            return None  # the lists loaded since a miss asked for them lack it
+        self._miss_at, self._miss_loads = now, self._loads
+        return RETRY
+
+    def reload_after_miss(self) -> None:
+        """Reload for a `RETRY`, unless that was done since (blocking: off the event loop)."""
+        if self._loads == self._miss_loads:
+            self._reload()

@@ -5,9 +5,11 @@ CONTRACT (used by footfall.collector.snowplow and routes.py)
 `collector_for(state) -> Collector` returns the one `Collector` of a
 `ServerState` (created on first use, kept in `state.extras["collector"]`).
 
-`Collector.authenticate(authorization: str | None) -> Token | None`
+`await Collector.authenticate(authorization: str | None) -> Token | None`
     `None` when no `Authorization` header was sent; the `Token` for a valid
     `Bearer <secret>`; raises `Rejected(401, reason)` for a bad or revoked one.
+    A token made since the cached lists were loaded is found: that request
+    waits for a reload, in a thread (collector/directory.py).
 
 `Collector.check_rate(ip: str, token: Token | None, cost: float = 1.0, *, paid=0.0) -> None`
     Raises `Rejected(429, reason, retry_after=seconds)` when `ip` exceeded the
@@ -68,6 +70,7 @@ against the registry without ingesting anything.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -181,7 +184,7 @@ class Collector:
         self.admission = Admission(max(self.config.admit_depth, 2 * batch), self.config.admit_wait)
 
     # -- per request --------------------------------------------------------
-    def authenticate(self, authorization: str | None) -> Token | None:
+    async def authenticate(self, authorization: str | None) -> Token | None:
         if authorization is None:
             return None
         if self.directory is None:
@@ -190,7 +193,10 @@ class Collector:
         if scheme.lower() != "bearer" or not secret.strip():
             raise Rejected(401, "Authorization must be 'Bearer <API token>'")
         token = self.directory.token(secret.strip())
-        if token is None:
+        if isinstance(token, str):  # RETRY: maybe made since the lists were loaded
+            await asyncio.to_thread(self.directory.reload_after_miss)
+            token = self.directory.token(secret.strip())
+        if token is None or isinstance(token, str):
             raise Rejected(401, "unknown or revoked API token")
         return token
 

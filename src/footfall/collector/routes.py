@@ -92,7 +92,7 @@ async def post_event(request: Request) -> Response:
     collector = collector_for(request.app.state.footfall)
     try:
         ip = client_address(request, collector)
-        token = collector.authenticate(request.headers.get("authorization"))
+        token = await collector.authenticate(request.headers.get("authorization"))
         collector.check_rate(ip, token)
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype not in JSON_TYPES:

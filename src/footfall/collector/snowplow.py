@@ -178,7 +178,7 @@ def routes(state: Any) -> list[BaseRoute]:
         collector = collector_for(state)
         try:
             ip = client_address(request, collector)
-            token = collector.authenticate(request.headers.get("authorization"))
+            token = await collector.authenticate(request.headers.get("authorization"))
             collector.check_rate(ip, token)
             await collector.admit()
             body = await read_body(request, collector.config.max_body_bytes)

@@ -114,7 +114,7 @@ class BlockReader:
 
     def __init__(self, spec: ReadSpec) -> None:
         self.spec = spec
-        self.parse = log_format(spec.format_name, spec.log_format).parse
+        self.format = log_format(spec.format_name, spec.log_format)
         self.ids = ImportIds(spec.secret)
         self.rules = LineRules(
             self.ids,
@@ -138,7 +138,7 @@ class BlockReader:
         """Lines without their line ends -> counts and events."""
         result = BlockResult(lines=len(lines))
         skipped = result.skipped
-        parse, event_of = self.parse, self.rules.event
+        read, judge, build = self.format.read, self.rules.judge, self.rules.build
         events: list[Event] = []
         keep = events.append
         for index, line in enumerate(lines):
@@ -148,17 +148,16 @@ class BlockReader:
             if "\x00" in line:
                 line = line.replace("\x00", "")  # PostgreSQL refuses NUL in text
             try:
-                req = parse(line)
+                req = read(line, judge)
             except BadLine as exc:
                 result.bad += 1
                 if len(result.bad_samples) < BAD_SAMPLES:
                     result.bad_samples.append((index, exc.reason, line[:300]))
                 continue
-            event = event_of(line, req)
-            if isinstance(event, str):
-                skipped[event] += 1
+            if isinstance(req, str):
+                skipped[req] += 1
             else:
-                keep(event)
+                keep(build(line, req))
         if events:
             enriched = run_chain(self.prefix, events)
             if len(enriched) < len(events):

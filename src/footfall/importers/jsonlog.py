@@ -30,6 +30,7 @@ import orjson
 
 from footfall.importers.logline import (
     BadLine,
+    Judge,
     Request,
     clf_time,
     epoch_time,
@@ -117,17 +118,24 @@ def _client(request: dict[str, Any]) -> str:
     return host.strip("[]")
 
 
-def parse_caddy(line: str) -> Request:
-    """One Caddy access log entry -> `Request`."""
+def parse_caddy(line: str, judge: Judge | None = None) -> Request | str:
+    """One Caddy access log entry -> `Request` (or the judge's reason to skip it)."""
     obj = _object(line)
     request = obj.get("request")
     if not isinstance(request, dict):
         raise BadLine("no `request` object (not an access log entry)")
-    ts, ms = _caddy_time(obj.get("ts"))
     method = _text(request.get("method"))
     target = _text(request.get("uri"))
     if not method or not target:
         method, target = "", ""
+    status = _count(obj.get("status"), "status")
+    host = _text(request.get("host"))
+    ctype = _first(obj.get("resp_headers"), "Content-Type")
+    if judge is not None:
+        reason = judge(host, method, target, status, ctype)
+        if reason is not None:
+            return reason
+    ts, ms = _caddy_time(obj.get("ts"))
     headers = request.get("headers")
     return Request(
         ts,
@@ -135,14 +143,14 @@ def parse_caddy(line: str) -> Request:
         _client(request),
         method,
         target,
-        _count(obj.get("status"), "status"),
+        status,
         _count(obj.get("size"), "size"),
         _first(headers, "Referer"),
         _first(headers, "User-Agent"),
-        _text(request.get("host")),
+        host,
         _seconds(obj.get("duration")) * 1000.0,
         _first(headers, "Accept-Language"),
-        _first(obj.get("resp_headers"), "Content-Type"),
+        ctype,
         "https" if request.get("tls") else "http",
     )
 
@@ -168,16 +176,9 @@ def _pick(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def parse_json(line: str) -> Request:
-    """One flat JSON object keyed by nginx variable names -> `Request`."""
+def parse_json(line: str, judge: Judge | None = None) -> Request | str:
+    """One flat JSON object keyed by nginx variable names -> `Request` (or the judge's reason)."""
     obj = _object(line)
-    for key, convert in _TIME_KEYS:
-        raw = obj.get(key)
-        if raw is not None:
-            ts, ms = convert(_text(raw))
-            break
-    else:
-        raise BadLine("no time (time_iso8601, time_local or msec)")
     request = obj.get("request")
     if request is not None:
         method, target = split_request(_text(request))
@@ -189,9 +190,23 @@ def parse_json(line: str) -> Request:
             target = path + ("?" + args if args else "")
         if not method or not target:
             method, target = "", ""
-    status = obj.get("status")
-    if status is None:
+    raw_status = obj.get("status")
+    if raw_status is None:
         raise BadLine("no status")
+    status = _count(raw_status, "status")
+    host = _text(_pick(obj, _HOST))
+    ctype = _text(_pick(obj, _CTYPE))
+    if judge is not None:
+        reason = judge(host, method, target, status, ctype)
+        if reason is not None:
+            return reason
+    for key, convert in _TIME_KEYS:
+        raw = obj.get(key)
+        if raw is not None:
+            ts, ms = convert(_text(raw))
+            break
+    else:
+        raise BadLine("no time (time_iso8601, time_local or msec)")
     port = _text(obj.get("server_port"))
     scheme = _text(obj.get("scheme")) or ("https" if port == "443" else "http" if port else "")
     return Request(
@@ -200,13 +215,13 @@ def parse_json(line: str) -> Request:
         _text(_pick(obj, _IP)),
         method,
         target,
-        _count(status, "status"),
+        status,
         _count(_pick(obj, _BYTES), "bytes"),
         _text(_pick(obj, _REF)),
         _text(_pick(obj, _UA)),
-        _text(_pick(obj, _HOST)),
+        host,
         _seconds(obj.get("request_time")) * 1000.0,
         _text(_pick(obj, _LANG)),
-        _text(_pick(obj, _CTYPE)),
+        ctype,
         scheme,
     )

@@ -100,12 +100,24 @@ def _html(content_type: str) -> bool:
     return content_type.startswith(("text/html", "application/xhtml"))
 
 
+def _origin_form(target: str) -> str:
+    """`/path?q` as it is; `http://host/path?q` (a proxy's request) as `/path?q`; else ""."""
+    if target[0] == "/":
+        return target
+    if "://" not in target:
+        return ""  # `OPTIONS *`, `CONNECT host:443`
+    parts = urlsplit(target)
+    return (parts.path or "/") + ("?" + parts.query if parts.query else "")
+
+
 class LineRules:
     """Decides what a parsed line becomes and builds its event.
 
-    The event's id is the id of the first of identical lines
-    (`ImportIds.event_id`); the importer renumbers repeats, which it alone
-    sees in order.
+    `judge` decides from the few fields it needs, so a parser can stop
+    there for the lines that are skipped (most of a log: assets); `event`
+    builds the event of a kept line. Its id is the id of the first of
+    identical lines (`ImportIds.event_id`); the importer renumbers repeats,
+    which it alone sees in order.
     """
 
     def __init__(
@@ -122,35 +134,44 @@ class LineRules:
         self.default_scheme = default_scheme
         self._pages = _Pages()
 
-    def event(self, line: str, req: Request) -> Event | str:
-        """The event of one parsed line, or the reason it is skipped."""
-        site = self.site or site_of(req.host)
-        if not site:
+    def judge(self, host: str, method: str, target: str, status: int, ctype: str) -> str | None:
+        """Why a request is skipped, or None when it is stored."""
+        if not self.site and not site_of(host):
             return SKIP_SITE
-        method, target = req.method, req.target
         if not method or not target:
             return SKIP_REQUEST
-        if target[0] != "/":
-            if "://" not in target:
-                return SKIP_REQUEST  # `OPTIONS *`, `CONNECT host:443`
-            parts = urlsplit(target)
-            target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        target = _origin_form(target)
+        if not target:
+            return SKIP_REQUEST
+        if self.keep_requests:
+            return None
+        if method != "GET":
+            return SKIP_METHOD
+        if not (200 <= status < 300 or status == 304):
+            return SKIP_STATUS
+        if (ctype and not _html(ctype)) or not self._pages(target.partition("?")[0]):
+            return SKIP_ASSET
+        return None
+
+    def event(self, line: str, req: Request) -> Event | str:
+        """The event of one parsed line, or the reason it is skipped."""
+        reason = self.judge(req.host, req.method, req.target, req.status, req.content_type)
+        return reason if reason is not None else self.build(line, req)
+
+    def build(self, line: str, req: Request) -> Event:
+        """The event of a line `judge` keeps."""
+        site = self.site or site_of(req.host)
+        method, status = req.method, req.status
+        target = _origin_form(req.target)
         raw_path = target.partition("?")[0]
         path = unquote(raw_path, errors="replace") if "%" in raw_path else raw_path
-        status = req.status
         ctype = req.content_type
-        page = (
+        page = not self.keep_requests or (
             method == "GET"
             and (200 <= status < 300 or status == 304)
             and (not ctype or _html(ctype))
-            and self._pages(path)
+            and self._pages(raw_path)
         )
-        if not page and not self.keep_requests:
-            if method != "GET":
-                return SKIP_METHOD
-            if not (200 <= status < 300 or status == 304):
-                return SKIP_STATUS
-            return SKIP_ASSET
         host = req.host or site
         return Event(
             name="pageview" if page else "request",

@@ -11,6 +11,7 @@ second), and no regular expression where slicing will do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import msgspec
@@ -19,6 +20,8 @@ from footfall.errors import FootfallError
 
 __all__ = [
     "BadLine",
+    "Judge",
+    "Reader",
     "Request",
     "clf_time",
     "epoch_time",
@@ -70,6 +73,12 @@ class Request(msgspec.Struct, gc=False):
     language: str  # the Accept-Language header, when the format has it
     content_type: str  # the response's Content-Type, when the format has it
     scheme: str  # "http" / "https", when the format says
+
+
+# (host, method, target, status, content type) -> why the line is skipped, or None.
+Judge = Callable[[str, str, str, int, str], "str | None"]
+# (line, judge) -> the request, or the judge's reason; raises BadLine.
+Reader = Callable[[str, "Judge | None"], "Request | str"]
 
 
 def _remember(text: str, value: tuple[datetime, int]) -> tuple[datetime, int]:

@@ -29,6 +29,8 @@ from datetime import datetime
 from footfall.errors import ConfigurationError
 from footfall.importers.logline import (
     BadLine,
+    Judge,
+    Reader,
     Request,
     clf_time,
     epoch_time,
@@ -89,12 +91,12 @@ _QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'
 
 @dataclass(frozen=True)
 class TextFormat:
-    """A compiled format: `parse(line)` gives a `Request` or raises `BadLine`."""
+    """A compiled format: `read(line, judge)` gives a `Request` (or the judge's reason)."""
 
     name: str
     source: str  # the log_format string
     pattern: re.Pattern[str]
-    parse: Callable[[str], Request]
+    read: Reader
     has_host: bool
 
 
@@ -177,8 +179,12 @@ def _float(text: str, field: str) -> float:
         raise BadLine(f"{field} {text[:20]!r} is not a number") from None
 
 
-def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], Request]:
-    """The per-line function: one match, then only slicing and small conversions."""
+def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Reader:
+    """The per-line function: one match, then only slicing and small conversions.
+
+    With a `judge`, the fields it needs come first, and a line it skips
+    costs no more.
+    """
     match = pattern.match
     at = {role: roles.get(role, -1) for role in ROLES.values()}
     i_time, i_ip, i_request = at["time"], at["ip"], at["request"]
@@ -188,12 +194,11 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], 
     i_scheme, i_port = at["scheme"], at["port"]
     time_of = _time_of(roles)
 
-    def parse(line: str) -> Request:
+    def read(line: str, judge: Judge | None = None) -> Request | str:
         m = match(line)
         if m is None:
             raise BadLine("does not match the log format")
         g = m.groups()
-        ts, ms = time_of(g[i_time])
         if i_request >= 0:
             request = g[i_request]
             method, target = split_request(unescape(request) if "\\" in request else request)
@@ -205,6 +210,17 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], 
                 args = g[i_args] if i_args >= 0 else ""
                 target = g[i_path] + ("?" + args if args and args != "-" else "")
         status = to_int(g[i_status], "status")
+        host = g[i_host] if i_host >= 0 else ""
+        if host == "-":
+            host = ""
+        ctype = g[i_ctype] if i_ctype >= 0 else ""
+        if ctype == "-":
+            ctype = ""
+        if judge is not None:
+            reason = judge(host, method, target, status, ctype)
+            if reason is not None:
+                return reason
+        ts, ms = time_of(g[i_time])
         nbytes = to_int(g[i_bytes], "bytes") if i_bytes >= 0 else 0
         ref = g[i_ref] if i_ref >= 0 else ""
         if "\\" in ref:
@@ -212,28 +228,27 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Callable[[str], 
         ua = g[i_ua] if i_ua >= 0 else ""
         if "\\" in ua:
             ua = unescape(ua)
-        host = g[i_host] if i_host >= 0 else ""
         duration = _float(g[i_dur], "request_time") * 1000.0 if i_dur >= 0 else 0.0
         lang = unescape(g[i_lang]) if i_lang >= 0 else ""
-        ctype = g[i_ctype] if i_ctype >= 0 else ""
         scheme = g[i_scheme] if i_scheme >= 0 else ""
         if not scheme and i_port >= 0:
             scheme = "https" if g[i_port] == "443" else "http"
+        ip = g[i_ip] if i_ip >= 0 else ""
         return Request(
             ts,
             ms,
-            "" if (ip := g[i_ip] if i_ip >= 0 else "") == "-" else ip,
+            "" if ip == "-" else ip,
             method,
             target,
             status,
             nbytes,
             "" if ref == "-" else ref,
             "" if ua == "-" else ua,
-            "" if host == "-" else host,
+            host,
             duration,
             "" if lang == "-" else lang,
-            "" if ctype == "-" else ctype,
+            ctype,
             scheme,
         )
 
-    return parse
+    return read

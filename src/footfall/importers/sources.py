@@ -57,9 +57,10 @@ class Input:
         except (OSError, ValueError):
             return 0
 
-    def blocks(self, size: int = BLOCK_BYTES) -> Iterator[bytes]:
-        """The input in blocks of about `size` bytes, each ending at a line end."""
+    def blocks(self, size: int | None = None) -> Iterator[bytes]:
+        """The input in blocks of about `size` (`BLOCK_BYTES`) bytes, each ending at a line end."""
         read, readline = self._binary.read, self._binary.readline
+        size = size or BLOCK_BYTES
         while True:
             block = read(size)
             if not block:

@@ -42,6 +42,7 @@ __all__ = [
     "EVENTS_SHARDING_KEY",
     "SETTINGS",
     "Host",
+    "distributed_alter",
     "distributed_ddl",
     "hosts",
     "local_statement",
@@ -75,13 +76,22 @@ def table_names(migrations: list[Migration] | None = None) -> list[str]:
 
 
 def local_statement(stmt: str, tables: list[str]) -> str:
-    """`stmt` with every table reference (CREATE, TO, FROM, INSERT INTO) renamed to
-    the shard's `<table>_local`; columns of the same name (`events`) are untouched."""
+    """`stmt` with every table reference (CREATE, ALTER, TO, FROM, INSERT INTO) renamed
+    to the shard's `<table>_local`; columns of the same name (`events`) are untouched."""
     names = "|".join(sorted(map(re.escape, tables), key=len, reverse=True))
     pattern = re.compile(
-        rf"(CREATE TABLE IF NOT EXISTS|\bTO|\bFROM|INSERT INTO)\s+({names})\b(?!_)"
+        rf"(CREATE TABLE IF NOT EXISTS|ALTER TABLE|\bTO|\bFROM|INSERT INTO)\s+({names})\b(?!_)"
     )
     return pattern.sub(lambda m: f"{m.group(1)} {m.group(2)}_local", stmt)
+
+
+def distributed_alter(stmt: str, tables: list[str]) -> str | None:
+    """For a migration's `ALTER TABLE t ... COLUMN ...`: `t`, whose Distributed table
+    must take the same change (its columns mirror the local table's); else None."""
+    m = re.match(r"\s*ALTER TABLE (\w+)\b", stmt)
+    if m and m.group(1) in tables and re.search(r"\bCOLUMN\b", stmt):
+        return m.group(1)
+    return None
 
 
 def distributed_ddl(table: str, cluster: str, database: str) -> str:

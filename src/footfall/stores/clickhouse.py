@@ -309,6 +309,9 @@ class ClickHouseStore(Store):
                 for m in pending_migrations(self.dialect, done):
                     for stmt in migration_statements(m):
                         client.execute(ch_cluster.local_statement(stmt, tables))
+                        altered = ch_cluster.distributed_alter(stmt, tables)
+                        if altered and client.execute(f"EXISTS TABLE {altered}")[0][0]:
+                            client.execute(stmt)  # the Distributed table mirrors it
                     client.execute(
                         "INSERT INTO footfall_migrations (version, name, applied_at) VALUES",
                         [(m.version, m.name, datetime.now(timezone.utc).replace(tzinfo=None))],
@@ -454,6 +457,30 @@ class ClickHouseStore(Store):
                     client.execute(delete_sql(where, "events_local"), params)
                     self._wait_for_mutations(client, "events_local")
         return n
+
+    def delete_site_rows(self, tables: Sequence[str], site: str) -> None:
+        """Delete `site`'s rows from the summary `tables` (the rebuild) and wait: one
+        mutation per table, on each server's `_local` table on a cluster (a
+        Distributed table takes no mutation)."""
+        unknown = set(tables) - set(ch_cluster.table_names())
+        if unknown:
+            raise ValueError(f"not footfall tables: {sorted(unknown)}")
+        if not self.cluster:
+            for table in tables:
+                self.client.execute(
+                    f"ALTER TABLE {table} DELETE WHERE site = %(site)s", {"site": site}
+                )
+            for table in tables:
+                self._wait_for_mutations(self.client, table)
+            return
+        for host in ch_cluster.hosts(self.client, self.cluster):
+            with ch_cluster.on_host(self.driver_url, host, self.database) as client:
+                for table in tables:
+                    client.execute(
+                        f"ALTER TABLE {table}_local DELETE WHERE site = %(site)s", {"site": site}
+                    )
+                for table in tables:
+                    self._wait_for_mutations(client, f"{table}_local")
 
     def _wait_for_mutations(self, client: Client, table: str = "events") -> None:
         """Block until `table` has no unfinished mutation (ours included) on `client`'s server."""

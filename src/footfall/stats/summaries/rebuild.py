@@ -120,6 +120,18 @@ def _wait_for_mutations(store: Store) -> None:
         delay = min(delay * 2, 0.5)
 
 
+def _clear_site(store: Store, site: str) -> None:
+    """Delete the site's summary rows and wait for the mutations to finish."""
+    from footfall.stores.clickhouse import ClickHouseStore  # the clickhouse extra
+
+    if isinstance(store, ClickHouseStore):  # on a cluster, each shard's local tables
+        store.delete_site_rows(ch_sql.SUMMARY_TABLES, site)
+        return
+    for table in ch_sql.SUMMARY_TABLES:
+        store.query(f"ALTER TABLE {table} DELETE WHERE site = %(site)s", {"site": site})
+    _wait_for_mutations(store)
+
+
 def _rebuild_clickhouse(
     store: Store, site: str | None, progress: Callable[[str, int], None] | None
 ) -> int:
@@ -140,9 +152,7 @@ def _rebuild_clickhouse(
     for name in names:
         params = {"site": name}
         clickhouse_compact.mark_incomplete(store, [name])
-        for table in ch_sql.SUMMARY_TABLES:
-            store.query(f"ALTER TABLE {table} DELETE WHERE site = %(site)s", params)
-        _wait_for_mutations(store)
+        _clear_site(store, name)
         for table in ch_views.MV_SELECTS:
             store.query(f"INSERT INTO {table} {ch_views.mv_select(table)}", params)
         inserted = now(store)
