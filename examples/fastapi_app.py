@@ -1,6 +1,9 @@
 """A FastAPI app tracked by footfall's ASGI middleware.
 
-    uvicorn --factory examples.fastapi_app:create_app --port 8003
+    uvicorn --factory examples.fastapi_app:create_app    # on port 8000, or $UVICORN_PORT
+    python examples/fastapi_app.py                       # on port 8003, or $PORT
+
+Events go to `$FOOTFALL_DB` (default `sqlite:///./footfall.db`).
 
 Starlette's `AuthenticationMiddleware` puts the user in `scope["user"]`;
 footfall records its identity as the event's `user_id`. Add footfall's
@@ -70,4 +73,4 @@ def create_app(store_url: str | None = None, **options: object) -> FastAPI:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(create_app(), port=8003)
+    uvicorn.run(create_app(), port=int(os.environ.get("PORT", "8003")))

@@ -1,6 +1,10 @@
 """A Flask app tracked by footfall's Flask extension.
 
-    flask --app examples/flask_app.py run       # or: python examples/flask_app.py
+    flask --app examples/flask_app.py run    # on port 5000, or $FLASK_RUN_PORT
+    python examples/flask_app.py             # on port 8002, or $PORT
+
+Events go to `$FOOTFALL_DB` (default `sqlite:///./footfall.db`); the
+extension is `app.extensions["footfall"]`.
 
 The extension has Flask-Track-Usage's surface (`TrackUsage(app, [storage])`,
 `@t.include`, `g.track_var`); here in `exclude` mode: every view is tracked
@@ -9,6 +13,7 @@ except the ones marked `@t.exclude` or in an excluded blueprint.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,8 +39,8 @@ def product(product_id: int) -> str:
     return f"<h1>product {product_id}</h1>"
 
 
-def create_app(store_url: str | None = None, **config: Any) -> tuple[Flask, TrackUsage]:
-    """The app and its extension, writing to `store_url`."""
+def create_app(store_url: str | None = None, **config: Any) -> Flask:
+    """The app, writing to `store_url`; `flask --app` calls this factory with no arguments."""
     app = Flask(__name__)
     app.config["TRACK_USAGE_INCLUDE_OR_EXCLUDE_VIEWS"] = "exclude"
     app.config["FOOTFALL_SITE"] = "flask.example"
@@ -67,8 +72,8 @@ def create_app(store_url: str | None = None, **config: Any) -> tuple[Flask, Trac
     app.register_blueprint(admin)
     app.register_blueprint(shop)
     t.exclude_blueprint(admin)
-    return app, t
+    return app
 
 
 if __name__ == "__main__":
-    create_app()[0].run(port=8002)
+    create_app().run(port=int(os.environ.get("PORT", "8002")))

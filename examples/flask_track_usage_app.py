@@ -2,7 +2,10 @@
 
 This is the usage example of Flask-Track-Usage 2.0's documentation with
 its import line replaced; `sink` stands where its storages stood (any
-footfall sink, store or store URL).
+footfall sink, store or store URL), here `$FOOTFALL_DB`.
+
+    flask --app examples/flask_track_usage_app.py run    # on port 5000, or $FLASK_RUN_PORT
+    python examples/flask_track_usage_app.py             # on port 5000, or $PORT
 """
 
 from __future__ import annotations
@@ -38,4 +41,4 @@ def untracked() -> str:
 
 
 if __name__ == "__main__":
-    app.run(debug=True)
+    app.run(debug=True, port=int(os.environ.get("PORT", "5000")))

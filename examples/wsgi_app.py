@@ -1,14 +1,15 @@
 """A plain WSGI app tracked by footfall's WSGI middleware.
 
-    python examples/wsgi_app.py            # serves http://127.0.0.1:8001
-    FOOTFALL_DB=sqlite:///./footfall.db    # where events go (the default)
+    python examples/wsgi_app.py    # on port 8001, or $PORT
 
+Events go to `$FOOTFALL_DB` (default `sqlite:///./footfall.db`).
 `create_app(store_url)` is what the tests use.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,5 +51,6 @@ def create_app(store_url: str | None = None, **options: Any) -> FootfallMiddlewa
 if __name__ == "__main__":
     from wsgiref.simple_server import make_server
 
-    print("http://127.0.0.1:8001")
-    make_server("127.0.0.1", 8001, create_app()).serve_forever()
+    port = int(os.environ.get("PORT", "8001"))
+    print(f"http://127.0.0.1:{port}/")
+    make_server("127.0.0.1", port, create_app()).serve_forever()

@@ -115,8 +115,9 @@ def test_caddy_older_and_configured_shapes() -> None:
 def test_a_custom_log_format_compiles_to_one_expression() -> None:
     fmt = compile_log_format(CUSTOM_FORMAT)
     assert fmt.has_host
-    # Only the fields read are captured; the upstream timings are matched and dropped.
-    assert fmt.pattern.groups == 11
+    # Only the fields read are captured (the request as method, target or the whole
+    # line); the upstream timings are matched and dropped.
+    assert fmt.pattern.groups == 11 + 2
     braced = compile_log_format('${remote_addr} [${time_iso8601}] "$request" ${status}')
     req = braced.read('1.2.3.4 [2026-03-02T10:00:00+01:00] "GET /x HTTP/1.1" 200', None)
     assert not isinstance(req, str)

@@ -229,3 +229,6 @@ def test_import_from_postgresql(pg_table: str, store: Store) -> None:
     assert _stats(store) == EXPECTED
     again = _import(store, POSTGRES_URL, pg_table, secret=b"k" * 32)
     assert again.new == 0
+    # The same rows read from SQLite are the same events: a moved table is no new history.
+    from_sqlite = _import(store, secret=b"k" * 32)
+    assert (from_sqlite.stored, from_sqlite.new) == (13, 0)

@@ -210,3 +210,17 @@ def test_common_logs_have_no_user_agent_so_bots_count(
     # Visitors are told apart by IP alone.
     assert len({e["visitor_id"] for e in events}) == VISITORS + 2  # Googlebot's and curl's IPs
     assert CURL not in log.read_text()
+
+
+def test_a_gzip_file_cut_short_is_read_up_to_the_cut(
+    tmp_path: Path, db: str, store_of: Any
+) -> None:
+    hits = REQUESTS * 400  # enough lines that half the file holds whole lines
+    whole = write_log(tmp_path / "whole.log.gz", "combined", hits).read_bytes()
+    cut = tmp_path / "access.log.2.gz"
+    cut.write_bytes(whole[: len(whole) // 2])  # still being compressed, or copied half-way
+    result = run_import(str(cut), "--db", db, "--site", SITE)
+    assert result.exit_code == 0, result.output
+    assert f"{cut}: cut short (" in result.stderr
+    stored = len(rows(store_of(db)))
+    assert 0 < stored < HUMAN_PAGEVIEWS * 400

@@ -25,7 +25,8 @@ def example(examples_path: Path, db_url: str) -> Iterator[Any]:
     made: list[TrackUsage] = []
 
     def _make(**config: Any) -> tuple[Any, TrackUsage]:
-        app, t = flask_app.create_app(db_url, **config)
+        app = flask_app.create_app(db_url, **config)
+        t = app.extensions["footfall"]
         made.append(t)
         return app, t
 

@@ -181,11 +181,22 @@ def _import_files(importer: Any, names: list[str], parse: Any, show: bool) -> bo
     try:
         with progress:
             for name in names:
-                with Input(name, stdin=stdin) as source:
+                try:
+                    source = Input(name, stdin=stdin)
+                except OSError as exc:
+                    raise click.ClickException(f"cannot read {name}: {exc.strerror}") from None
+                with source:
                     progress.start(source)
                     importer.read(source, progress.update)
+                if source.error:
+                    click.echo(
+                        f"{source.label}: cut short ({source.error}); read up to there", err=True
+                    )
     except KeyboardInterrupt:
         interrupted = True
+    except BaseException:
+        importer.abort()
+        raise
     importer.close(interrupted=interrupted)
     return interrupted
 

@@ -249,6 +249,16 @@ class LogImporter:
             self._take(label, result)
         self._write()
 
+    def abort(self) -> None:
+        """Stop without storing what is still in hand (an error is on its way up)."""
+        self._batch = []
+        self._pool.close(cancel=True)
+        try:
+            self._writer.close()
+        except Exception:
+            log.debug("footfall: the store failed too while stopping", exc_info=True)
+        self.report.new = self._writer.new
+
     def close(self, *, interrupted: bool = False) -> None:
         """Store what was read and wait for the store; stop the workers.
 

@@ -57,6 +57,7 @@ SKIP_REQUEST = "unreadable request line"
 SKIP_SITE = "no site (give --site)"
 SKIPS = (SKIP_ASSET, SKIP_METHOD, SKIP_STATUS, SKIP_BOT, SKIP_REQUEST, SKIP_SITE)
 
+_KNOWN_PATHS = 20_000  # paths whose verdict is remembered before starting over
 _DOMAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789.-_")
 
 
@@ -74,13 +75,20 @@ class _Pages:
         self.extensions = frozenset(p[2:] for p in simple)
         rest = [p for p in patterns if p not in simple]
         self.others = PathFilter(exclude=rest, exclude_static=False)
+        self._known: dict[str, bool] = {}  # a site has few paths; a log has them many times
 
     def __call__(self, path: str) -> bool:
+        known = self._known.get(path)
+        if known is not None:
+            return known
         leaf = path.rpartition("/")[2]
         dot = leaf.rfind(".")
-        if dot >= 0 and leaf[dot + 1 :].lower() in self.extensions:
-            return False
-        return self.others(path.lower())
+        page = not (dot >= 0 and leaf[dot + 1 :].lower() in self.extensions)
+        page = page and self.others(path.lower())
+        if len(self._known) >= _KNOWN_PATHS:
+            self._known.clear()  # ids in paths must not grow memory
+        self._known[path] = page
+        return page
 
 
 def site_of(host: str) -> str:
@@ -140,9 +148,10 @@ class LineRules:
             return SKIP_SITE
         if not method or not target:
             return SKIP_REQUEST
-        target = _origin_form(target)
-        if not target:
-            return SKIP_REQUEST
+        if target[0] != "/":
+            target = _origin_form(target)
+            if not target:
+                return SKIP_REQUEST
         if self.keep_requests:
             return None
         if method != "GET":

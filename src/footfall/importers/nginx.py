@@ -105,9 +105,18 @@ class TextFormat:
 _TOKENS = frozenset({"ip", "time", "uri", "path", "args", "status", "bytes", "duration", "port"})
 
 
+# A quoted `$request` is read in one go when it is the usual `METHOD target
+# HTTP/x` (method and target captured); anything else falls to the third
+# group, split in Python.
+_REQUEST = r'(?:([A-Z]{1,16}) ([^ "\\]+)(?: HTTP/[0-9.]+)?|(' + _QUOTED + "))"
+
+
 def _group(role: str, before: str, after: str, used: bool) -> str:
     """The regular expression of one variable, given the literal text around it."""
-    if before.endswith('"') and after.startswith('"'):
+    quoted = before.endswith('"') and after.startswith('"')
+    if quoted and used and role == "request":
+        return _REQUEST
+    if quoted:
         body = _QUOTED
     elif after:
         body = f"[^{re.escape(after[0])}]*"
@@ -139,7 +148,7 @@ def compile_log_format(source: str, name: str = "custom") -> TextFormat:
             parts.append(_group(role, before, after, used))
         if used:
             roles[role] = group
-            group += 1
+            group += 3 if parts[-1] == _REQUEST else 1
             if role == "time":
                 roles["time:" + variable.lower()] = 0
         parts.append(re.escape(after))
@@ -200,8 +209,12 @@ def _parser(pattern: re.Pattern[str], roles: dict[str, int]) -> Reader:
             raise BadLine("does not match the log format")
         g = m.groups()
         if i_request >= 0:
-            request = g[i_request]
-            method, target = split_request(unescape(request) if "\\" in request else request)
+            method = g[i_request]
+            if method is not None:
+                target = g[i_request + 1]
+            else:
+                request = g[i_request + 2]
+                method, target = split_request(unescape(request) if "\\" in request else request)
         else:
             method = g[i_method] if i_method >= 0 else "GET"
             if i_uri >= 0:

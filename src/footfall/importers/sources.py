@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import IO, Any
@@ -45,6 +46,7 @@ class Input:
         if _peek(raw, 2) == _GZIP_MAGIC:
             binary = gzip.GzipFile(fileobj=raw, mode="rb")
         self._binary = binary
+        self.error = ""  # why reading stopped before the end, if it did
 
     @property
     def label(self) -> str:
@@ -62,11 +64,17 @@ class Input:
         read, readline = self._binary.read, self._binary.readline
         size = size or BLOCK_BYTES
         while True:
-            block = read(size)
+            try:
+                block = read(size)
+                if block and not block.endswith(b"\n"):
+                    block += readline()
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                # A gzip file cut short (still being written, copied half-way): what
+                # came before is imported, and the caller says where it stopped.
+                self.error = str(exc) or type(exc).__name__
+                return
             if not block:
                 return
-            if not block.endswith(b"\n"):
-                block += readline()
             yield block
 
     def lines(self) -> Iterator[str]:
@@ -118,6 +126,9 @@ def ordered(names: list[str], parse: Callable[[str], Request]) -> list[str]:
     last = datetime.max.replace(tzinfo=None)
     keyed = []
     for index, name in enumerate(names):
-        ts = first_time(name, parse)
+        try:
+            ts = first_time(name, parse)
+        except (OSError, EOFError, zlib.error):
+            ts = None  # reading it for real says why
         keyed.append(((ts.replace(tzinfo=None) if ts else last), index, name))
     return [name for _, _, name in sorted(keyed)]

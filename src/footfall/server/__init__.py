@@ -1,1 +1,1 @@
-"""The server behind `footfall serve`: the app (`app`), its OpenAPI document and per-process state."""
+"""The server behind `footfall serve`: the app, its OpenAPI document, per-process state."""
