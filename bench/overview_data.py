@@ -59,6 +59,8 @@ def load_clickhouse(store: Any, path: Path) -> None:
         f"--database={store.database}",
         f"--query=INSERT INTO events ({', '.join(COLUMNS)}) FORMAT TabSeparated",
     ]
+    if getattr(store, "cluster", None):  # a Distributed `events`: stored on the shards on return
+        cmd.append("--insert_distributed_sync=1")
     if where.username:
         cmd.append(f"--user={where.username}")
     if where.password:
@@ -70,9 +72,17 @@ def load_clickhouse(store: Any, path: Path) -> None:
 
 def settle(store: Any) -> None:
     """Merge the freshly loaded parts: time the steady state, not background merges."""
-    store.query("OPTIMIZE TABLE events FINAL")
-    for table in ("stats_hours", "stats_days", "stats_visit_parts"):  # the views' tables
-        store.query(f"OPTIMIZE TABLE {table} FINAL")
+    tables = ("events", "stats_hours", "stats_days", "stats_visit_parts")  # and the views'
+    if not getattr(store, "cluster", None):
+        for table in tables:
+            store.query(f"OPTIMIZE TABLE {table} FINAL")
+        return
+    from footfall.stores import ch_cluster  # a cluster: each shard's local tables
+
+    for host in ch_cluster.hosts(store.client, store.cluster):
+        with ch_cluster.on_host(store.driver_url, host, store.database) as client:
+            for table in tables:
+                client.execute(f"OPTIMIZE TABLE {table}_local FINAL")
 
 
 def load_postgres(store: Any, path: Path) -> None:

@@ -26,6 +26,7 @@ STDIN = "-"
 _GZIP_MAGIC = b"\x1f\x8b"
 _PEEK_LINES = 100  # lines read to find a file's first timestamp
 BLOCK_BYTES = 2 * 1024 * 1024  # a block is what one worker reads at a time
+CHUNK_BYTES = 256 * 1024  # read at a time into a block
 
 
 class Input:
@@ -60,22 +61,41 @@ class Input:
             return 0
 
     def blocks(self, size: int | None = None) -> Iterator[bytes]:
-        """The input in blocks of about `size` (`BLOCK_BYTES`) bytes, each ending at a line end."""
-        read, readline = self._binary.read, self._binary.readline
+        """The input in blocks of about `size` (`BLOCK_BYTES`) bytes, each ending at a line end.
+
+        Read a chunk at a time, so a gzip file cut short (still being written,
+        copied half-way) gives every whole line before the cut; `error` then
+        says why it stopped.
+        """
+        read = self._binary.read
         size = size or BLOCK_BYTES
+        parts: list[bytes] = []
+        have = 0
         while True:
             try:
-                block = read(size)
-                if block and not block.endswith(b"\n"):
-                    block += readline()
+                chunk = read(CHUNK_BYTES)
             except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                # A gzip file cut short (still being written, copied half-way): what
-                # came before is imported, and the caller says where it stopped.
                 self.error = str(exc) or type(exc).__name__
+                data = b"".join(parts)
+                whole = data[: data.rfind(b"\n") + 1]  # the line being cut is lost
+                if whole:
+                    yield whole
                 return
-            if not block:
+            if chunk:
+                parts.append(chunk)
+                have += len(chunk)
+                if have < size:
+                    continue
+            data = b"".join(parts)
+            if not chunk:  # the end: the last line may lack its line end
+                if data:
+                    yield data
                 return
-            yield block
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                continue  # one line longer than a block: read on
+            yield data[:cut]
+            parts, have = [data[cut:]], len(data) - cut
 
     def lines(self) -> Iterator[str]:
         """The lines, decoded, without their line ends."""
