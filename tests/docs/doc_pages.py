@@ -20,19 +20,19 @@ are left to their walk-through test, or not run, with the reason on the page.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pytest_markdown_docs.plugin import MarkdownTextFile
+from tests.docs.doc_blocks import blocks_of, is_doc_page
+from tests.services import need_redis
 
 from footfall import Event, connect
 from footfall.delivery.redis_sink import RedisSink, redis_client
 from footfall.delivery.worker import live_workers
 from footfall.tracker import _registry
-from tests.docs.doc_blocks import blocks_of, is_doc_page
-from tests.services import need_redis
 
 SITE = "example.com"
 
@@ -42,7 +42,7 @@ class DocPage(MarkdownTextFile):
 
     def collect(self) -> Iterator[Any]:
         marked = {b.line for b in blocks_of(self.path) if b.is_python and b.marker}
-        for item in super().collect():
+        for item in super().collect():  # type: ignore[no-untyped-call]  # the library is untyped
             if item.start_line not in marked:
                 item.add_marker(pytest.mark.usefixtures("doc_sandbox"))
                 yield item
@@ -50,7 +50,7 @@ class DocPage(MarkdownTextFile):
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> DocPage | None:
     if is_doc_page(file_path):
-        return DocPage.from_parent(parent, path=file_path)  # type: ignore[no-any-return]
+        return DocPage.from_parent(parent, path=file_path)
     return None
 
 
@@ -80,6 +80,13 @@ def app() -> Any:
         return [b"<!doctype html><h1>Hello</h1>"]
 
     return hello
+
+
+@pytest.fixture
+def storage() -> Callable[[dict[str, Any]], None]:
+    """`storage` in a block about Flask-Track-Usage: any callable it gave its records to."""
+    records: list[dict[str, Any]] = []
+    return records.append
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
-
 from tests.docs.doc_blocks import Block
 
 BIN = Path(sys.executable).parent  # the test venv's footfall, celery, flask
@@ -208,7 +207,9 @@ class Shell:
         self.apps.append(app)
         return app
 
-    def run_crontab(self, block: Block, values: dict[str, str]) -> list[subprocess.CompletedProcess[str]]:
+    def run_crontab(
+        self, block: Block, values: dict[str, str]
+    ) -> list[subprocess.CompletedProcess[str]]:
         """Run every job of a crontab block now, as cron would: its variables only, no terminal.
 
         A variable line of the crontab gets the value in `values` (the test's

@@ -21,14 +21,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from footfall import connect
-from footfall.stores import EventFilter
-from footfall.stores.base import Store
 from tests.docs.doc_blocks import steps
 from tests.docs.doc_steps import Shell, answers, wait_until
 from tests.private_servers import free_port
 from tests.services import need_rabbitmq, postgres_schema
+
+from footfall import connect
+from footfall.stores import EventFilter
+from footfall.stores.base import Store
 
 pytestmark = pytest.mark.slow
 

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from footfall import connect
-from footfall.event import Event
 from tests.docs.doc_steps import wait_until
 from tests.private_servers import free_port
 from tests.services import port_open
+
+from footfall import connect
+from footfall.event import Event
 
 pytestmark = pytest.mark.slow
 
@@ -47,9 +47,7 @@ class Command:
 def commands(example: Path) -> list[Command]:
     docstring = ast.get_docstring(ast.parse(example.read_text(encoding="utf-8")), clean=False)
     found = [COMMAND.match(line) for line in (docstring or "").splitlines()]
-    return [
-        Command(m[1], int(m[2]) if m[2] else None, m[3] or "") for m in found if m is not None
-    ]
+    return [Command(m[1], int(m[2]) if m[2] else None, m[3] or "") for m in found if m is not None]
 
 
 def served(example: Path) -> list[tuple[Path, Command]]:
@@ -113,7 +111,8 @@ def test_the_documented_command_serves_and_tracks(
             return port_open("127.0.0.1", port)
 
         wait_until(listening, WAIT, f"{command.text} to listen on {port}")
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"User-Agent": BROWSER})
+        url = f"http://127.0.0.1:{port}/"
+        request = urllib.request.Request(url, headers={"User-Agent": BROWSER})
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert reply.status == 200
         wait_until(lambda: _pages(db), WAIT, f"the page view of {command.text} in the store")

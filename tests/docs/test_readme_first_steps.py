@@ -23,9 +23,8 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from tests.docs.doc_blocks import ROOT, steps
-from tests.docs.doc_steps import Service, wait_until
+from tests.docs.doc_steps import Service
 from tests.private_servers import free_port
 from tests.services import port_open
 
@@ -49,9 +48,7 @@ def _venv(where: Path) -> Path:
     Path(own, "zz_borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     for name, module in LAUNCHERS.items():
         script = where / "bin" / name
-        script.write_text(
-            f"#!{python}\nimport sys\nfrom {module} import main\nsys.exit(main())\n"
-        )
+        script.write_text(f"#!{python}\nimport sys\nfrom {module} import main\nsys.exit(main())\n")
         script.chmod(0o755)
     return where / "bin"
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from tests.ftu_env import DATA, run_ftu
-from tests.services import POSTGRES_URL, need_port
+from tests.services import POSTGRES_URL, need_postgres
 
 from footfall import connect, stats
 from footfall.cli import main
@@ -212,7 +212,7 @@ def test_sample_is_what_flask_track_usage_writes(tmp_path: Path) -> None:
 
 @pytest.fixture
 def pg_table() -> Iterator[str]:
-    need_port("PostgreSQL", "127.0.0.1", 5432)
+    need_postgres()
     psycopg = pytest.importorskip("psycopg")
     name = f"ftu_{uuid.uuid4().hex[:12]}"
     yield name

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from tests.clickhouse_server import clickhouse_url, why_unavailable
-from tests.services import POSTGRES_URL, need_port, unavailable
+from tests.services import POSTGRES_URL, need_port, need_postgres, unavailable
 
 from footfall.stores import Store
 
@@ -31,8 +31,7 @@ def postgres_store(tmp_path: Path) -> Store:
 
     from footfall.stores.postgres import PostgresStore
 
-    parts = urlsplit(POSTGRES_URL)
-    need_port("PostgreSQL", parts.hostname or "127.0.0.1", parts.port or 5432)
+    need_postgres()
     schema = _unique("ff_test")
 
     class ThrowawayPostgresStore(PostgresStore):

@@ -101,18 +101,18 @@ def flask_track_usage(
     )
     try:
         report = importer.import_table(url, table)
+        click.echo(
+            f"{report.rows:,} rows read, {report.bad:,} bad; {report.stored:,} events "
+            f"({report.pageviews:,} page views): {report.new:,} new, "
+            f"{report.already:,} already in the store"
+        )
+        for reason, n in report.skipped.most_common():
+            click.echo(f"  skipped {n:,}: {reason}")
+        for row_id, reason in report.bad_samples:
+            click.echo(f"  bad row id={row_id}: {reason}")
         if report.new:
             _fold(store)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
-    click.echo(
-        f"{report.rows:,} rows read, {report.bad:,} bad; {report.stored:,} events "
-        f"({report.pageviews:,} page views): {report.new:,} new, "
-        f"{report.already:,} already in the store"
-    )
-    for reason, n in report.skipped.most_common():
-        click.echo(f"  skipped {n:,}: {reason}")
-    for row_id, reason in report.bad_samples:
-        click.echo(f"  bad row id={row_id}: {reason}")

@@ -124,7 +124,7 @@ def log_command(
     from footfall.errors import ConfigurationError
     from footfall.importers.log import BATCH_SIZE, LogImporter
     from footfall.importers.logformat import log_format
-    from footfall.importers.pool import default_workers
+    from footfall.importers.pool import default_workers, fewer_collections
 
     try:
         fmt = log_format(format_name, nginx_format)
@@ -157,7 +157,8 @@ def log_command(
         _follow(importer, files[0])
         state = "followed until stopped"
     else:
-        interrupted = _import_files(importer, list(files), fmt.parse, show)
+        with fewer_collections():
+            interrupted = _import_files(importer, list(files), fmt.parse, show)
         state = "interrupted" if interrupted else ""
     elapsed = time.monotonic() - started
     _summary(importer, len(files), elapsed, fmt.name, state)
