@@ -24,9 +24,11 @@ from pathlib import Path
 
 import pytest
 from tests.docs.doc_blocks import ROOT, steps
-from tests.docs.doc_steps import Service
+from tests.docs.doc_steps import Service, wait_until
 from tests.private_servers import free_port
 from tests.services import port_open
+
+from footfall import connect
 
 pytestmark = pytest.mark.slow
 
@@ -64,6 +66,16 @@ def _checkout(to: Path) -> Path:
         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"),
     )
     return to
+
+
+def _stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    store = connect(f"sqlite:///{db}")
+    try:
+        return store.count()
+    finally:
+        store.close()
 
 
 def test_track_your_own_app_in_three_steps(tmp_path: Path) -> None:
@@ -110,8 +122,9 @@ def test_track_your_own_app_in_three_steps(tmp_path: Path) -> None:
                 urllib.request.urlopen(request, timeout=10).close()
             except urllib.error.HTTPError as exc:
                 assert exc.code == 404
+        wait_until(lambda: _stored(app_dir / "footfall.db") == 3, 30, "the app's events")
     finally:
-        app.stop(signal.SIGINT)  # Ctrl-C: the app's events are flushed as it exits
+        app.stop(signal.SIGINT)  # Ctrl-C
 
     stats = subprocess.run(
         ["bash", "-euc", quickstart["stats"].text],

@@ -139,6 +139,8 @@ def log_command(
         raise click.BadParameter(f"no such file: {missing[0]}", param_hint="FILE")
     if follow and (len(files) != 1 or files[0] == "-"):
         raise click.UsageError("--follow takes exactly one FILE (not stdin)")
+    if follow and _gzipped(files[0]):
+        raise click.UsageError("--follow reads a log as it is written, not a gzip file")
     store = open_store(db_url, create=True)
     importer = LogImporter(
         store,
@@ -168,6 +170,11 @@ def log_command(
     report = importer.report
     if report.lines and report.bad == report.lines - report.blank:
         raise click.ClickException("no line was in the log format: check --format or --log-format")
+
+
+def _gzipped(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
 
 
 def _import_files(importer: Any, names: list[str], parse: Any, show: bool) -> bool:

@@ -48,8 +48,11 @@ _reader: BlockReader | None = None  # a worker process's reader
 
 
 def default_workers() -> int:
-    """One worker per core but one (the importing process needs one), at most 4."""
-    return max(0, min(MAX_WORKERS, (os.cpu_count() or 1) - 1))
+    """One worker per CPU this process may use but one (the importing process needs
+    one), at most `MAX_WORKERS`."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    cpus = len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
+    return max(0, min(MAX_WORKERS, cpus - 1))
 
 
 def _start(spec: ReadSpec) -> None:
