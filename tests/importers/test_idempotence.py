@@ -154,3 +154,35 @@ def test_an_import_killed_mid_file_is_finished_by_running_it_again(
     store.purge(FAR_FUTURE)
     assert run_import(*args).exit_code == 0
     assert ids_of(store) == resumed
+
+
+def test_ctrl_c_stores_what_was_read_and_says_how_to_finish(tmp_path: Path) -> None:
+    lines = 20_000
+    log = tmp_path / "big.log"
+    _page_log(log, lines)
+    path = tmp_path / "footfall.db"
+    args = [str(log), "--db", f"sqlite:///{path}", "--site", SITE, "--batch-size", "2000"]
+    proc = subprocess.Popen(
+        [FOOTFALL, "import", "log", *args, "--workers", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while _count(path) == 0 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "(interrupted)" in out and "run the same command again" in out
+    stored = _count(path)
+    assert f"{stored:,} new" in out  # everything taken before the signal was stored
+    assert 0 < stored < lines
+    result = run_import(*args)
+    assert result.exit_code == 0
+    assert f"{lines - stored:,} new, {stored:,} already stored" in result.stdout

@@ -164,12 +164,14 @@ def log_command(
         state = "interrupted" if interrupted else ""
     elapsed = time.monotonic() - started
     _summary(importer, len(files), elapsed, fmt.name, state)
-    if importer.report.new and not no_fold and not follow:
+    if importer.report.new and not no_fold and not follow and state != "interrupted":
         _fold(store)
     store.close()
     report = importer.report
     if report.lines and report.bad == report.lines - report.blank:
         raise click.ClickException("no line was in the log format: check --format or --log-format")
+    if state == "interrupted":
+        sys.exit(130)  # as a shell reports Ctrl-C, after saying what was stored
 
 
 def _gzipped(path: str) -> bool:
