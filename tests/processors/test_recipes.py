@@ -25,7 +25,7 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.
 
 @pytest.fixture(scope="module")
 def recipes() -> dict[str, Any]:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+    blocks = re.findall(r"```python[^\n]*\n(.*?)```", DOC.read_text(), re.S)
     assert len(blocks) == 4
     namespace: dict[str, Any] = {"__name__": "recipes"}
     for block in blocks[:3]:
@@ -110,7 +110,7 @@ def test_pitch_to_sale(recipes: dict[str, Any], store: Any, tmp_path: Path) -> N
 
 def test_switching_on_block_runs(recipes: dict[str, Any], tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    block = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)[3]
+    block = re.findall(r"```python[^\n]*\n(.*?)```", DOC.read_text(), re.S)[3]
     namespace = dict(recipes)
     exec(compile(block, str(DOC), "exec"), namespace)
     assert (tmp_path / "footfall-recipes.db").exists()

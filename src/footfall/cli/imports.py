@@ -85,7 +85,7 @@ def import_group() -> None:
     "--workers",
     type=click.IntRange(0, 64),
     help="Processes reading a large input besides this one (0: none). "
-    "[default: CPUs - 1, at most 4]",
+    "[default: one per CPU, at most 4; none on one CPU]",
 )
 @click.option(
     "--batch-size",

@@ -184,6 +184,7 @@ class LogImporter:
     # -- inputs ----------------------------------------------------------------
     def read(self, source: Input, progress: Callable[[], None] | None = None) -> None:
         """Import one input, block by block; `progress` is called after each block."""
+        self._pool.expect(source.size or 0)
         for block in source.blocks():
             for label, result in self._pool.submit(source.label, block):
                 self._take(label, result)
