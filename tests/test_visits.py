@@ -228,6 +228,9 @@ def test_memory_state_when_store_has_none(caplog: pytest.LogCaptureFixture) -> N
         def processor_state(self) -> None:
             return None
 
+        def meta_home(self) -> NoState:
+            return self
+
     state = state_for(NoState())
     assert isinstance(state, MemoryState)
     assert "in memory" in caplog.text

@@ -12,6 +12,10 @@ from footfall.cli.open_store import shown_url
 
 from .conftest import SITE, invoke
 
+FTU_TABLE = (
+    Path(__file__).resolve().parents[1] / "data" / "flask_track_usage" / "flask_usage.sqlite"
+)
+
 # `serve` and `worker` run until stopped: test_serve_command.py covers them.
 LONG_RUNNING = {("serve",), ("worker",)}
 
@@ -42,6 +46,7 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
         ("-", "--site", SITE),
         '81.2.69.142 - - [02/Mar/2026:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n',
     ),
+    (("import", "flask-track-usage"), (f"sqlite:///{FTU_TABLE}",), None),
 ]
 
 

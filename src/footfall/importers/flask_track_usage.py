@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from footfall.errors import ConfigurationError
+from footfall.errors import ConfigurationError, FootfallError
 from footfall.event import MAX_SHORT, MAX_URL, Event
 from footfall.importers.ids import ImportIds, import_secret
 from footfall.importers.log import NOT_PAGES
@@ -155,7 +155,7 @@ class TableReport:
         return self.stored - self.new
 
 
-class BadRow(ValueError):
+class BadRow(FootfallError, ValueError):
     """A row that cannot become an event (no time, a time that is not one)."""
 
 
