@@ -155,6 +155,9 @@ def cluster_worker_killed(workdir: Path, shared_pg: str) -> tuple[Outcome, dict[
         )
         workers["worker-a"].signal(signal.SIGKILL)
         workers["worker-a"].wait()
+        # What A still held once dead (it may have acknowledged the batch seen
+        # above just before the signal): B must claim exactly those.
+        held_at_death = pending_events(client, STREAM, "worker-a")
         wait_for(
             lambda: not pending_events(client, STREAM, "worker-a"), what="B claiming A's entries"
         )
@@ -175,6 +178,7 @@ def cluster_worker_killed(workdir: Path, shared_pg: str) -> tuple[Outcome, dict[
             stored_ids(ch, prefix),
             stats,
             held_by_killed=len(held),
+            held_at_death=len(held_at_death),
             claimed=summary["claimed"],
         )
         return result, {"shards": _shard_counts(ch), "differences": _versus_sqlite(ch, workdir)}

@@ -118,3 +118,17 @@ def test_register_tasks_names_the_task_and_drops_refused_data(db_url: str) -> No
     bad = base64.b64encode(encode_batch([Event(name="x", bytes=2**64 - 1)])).decode()
     # The store refuses it as bad data: logged and dropped, not retried forever.
     assert task.apply(args=(bad,)).get() == 0
+
+
+def test_each_app_gets_its_own_task_and_store(tmp_path: Path) -> None:
+    """A task registered on one app is not shared with apps made later in the process."""
+    first = celery.Celery("first", broker="memory://")
+    first_task = register_tasks(first, f"sqlite:///{tmp_path / 'first.db'}")
+    second = celery.Celery("second", broker="memory://")
+    assert TASK_NAME not in second.tasks
+    second_task = register_tasks(second, f"sqlite:///{tmp_path / 'second.db'}")
+    assert second_task is not first_task
+    payload = base64.b64encode(encode_batch([Event(name="x", site="s.example")])).decode()
+    assert second_task.apply(args=(payload,)).get() == 1
+    assert connect(f"sqlite:///{tmp_path / 'second.db'}").count() == 1
+    assert connect(f"sqlite:///{tmp_path / 'first.db'}").count() == 0

@@ -128,6 +128,9 @@ def register_tasks(
         reject_on_worker_lost=True,
         max_retries=None,
         ignore_result=True,
+        # Celery adds a shared task to every app made later in the process: a
+        # second app would then get the first one's store URL instead of its own.
+        shared=False,
     )(task)
 
 

@@ -47,6 +47,10 @@ def _error(description: str) -> dict[str, Any]:
 _ERR = _error("Bad parameter (the message names it)")
 _AUTH = _error("Missing or invalid token")
 _FORBIDDEN = _error("The token belongs to another site")
+_UNKNOWN_SITE = _error(
+    "A valid token names a site that is neither registered nor has events (anonymous"
+    " callers get 401 instead, so they learn no site names)"
+)
 _UNAVAILABLE = _error(
     "The query ran over its time budget, no query slot was free (Retry-After), or the store"
     " could not be read"
@@ -114,6 +118,7 @@ def _get(
                 "400": _ERR,
                 "401": _AUTH,
                 "403": _FORBIDDEN,
+                "404": _UNKNOWN_SITE,
                 "503": _UNAVAILABLE,
             },
         }
