@@ -1,4 +1,4 @@
-"""The dashboard in a real browser over demo data: the flows of issue 6."""
+"""The dashboard in a real browser over demo data: the flows a site owner goes through."""
 
 from __future__ import annotations
 
