@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import cast
 
 import click
 
+from footfall.cli.import_common import fold_summaries, geoip_option, ip_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.errors import ConfigurationError
-from footfall.processors.privacy import IP_MODES, IpMode
+from footfall.processors.privacy import IpMode
 from footfall.redact import redact_url
 
 __all__ = ["flask_track_usage"]
@@ -19,18 +19,6 @@ __all__ = ["flask_track_usage"]
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=timezone.utc) if value is not None else None
-
-
-def _fold(store: Any) -> None:
-    """Fold the new events into the stats summaries now, so the first stats read is fast."""
-    # lazy: keeps `footfall --help` fast
-    from footfall.stats.summaries.catchup import catch_up
-
-    started = time.monotonic()
-    folded = catch_up(store)
-    if folded:
-        took = time.monotonic() - started
-        click.echo(f"stats summaries: {folded:,} events folded in {took:.1f} s", err=True)
 
 
 @click.command("flask-track-usage")
@@ -54,19 +42,8 @@ def _fold(store: Any) -> None:
     type=click.DateTime(),
     help="Only rows before this time (UTC): when footfall started recording the same app.",
 )
-@click.option(
-    "--ip",
-    type=click.Choice(IP_MODES),
-    default="drop",
-    show_default=True,
-    help="What is kept of an IP address once geo and the visitor id have used it.",
-)
-@click.option(
-    "--geoip-db",
-    type=click.Path(exists=True, dir_okay=False),
-    help="A MaxMind-format database for geo (default: $FOOTFALL_GEOIP_DB, else countries "
-    "from geoip2fast).",
-)
+@ip_option
+@geoip_option
 def flask_track_usage(
     url: str,
     db_url: str,
@@ -111,7 +88,7 @@ def flask_track_usage(
         for row_id, reason in report.bad_samples:
             click.echo(f"  bad row id={row_id}: {reason}")
         if report.new:
-            _fold(store)
+            fold_summaries(store)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

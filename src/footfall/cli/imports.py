@@ -15,11 +15,12 @@ from typing import Any, cast
 
 import click
 
+from footfall.cli.import_common import fold_summaries, geoip_option, ip_option
 from footfall.cli.import_ftu import flask_track_usage
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.importers.logformat import FORMATS
-from footfall.processors.privacy import IP_MODES, IpMode
+from footfall.processors.privacy import IpMode
 
 __all__ = ["import_group", "register"]
 
@@ -63,19 +64,8 @@ def import_group() -> None:
     help="Also store what is not a human page view: assets, other methods, redirects, "
     "errors as `request` events, bots flagged (default: counted and skipped).",
 )
-@click.option(
-    "--ip",
-    type=click.Choice(IP_MODES),
-    default="drop",
-    show_default=True,
-    help="What is kept of an IP address once geo and the visitor id have used it.",
-)
-@click.option(
-    "--geoip-db",
-    type=click.Path(exists=True, dir_okay=False),
-    help="A MaxMind-format database for geo (default: $FOOTFALL_GEOIP_DB, else countries "
-    "from geoip2fast).",
-)
+@ip_option
+@geoip_option
 @click.option(
     "--follow",
     is_flag=True,
@@ -165,7 +155,7 @@ def log_command(
     elapsed = time.monotonic() - started
     _summary(importer, len(files), elapsed, fmt.name, state)
     if importer.report.new and not no_fold and not follow and state != "interrupted":
-        _fold(store)
+        fold_summaries(store)
     store.close()
     report = importer.report
     if report.lines and report.bad == report.lines - report.blank:
@@ -325,18 +315,6 @@ def _summary(importer: Any, inputs: int, elapsed: float, fmt: str, state: str) -
             click.echo(f"  {label}:{number}: {reason}: {text[:160]}")
     if state == "interrupted":
         click.echo("interrupted: run the same command again to import the rest")
-
-
-def _fold(store: Any) -> None:
-    """Fold the new events into the stats summaries now, so the first stats read is fast."""
-    # lazy: keeps `footfall --help` fast
-    from footfall.stats.summaries.catchup import catch_up
-
-    started = time.monotonic()
-    folded = catch_up(store)
-    if folded:
-        took = time.monotonic() - started
-        click.echo(f"stats summaries: {folded:,} events folded in {took:.1f} s", err=True)
 
 
 def register(group: click.Group) -> None:
