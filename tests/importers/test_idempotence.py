@@ -157,7 +157,7 @@ def test_an_import_killed_mid_file_is_finished_by_running_it_again(
 
 
 def test_ctrl_c_stores_what_was_read_and_says_how_to_finish(tmp_path: Path) -> None:
-    lines = 20_000
+    lines = 200_000  # long enough that the signal lands while the import runs
     log = tmp_path / "big.log"
     _page_log(log, lines)
     path = tmp_path / "footfall.db"
