@@ -126,7 +126,7 @@ def test_export_purge_delete_visitor(db_url: str) -> None:
     runner = CliRunner()
     out = runner.invoke(main, ["export", "--db", db_url, "--limit", "3"])
     lines = [json.loads(x) for x in out.stdout.splitlines()]
-    assert [x["path"] for x in lines] == ["/4", "/3", "/2"]
+    assert [x["path"] for x in lines] == ["/0", "/1", "/2"]  # oldest first
     gone = runner.invoke(main, ["delete-visitor", "--db", db_url, "v1", "--yes"])
     assert "deleted 2 events" in gone.output
     purged = runner.invoke(main, ["purge", "--db", db_url, "--older-than", "0", "--yes"])

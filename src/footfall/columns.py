@@ -8,9 +8,9 @@ by, Plausible's `event:<name>` and `visit:<name>` properties - are
 engine's allow-lists and SQL, the summaries' fold and tables and
 ClickHouse's compaction all derive their column lists from here.
 
-Adding a dimension, say `visit:language` (the visit's first event's
-`language`): add it to VISIT_PROPERTIES, and write the SQLite and
-PostgreSQL migrations adding a `language` column to `stats_visits`
+Adding a dimension, say `visit:timezone` (the visit's first event's
+`timezone`): add it to VISIT_PROPERTIES, and write the SQLite and
+PostgreSQL migrations adding a `timezone` column to `stats_visits`
 (ClickHouse keeps its breakdowns as key/value rows: nothing to add there);
 `footfall stats rebuild` then fills it for the events stored before. A
 property of a new field also needs that field on `Event`, its type in
@@ -140,6 +140,8 @@ VISIT_PROPERTIES: tuple[VisitProperty, ...] = (
     _visit("country"),
     _visit("region"),
     _visit("city"),
+    _visit("language"),  # the browser's preferred language ("en-US")
+    _visit("screen"),  # the screen size ("1920x1080")
     # Any id seen in the visit (the greatest), not only the first event's; it names
     # a person, so the summaries keep none.
     _visit("user_id", summarised=False, identifies=True),

@@ -179,6 +179,17 @@ CH_SETTLE_SECONDS = Setting("FOOTFALL_CH_SETTLE_SECONDS", 60.0, _number(0))
 
 SECURE_COOKIES = Setting("FOOTFALL_SECURE_COOKIES", False, _flag)
 
+# -- email reports -------------------------------------------------------------
+
+SMTP_URL = Setting[str | None]("FOOTFALL_SMTP_URL", None, _optional)
+REPORTS_FROM = Setting[str | None]("FOOTFALL_REPORTS_FROM", None, _optional)
+PUBLIC_URL = Setting[str | None]("FOOTFALL_PUBLIC_URL", None, _optional)
+REPORTS_SCHEDULE = Setting("FOOTFALL_REPORTS_SCHEDULE", True, _flag)
+
+# -- alerts --------------------------------------------------------------------
+
+ALERTS_SECONDS = Setting("FOOTFALL_ALERTS_SECONDS", 60.0, _number(0))
+
 ALL: tuple[Setting[object], ...] = (
     DB,
     META_DB,
@@ -210,6 +221,11 @@ ALL: tuple[Setting[object], ...] = (
     ROLLUP_CHUNK,
     CH_SETTLE_SECONDS,
     SECURE_COOKIES,
+    SMTP_URL,
+    REPORTS_FROM,
+    PUBLIC_URL,
+    REPORTS_SCHEDULE,
+    ALERTS_SECONDS,
 )
 
 

@@ -39,6 +39,14 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
     (("users", "delete"), ("bob", "--yes"), None),
     (("failed", "list"), (), None),
     (("failed", "retry"), (), None),
+    (
+        ("alerts", "add"),
+        ("--site", SITE, "--kind", "spike", "--threshold", "1e9", "--email", "o@x.y"),
+        None,
+    ),
+    (("alerts", "list"), (), None),
+    (("alerts", "check"), (), None),
+    (("alerts", "remove"), ("1", "--yes"), None),
     (("delete-visitor",), ("nobody", "--yes"), None),
     (("purge",), ("--older-than", "4000", "--yes"), None),
     (
@@ -47,6 +55,11 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
         '81.2.69.142 - - [02/Mar/2026:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n',
     ),
     (("import", "flask-track-usage"), (f"sqlite:///{FTU_TABLE}",), None),
+    (
+        ("import", "footfall"),
+        ("-",),
+        '{"name":"pageview","id":"e-1","ts":"2026-03-02T10:00:00Z","site":"' + SITE + '"}\n',
+    ),
 ]
 
 

@@ -107,9 +107,9 @@ def test_log_in_filter_period_funnel_and_csv(
     # the funnel page
     page.click("#funnel-link")
     page.wait_for_url(re.compile(r"/demo\.footfall\.dev/funnel"))
-    inputs = page.locator("#funnel-form input[name=step]")
+    selects = page.locator("#funnel-form select[name=step]")
     for i, step in enumerate(["event:page==/", "event:page==/pricing", "event:name==Signup"]):
-        inputs.nth(i).fill(step)
+        selects.nth(i).select_option(value=step)
     page.click("#funnel-form button[type=submit]")
     page.wait_for_selector("#funnel-result tbody tr:nth-child(3)")
     counts = [

@@ -39,6 +39,10 @@ AGENTS = [
     ("Firefox", "132.0", "Linux", "", "desktop"),
 ]
 PLACES = [("DE", "Berlin", "Berlin"), ("US", "California", "San Francisco"), ("FR", "IDF", "Paris")]
+# The visit's language and screen follow its place and device (no draw of their
+# own, so the rest of the data set stays as it was); a few visits send neither.
+LANGUAGES = {"DE": "de-DE", "US": "en-US", "FR": "fr-FR"}
+SCREENS = {"desktop": "1920x1080", "mobile": "390x844"}
 
 
 def build(seed: int = 7) -> list[Event]:
@@ -76,6 +80,8 @@ def build(seed: int = 7) -> list[Event]:
                     country=country,
                     region=region,
                     city=city,
+                    language=LANGUAGES[country] if n % 7 else "",
+                    screen=SCREENS[device] if n % 11 else "",
                     user_id=f"user{n % 5}" if rng.random() < 0.2 else "",
                 )
                 n_pages = 1 if rng.random() < 0.45 else rng.randint(2, 5)
@@ -183,6 +189,8 @@ VISIT_FIRST = {
     "country": "country",
     "region": "region",
     "city": "city",
+    "language": "language",
+    "screen": "screen",
 }
 
 

@@ -206,6 +206,8 @@ PROPERTIES = [
     "visit:country",
     "visit:region",
     "visit:city",
+    "visit:language",
+    "visit:screen",
     "visit:user_id",
 ]
 

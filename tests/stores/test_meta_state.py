@@ -16,7 +16,7 @@ from tests.stores.backends import postgres_store
 
 from footfall import connect
 from footfall.processors.state import VisitState, state_for
-from footfall.stores.meta import FailedEvent, Site, open_meta
+from footfall.stores.meta import FailedEvent, SavedGoal, Site, goal_name, open_meta
 from footfall.stores.migrate import load_migrations
 
 
@@ -120,6 +120,43 @@ def test_failed_events_kept_before_the_visitor_column_get_their_events_visitor(
         for statement in backfill:
             cur.execute(statement)
     assert [f.visitor_id for f in meta.list_failed()] == ["v9", "", "", ""]
+
+
+def test_goals(sql_store: Any) -> None:
+    meta = open_meta(sql_store)
+    assert meta.add_site(Site("a.test"))
+    pricing = SavedGoal("a.test", "Visit /pricing", page="/pricing")
+    stored = meta.add_goal(pricing)
+    assert stored is not None and stored.id > 0 and stored.created_at is not None
+    assert (stored.name, stored.page, stored.kind) == ("Visit /pricing", "/pricing", "page")
+    assert meta.add_goal(SavedGoal("a.test", "Visit /pricing", page="/other")) is None
+    signup = SavedGoal("a.test", "Signup", event="Signup", prop_key="plan", prop_value="pro")
+    paid = SavedGoal("a.test", "Purchase", event="Purchase", revenue_prop="amount", currency="EUR")
+    assert meta.add_goal(signup) is not None and meta.add_goal(paid) is not None
+    assert meta.add_goal(SavedGoal("b.test", "Signup", event="Signup")) is not None
+    goals = meta.list_goals("a.test")
+    assert [g.name for g in goals] == ["Purchase", "Signup", "Visit /pricing"]
+    assert goals[0].kind == "event" and (goals[0].revenue_prop, goals[0].currency) == (
+        "amount",
+        "EUR",
+    )
+    assert (goals[1].event, goals[1].prop_key, goals[1].prop_value) == ("Signup", "plan", "pro")
+    assert meta.remove_goal("a.test", "Purchase") and not meta.remove_goal("a.test", "Purchase")
+    assert [g.name for g in meta.list_goals("a.test")] == ["Signup", "Visit /pricing"]
+    meta.remove_site("a.test")
+    assert meta.list_goals("a.test") == []
+    assert [g.name for g in meta.list_goals("b.test")] == ["Signup"]
+    assert meta.add_site(Site("a.test"))
+    assert meta.list_goals("a.test") == []  # a site added again starts without goals
+
+
+def test_goal_names_follow_plausible() -> None:
+    page = SavedGoal("a.test", "", page="/blog/**")
+    assert goal_name(page) == "Visit /blog/**"
+    pro = SavedGoal("a.test", "", event="Signup", prop_key="plan", prop_value="pro")
+    assert goal_name(pro) == "Signup"
+    taken = [SavedGoal("a.test", "Signup", event="Signup")]
+    assert goal_name(pro, taken) == "Signup (plan=pro)"
 
 
 def test_processor_state(sql_store: Any) -> None:

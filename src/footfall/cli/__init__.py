@@ -11,11 +11,37 @@ import logging
 
 import click
 
-from footfall.cli import core, failed, imports, sites, stats, users, worker
+from footfall.cli import (
+    alerts,
+    annotate,
+    core,
+    export,
+    failed,
+    goals,
+    imports,
+    reports,
+    sites,
+    stats,
+    users,
+    worker,
+)
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS = (core, sites, failed, stats, users, worker, imports)
+COMMANDS = (
+    core,
+    sites,
+    failed,
+    stats,
+    users,
+    worker,
+    imports,
+    goals,
+    annotate,
+    export,
+    alerts,
+    reports,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -1,20 +1,17 @@
-"""`footfall migrate`, `demo`, `serve`, `purge`, `delete-visitor`, `export`."""
+"""`footfall migrate`, `demo`, `serve`, `purge`, `delete-visitor`."""
 
 from __future__ import annotations
 
-import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import click
-import msgspec
 
 from footfall import settings
 from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store, shown_url
 from footfall.cli.options import db_option, meta_url
 from footfall.redact import redact_url
-from footfall.stores import EventFilter
 from footfall.stores.meta import Meta, open_meta
 
 
@@ -208,29 +205,6 @@ def _rebuild_hint(store: Any, deleted: int) -> None:
         )
 
 
-@click.command()
-@db_option
-@click.option("--site", help="Only this site.")
-@click.option("--since", help="ISO date (inclusive).")
-@click.option("--until", help="ISO date (exclusive).")
-@click.option("--limit", default=1000, show_default=True)
-def export(db_url: str, site: str | None, since: str | None, until: str | None, limit: int) -> None:
-    """Print events as JSON lines, newest first."""
-    store = open_store(db_url, need_meta=False)
-    start = _parse_date(since) if since else None
-    end = _parse_date(until) if until else None
-    encoder = msgspec.json.Encoder()
-    page_size, written, page = 1000, 0, 1
-    while written < limit:
-        events = store.get_usage(start, end, page_size, page, EventFilter(site=site))
-        for ev in events[: limit - written]:
-            sys.stdout.write(encoder.encode(ev).decode() + "\n")
-        written += len(events)
-        if len(events) < page_size:
-            break
-        page += 1
-
-
 def register(group: click.Group) -> None:
-    for cmd in (migrate, demo, serve, purge, delete_visitor, export):
+    for cmd in (migrate, demo, serve, purge, delete_visitor):
         group.add_command(cmd)

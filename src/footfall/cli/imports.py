@@ -16,7 +16,14 @@ from typing import Any, cast
 import click
 
 from footfall.cli.import_common import fold_summaries, geoip_option, ip_option
+from footfall.cli.import_footfall import footfall_command
 from footfall.cli.import_ftu import flask_track_usage
+from footfall.cli.import_others import (
+    delete_command,
+    ga4_command,
+    plausible_command,
+    umami_command,
+)
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.importers.logformat import FORMATS
@@ -319,4 +326,7 @@ def _summary(importer: Any, inputs: int, elapsed: float, fmt: str, state: str) -
 
 def register(group: click.Group) -> None:
     import_group.add_command(flask_track_usage)
+    for command in (plausible_command, umami_command, ga4_command, delete_command):
+        import_group.add_command(command)
+    import_group.add_command(footfall_command)
     group.add_command(import_group)

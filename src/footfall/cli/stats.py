@@ -37,6 +37,11 @@ def _table(title: str, rows: list[dict[str, object]], columns: list[str]) -> obj
 @click.option("--date", "date_", help="YYYY-MM-DD, or YYYY-MM-DD,YYYY-MM-DD with --period custom.")
 @click.option("--filters", help="e.g. visit:country==DE;event:page==/blog/**")
 @click.option("--limit", default=10, show_default=True, help="Rows per breakdown.")
+@click.option(
+    "--with-imported",
+    is_flag=True,
+    help="Add the data imported from Plausible or GA4 (`footfall import plausible|ga4`).",
+)
 @click.pass_context
 def stats(
     ctx: click.Context,
@@ -46,6 +51,7 @@ def stats(
     date_: str | None,
     filters: str | None,
     limit: int,
+    with_imported: bool,
 ) -> None:
     """Print a site's overview: totals, a daily series and top breakdowns."""
     if ctx.invoked_subcommand is not None:
@@ -62,6 +68,7 @@ def stats(
 
     store = open_store(db_url)
     common: dict[str, Any] = {"period": period, "date": date_, "filters": filters}
+    common["with_imported"] = with_imported
     console = Console()
     try:
         if not site_known(store, site):

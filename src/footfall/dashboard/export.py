@@ -23,7 +23,10 @@ from footfall.dashboard.security import harden
 __all__ = ["ENDPOINTS", "call_api", "export_error", "neutralise", "to_csv"]
 
 ENDPOINTS = ("aggregate", "timeseries", "breakdown", "funnel")
-PASSED_PARAMS = ("period", "date", "filters", "metrics", "property", "interval", "compare", "limit")
+PASSED_PARAMS = (
+    *("period", "date", "filters", "metrics", "property", "interval", "compare", "limit"),
+    "with_imported",
+)
 MAX_BODY = 50 * 1024 * 1024
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -12,15 +12,19 @@ from urllib.parse import quote, urlencode
 
 import anyio.to_thread
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from footfall.dashboard.auth import Users
 from footfall.dashboard.export import ENDPOINTS, PASSED_PARAMS, call_api, export_error, to_csv
-from footfall.dashboard.panels import PANELS, SERVER_PANELS, props_panel
+from footfall.dashboard.export_zip import parts, stream_zip, zip_name
+from footfall.dashboard.layout import site_layout
+from footfall.dashboard.panels import PROPERTY_PARAM, SERVER_PANELS
+from footfall.dashboard.saved import Saved
 from footfall.dashboard.security import harden
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import render
 from footfall.dashboard.view import PERIODS, View, interval_for, parse_view
+from footfall.stats.imported import imported_ranges
 
 __all__ = ["Pages"]
 
@@ -50,6 +54,7 @@ class Pages:
     def __init__(self, sites: SiteDirectory, users: Users) -> None:
         self.sites = sites
         self.users = users
+        self.saved = Saved(sites)
 
     def _denied(self, request: Request, site: str) -> Response | None:
         """A 404 for a user, a login redirect for anyone else (hiding which sites exist)."""
@@ -75,14 +80,11 @@ class Pages:
         denied = await anyio.to_thread.run_sync(self._denied, request, site)
         if denied:
             return denied
-        view = _viewer_view(request)
-        panels = list(PANELS)
-        event_name = view.filter_value("event:name")
-        if event_name:
-            keys = await anyio.to_thread.run_sync(self.sites.prop_keys, site, event_name)
-            extra = props_panel(event_name, keys)
-            if extra:
-                panels.append(extra)
+        chosen = request.query_params.get(PROPERTY_PARAM, "")[:100]
+        layout = await anyio.to_thread.run_sync(
+            site_layout, self.sites, site, _viewer_view(request), chosen
+        )
+        view = layout.view
         return render(
             request,
             "dashboard.html",
@@ -91,9 +93,14 @@ class Pages:
             view=view,
             periods=PERIODS,
             interval=interval_for(view),
-            panels=panels,
+            panels=layout.panels,
+            previous=layout.previous,
+            property_param=PROPERTY_PARAM,
             server_panels=SERVER_PANELS,
+            annotations=await anyio.to_thread.run_sync(self.saved.annotations, site, view),
+            days=await anyio.to_thread.run_sync(self.saved.days, site, view),
             messages=list(view.errors),
+            imports=await anyio.to_thread.run_sync(imported_ranges, self.sites.store, site),
         )
 
     async def funnel(self, request: Request) -> Response:
@@ -102,13 +109,24 @@ class Pages:
         if denied:
             return denied
         view = _viewer_view(request)
-        steps = [
-            s.strip()[:MAX_STEP_LEN]
-            for s in request.query_params.getlist("step")[:MAX_STEPS]
-            if s.strip()
-        ]
+        messages = list(view.errors)
+        name = request.query_params.get("name", "")[:200]
+        chosen = await anyio.to_thread.run_sync(self.saved.funnel, site, name) if name else None
+        if chosen is not None:
+            steps = list(chosen.steps)
+            view = replace(view, extra=(("name", chosen.name),))
+        else:
+            if name:
+                messages.append(f"no saved funnel called {name[:80]!r}")
+            steps = [
+                s.strip()[:MAX_STEP_LEN]
+                for s in request.query_params.getlist("step")[:MAX_STEPS]
+                if s.strip()
+            ]
+            view = replace(view, extra=tuple(("step", s) for s in steps))
+        choices = await self.saved.step_choices(request, site, view)
+        known = {c.value for c in choices}
         inputs = steps + [""] * max(0, 3 - len(steps))
-        view = replace(view, extra=tuple(("step", s) for s in steps))
         return render(
             request,
             "funnel.html",
@@ -118,7 +136,12 @@ class Pages:
             periods=PERIODS,
             steps=steps,
             inputs=inputs,
-            messages=list(view.errors),
+            choices=choices,
+            unknown=[s for s in steps if s not in known],
+            saved=await anyio.to_thread.run_sync(self.saved.funnels, site),
+            chosen=chosen,
+            max_steps=MAX_STEPS,
+            messages=messages,
         )
 
     async def failed(self, request: Request) -> Response:
@@ -158,5 +181,24 @@ class Pages:
             to_csv(endpoint, body),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        )
+        return harden(response)
+
+    async def export_zip(self, request: Request) -> Response:
+        """`/<site>/export.zip?period=...`: every CSV of the page's panels in one zip."""
+        site = request.path_params["site"]
+        denied = await anyio.to_thread.run_sync(self._denied, request, site)
+        if denied:
+            return denied
+        chosen = request.query_params.get(PROPERTY_PARAM, "")[:100]
+        layout = await anyio.to_thread.run_sync(
+            site_layout, self.sites, site, _viewer_view(request), chosen
+        )
+        view = layout.view
+        wanted = parts([*layout.panels, *SERVER_PANELS], view, interval_for(view))
+        response = StreamingResponse(
+            stream_zip(request, site, wanted),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{zip_name(site, view)}.zip"'},
         )
         return harden(response)

@@ -7,9 +7,24 @@ as in Plausible's Stats API v1.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["PANELS", "SERVER_PANELS", "Panel", "Tab", "props_panel"]
+from footfall.stores.meta import SavedGoal
+
+__all__ = [
+    "PANELS",
+    "PROPERTY_PARAM",
+    "SERVER_PANELS",
+    "Panel",
+    "Tab",
+    "goals_panel",
+    "properties_panel",
+    "props_panel",
+]
+
+# The URL parameter naming the custom property the Properties panel breaks down.
+PROPERTY_PARAM = "prop"
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,9 @@ class Panel:
     title: str
     tabs: tuple[Tab, ...]
     wide: bool = False
+    # Property keys to pick from (the Properties panel): a form sets PROPERTY_PARAM.
+    choices: tuple[str, ...] = ()
+    chosen: str = ""
 
 
 PANELS = (
@@ -73,6 +91,8 @@ PANELS = (
             Tab("Devices", "visit:device"),
         ),
     ),
+    Panel("languages", "Language", (Tab("Languages", "visit:language"),)),
+    Panel("screens", "Screen size", (Tab("Screen sizes", "visit:screen"),)),
     Panel(
         "events",
         "Custom events",
@@ -97,3 +117,24 @@ def props_panel(event_name: str, keys: list[str]) -> Panel | None:
         return None
     tabs = tuple(Tab(key, f"event:props:{key}", "visitors,events") for key in keys)
     return Panel("props", f"Properties of {event_name}", tabs)
+
+
+def properties_panel(keys: list[str], chosen: str = "") -> Panel | None:
+    """Custom events broken down by one property key: `chosen` (a valid key from the
+    URL, kept even when this period has none of it), else the most common of `keys`."""
+    if not keys and not chosen:
+        return None
+    key = chosen or keys[0]
+    choices = tuple(keys) if key in keys else (key, *keys)
+    # Events without the key (page views, mostly) are not what the panel is about.
+    tab = Tab(key, f"event:props:{key}", "visitors,events", skip="(none)")
+    return Panel("properties", "Properties", (tab,), choices=choices, chosen=key)
+
+
+def goals_panel(goals: Sequence[SavedGoal]) -> Panel:
+    """The site's saved goals: completions, conversion rate and, with revenue goals, revenue."""
+    metrics = "visitors,events,conversion_rate"
+    if any(g.revenue_prop for g in goals):
+        metrics += ",total_revenue,average_revenue"
+    tabs = (Tab("Goals", "event:goal", metrics),)
+    return Panel("goals", "Goal conversions", tabs, wide=True)  # up to six columns

@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from footfall import settings
 from footfall.dashboard.auth import Users
+from footfall.dashboard.goals import GoalPages
 from footfall.dashboard.login import LoginPages
 from footfall.dashboard.pages import Pages
 from footfall.dashboard.security import SessionMiddleware, harden
@@ -74,6 +75,7 @@ def _parts(state: DashboardState) -> tuple[Users, SiteDirectory]:
 def routes(state: DashboardState) -> list[BaseRoute]:
     users, sites = _parts(state)
     pages = Pages(sites, users)
+    goals = GoalPages(sites)
     # The same proxy setting, and so the same client address, as the collector's.
     login = LoginPages(users, trusted_proxies=settings.TRUSTED_PROXIES())
     static_dir = resources.files("footfall.dashboard") / "static"
@@ -85,7 +87,12 @@ def routes(state: DashboardState) -> list[BaseRoute]:
         Route("/setup", login.setup, methods=["GET", "POST"]),
         Route("/failed", pages.failed, methods=["GET"]),
         Route("/{site}/funnel", _site_route(pages.funnel), methods=["GET"]),
+        Route("/{site}/funnels", _site_route(pages.saved.post_funnel), methods=["POST"]),
+        Route("/{site}/annotations", _site_route(pages.saved.post_annotation), methods=["POST"]),
+        Route("/{site}/goals", _site_route(goals.page), methods=["GET"]),
+        Route("/{site}/goals", _site_route(goals.post), methods=["POST"]),
         Route("/{site}/export.csv", _site_route(pages.export), methods=["GET"]),
+        Route("/{site}/export.zip", _site_route(pages.export_zip), methods=["GET"]),
         Route("/{site}", _site_route(pages.dashboard), methods=["GET"]),
     ]
 

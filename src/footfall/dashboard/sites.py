@@ -9,22 +9,21 @@ its `public` flag is set.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from footfall.stats.prop_keys import prop_keys
 from footfall.stores.base import Store
-from footfall.stores.meta import Meta, open_meta
+from footfall.stores.meta import Meta, SavedGoal, open_meta
 
 __all__ = ["SiteDirectory", "SiteInfo"]
 
 log = logging.getLogger("footfall.dashboard")
 
 CACHE_SECONDS = 10.0
-PROP_SAMPLE_ROWS = 2_000  # prop keys are read from the latest N events of a name
-MAX_PROP_KEYS = 12
 
 # Distinct sites through the (site, ts) index without scanning every row:
 # each step jumps to the next larger site value.
@@ -109,24 +108,34 @@ class SiteDirectory:
             return []
         return rows
 
-    def prop_keys(self, site: str, event_name: str) -> list[str]:
-        """Property keys seen on the latest events called `event_name`."""
-        if self.store.dialect != "sqlite":
+    def goals(self, site: str) -> list[SavedGoal]:
+        """The site's saved goals, or [] when the store keeps none."""
+        meta = self._meta()
+        if meta is None:
             return []
-        rows = self.store.query(
-            "SELECT props FROM events WHERE site = ? AND name = ? ORDER BY ts DESC LIMIT ?",
-            [site, event_name, PROP_SAMPLE_ROWS],
-        )
-        keys: dict[str, None] = {}
-        for (raw,) in rows:
-            try:
-                props = json.loads(raw)
-            except (TypeError, ValueError):
-                continue
-            if isinstance(props, dict):
-                for key in props:
-                    if isinstance(key, str) and 0 < len(key) <= 100:
-                        keys[key] = None
-            if len(keys) >= MAX_PROP_KEYS:
-                break
-        return sorted(keys)
+        try:
+            return meta.list_goals(site)
+        except Exception as exc:
+            log.warning("footfall: could not read the goals: %s", exc, exc_info=exc)
+            return []
+
+    def manageable(self, domain: str, user: str | None) -> bool:
+        """Whether this viewer may change the site's settings (its goals).
+
+        Every dashboard user is an administrator (the stats API lets any of
+        them read any site); anonymous readers of a public site change nothing.
+        """
+        return bool(user) and self.get(domain) is not None
+
+    def prop_keys(
+        self, site: str, start: datetime, end: datetime, event: str | None = None, limit: int = 50
+    ) -> list[str]:
+        """Custom property keys of the site's events in [start, end), most common first
+        (`footfall.stats.prop_keys`); [] when the store cannot say."""
+        try:
+            return prop_keys(self.store, site, start, end, event=event, limit=limit)
+        except Exception as exc:
+            # A page still opens without the Properties panel (a store without stats
+            # SQL, a ClickHouse server that is away).
+            log.warning("footfall: could not list property keys: %s", exc, exc_info=exc)
+            return []

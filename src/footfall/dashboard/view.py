@@ -58,6 +58,9 @@ LABELS = {
     "visit:country": "Country",
     "visit:region": "Region",
     "visit:city": "City",
+    "visit:language": "Language",
+    "visit:screen": "Screen size",
+    "event:goal": "Goal",
     "visit:user_id": "User",
 }
 _OPS = {"==": "is", "!=": "is not", "~": "contains"}
@@ -101,6 +104,7 @@ class View:
     compare: bool = False
     errors: tuple[str, ...] = field(default=(), compare=False)
     extra: tuple[tuple[str, str], ...] = ()  # page-specific params kept in links (funnel steps)
+    imported: bool = True  # add imported data (`footfall import plausible|ga4`); `imported=off`
 
     def params(self) -> list[tuple[str, str]]:
         out = [("period", self.period)]
@@ -110,6 +114,8 @@ class View:
             out.append(("filters", ";".join(self.filters)))
         if self.compare:
             out.append(("compare", "previous_period"))
+        if not self.imported:
+            out.append(("imported", "off"))
         return out + list(self.extra)
 
     def query(self, **changes: object) -> str:
@@ -119,6 +125,10 @@ class View:
 
     def period_url(self, period: str) -> str:
         return self.query(period=period, date="")
+
+    @property
+    def imported_url(self) -> str:
+        return self.query(imported=not self.imported)
 
     @property
     def compare_url(self) -> str:
@@ -211,7 +221,10 @@ def parse_view(params: dict[str, str] | object) -> View:
         if cond not in filters:
             filters.append(cond)
     compare = str(get("compare") or "") == "previous_period"
-    return View(period, day, tuple(filters[:MAX_FILTERS]), compare, tuple(errors))
+    imported = str(get("imported") or "") != "off"
+    return View(
+        period, day, tuple(filters[:MAX_FILTERS]), compare, tuple(errors), imported=imported
+    )
 
 
 def interval_for(view: View) -> str:

@@ -61,6 +61,7 @@ class ImportIds:
     def __init__(self, secret: bytes) -> None:
         self._events = hashlib.blake2b(key=_subkey(secret, b"event ids"), digest_size=10)
         self._visits = hashlib.blake2b(key=_subkey(secret, b"visit ids"), digest_size=10)
+        self._visitors = hashlib.blake2b(key=_subkey(secret, b"visitor ids"), digest_size=8)
         self._salts = _subkey(secret, b"visitor salts")
         self._prefixes: dict[int, str] = {}
 
@@ -95,6 +96,13 @@ class ImportIds:
         h = self._visits.copy()
         h.update(f"{key[0]}\n{key[1]}\n{start}".encode())
         return self._uuid(start // 1000, h.hexdigest())
+
+    def visitor_id(self, site: str, foreign: str) -> str:
+        """The visitor id of another tool's visitor or session id `foreign` on `site`:
+        the same for every import into the store, and not the foreign id itself."""
+        h = self._visitors.copy()
+        h.update(f"{site}\n{foreign}".encode())
+        return h.hexdigest()
 
     def day_salt(self, day: date) -> bytes:
         """The visitor-id salt of UTC day `day`: the same for every import into the store."""

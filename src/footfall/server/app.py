@@ -22,6 +22,11 @@ from starlette.routing import BaseRoute, Route
 from footfall.collector import routes as collector_routes
 from footfall.dashboard import routes as dashboard_routes
 from footfall.delivery.shutdown import host_drains
+from footfall.reports import routes as report_routes
+from footfall.reports.alert_loop import EXTRAS_KEY as ALERTS_KEY
+from footfall.reports.alert_loop import start_alert_loop
+from footfall.reports.schedule import EXTRAS_KEY as REPORTS_KEY
+from footfall.reports.schedule import start_report_schedule
 from footfall.server.openapi import openapi_document
 from footfall.server.state import ServerState
 from footfall.stats import api as stats_api
@@ -61,6 +66,7 @@ def _module_routes(state: ServerState) -> tuple[list[BaseRoute], list[Middleware
     routes: list[BaseRoute] = [
         *collector_routes.routes(state),
         *stats_api.routes(state),
+        *report_routes.routes(state),
         *dashboard_routes.routes(state),  # last: its catch-all `/{site}` matches anything
     ]
     return routes, dashboard_routes.middleware(state)
@@ -84,7 +90,13 @@ def create_app(
             state.tracker.warm()
             catching_up = start_catch_up(state.store, state.tracker.worker)
             state.extras[CATCH_UP_KEY] = catching_up
+            alerting = state.extras[ALERTS_KEY] = start_alert_loop(state.store)
+            reporting = state.extras[REPORTS_KEY] = start_report_schedule(state.store)
             yield
+            if alerting is not None:
+                alerting.stop()
+            if reporting is not None:
+                reporting.stop()
             if catching_up is not None:
                 catching_up.stop()
             state.close()

@@ -22,7 +22,7 @@ from footfall.stats.errors import StatsError, StatsUnavailable
 from footfall.stats.funnel import funnel
 from footfall.stats.model import METRICS, PERIODS, Query, build_query
 from footfall.stats.realtime import current_pages, realtime_visitors
-from footfall.stats.sites import first_seen, site_info
+from footfall.stats.sites import first_seen, needs_goals, site_goals, site_info
 from footfall.stores import connect
 
 __all__ = [
@@ -46,10 +46,13 @@ KINDS = ("aggregate", "timeseries", "breakdown")
 
 
 def make_query(store: Any, site: str, **params: Any) -> Query:
-    """`build_query` with the site's time zone and first event filled in from the store."""
+    """`build_query` with the site's time zone, first event and saved goals filled in
+    from the store (`goals=` gives the goals instead)."""
     tz = params.pop("tz", None) or site_info(store, site).timezone
     if params.get("period") == "all" and "first_seen" not in params:
         params["first_seen"] = first_seen(store, site)
+    if "goals" not in params and needs_goals(params.get("filters"), params.get("property")):
+        params["goals"] = site_goals(store, site)
     return build_query(site, tz=tz, **params)
 
 
@@ -64,8 +67,8 @@ def query(
     """One stats answer in Python: a dict (aggregate) or a list of rows.
 
     Keyword parameters are the HTTP API's: period, date, metrics, filters,
-    property, interval, limit, page; plus tz (default: the site's) and
-    engine ("auto", "raw" or "summary").
+    property, interval, limit, page; plus tz (default: the site's), goals
+    (default: the site's saved goals) and engine ("auto", "raw" or "summary").
     """
     if isinstance(store, str):
         store = connect(store)

@@ -7,6 +7,11 @@
     GET /api/v1/stats/realtime/pages?site_id               -> pages of current visits
     GET /api/v1/stats/funnel       ?site_id&period&date&step=...&step=...
 
+`with_imported=true` (aggregate, timeseries, breakdown; default false, as in
+Plausible's API v1) adds the data imported from Plausible or GA4
+(`footfall.stats.imported`); the answer then carries `meta.imports_included`,
+and a `warning` where the query's filters or breakdown keep them out.
+
 Who may read a site: a bearer token for that site (or for every site), a
 logged-in dashboard user (`request.state.footfall_user`, set by the
 dashboard's session middleware), or anyone when the site is public. A valid
@@ -38,13 +43,22 @@ from footfall.stats.engine import aggregate, breakdown, timeseries
 from footfall.stats.errors import StatsError, StatsUnavailable
 from footfall.stats.funnel import funnel
 from footfall.stats.guard import Busy, guard_for, overload_response
+from footfall.stats.imported import WARNING as IMPORTS_WARNING
+from footfall.stats.imported import why_excluded
 from footfall.stats.model import Query, build_query
 from footfall.stats.realtime import current_pages, realtime_visitors
-from footfall.stats.sites import first_seen, site_info, site_known, token_allows
+from footfall.stats.sites import (
+    first_seen,
+    needs_goals,
+    site_goals,
+    site_info,
+    site_known,
+    token_allows,
+)
 from footfall.stores.base import Store
 from footfall.stores.budget import QueryTimeout
 
-__all__ = ["StatsState", "authorize", "routes"]
+__all__ = ["StatsState", "authorize", "changes", "routes"]
 
 _HEADERS = {"Cache-Control": "no-store"}
 MAX_PARAM = 4_000
@@ -59,6 +73,25 @@ def _param(request: Request, name: str) -> str | None:
     if value is not None and len(value) > MAX_PARAM:
         raise StatsError(name, f"longer than {MAX_PARAM} characters")
     return value
+
+
+def _flag(request: Request, name: str) -> bool:
+    """A true/false parameter (absent: false)."""
+    value = (_param(request, name) or "false").lower()
+    if value not in ("true", "false"):
+        raise StatsError(name, f"{name} is true or false")
+    return value == "true"
+
+
+def _imports_note(q: Query, body: dict[str, Any]) -> dict[str, Any]:
+    """With `with_imported=true`, whether the imported data are in the answer, as
+    Plausible says it: a `warning` when they are not, and `meta`."""
+    if q.with_imported:
+        reason = why_excluded(q)
+        body["meta"] = {"imports_included": not reason, "imports_skip_reason": reason or None}
+        if reason:
+            body["warning"] = IMPORTS_WARNING
+    return body
 
 
 def authorize(store: Any, request: Request, site: str) -> None:
@@ -118,10 +151,13 @@ def _query(store: Any, request: Request, site: str, **overrides: Any) -> Query:
         "interval": _param(request, "interval"),
         "limit": _param(request, "limit"),
         "page": _param(request, "page"),
+        "with_imported": _flag(request, "with_imported"),
     }
     params.update(overrides)
     if period == "all":
         params["first_seen"] = first_seen(store, site)
+    if needs_goals(params["filters"], params["property"]):
+        params["goals"] = site_goals(store, site)  # once per request: `q` carries them
     q = build_query(site, tz=info.timezone, **params)
     if not _identified(request):
         _refuse_identities(q)
@@ -149,6 +185,9 @@ def _change(metric: str, now: Any, before: Any, base: Any = None) -> Any:
     "+100 %" or "+50 pp" would invent one, so the answer is null (the dashboard
     shows "new"), as Plausible answers for a bounce rate after an empty period.
     """
+    if isinstance(now, dict) or isinstance(before, dict):  # revenue: {"value", "currency"}
+        now = now.get("value") if isinstance(now, dict) else now
+        before = before.get("value") if isinstance(before, dict) else before
     if now is None or before is None:
         return None
     if metric in _RATE_BASE and not base:
@@ -174,6 +213,22 @@ def _rate_bases(store: Any, q: Query, before: dict[str, Any]) -> dict[str, Any]:
     return bases
 
 
+def changes(
+    store: Any, q: Query, values: dict[str, Any], previous: Query | None = None
+) -> dict[str, Any]:
+    """Each metric's change from `previous` (default: the period just before `q`) to
+    `values`, as `compare=previous_period` answers it: percent for counts,
+    points for rates, None where there is nothing to compare with (`_change`).
+    The email reports call it too, so a report and the API agree."""
+    previous = previous or q.previous()
+    before = aggregate(store, previous)
+    bases = _rate_bases(store, previous, before)
+    return {
+        m: _change(m, v, before.get(m), bases.get(_RATE_BASE[m]) if m in _RATE_BASE else None)
+        for m, v in values.items()
+    }
+
+
 def _aggregate(store: Any, request: Request, site: str) -> dict[str, Any]:
     q = _query(store, request, site, property=None)
     values = aggregate(store, q)
@@ -182,23 +237,21 @@ def _aggregate(store: Any, request: Request, site: str) -> dict[str, Any]:
         raise StatsError("compare", "only compare=previous_period is supported")
     results: dict[str, Any] = {m: {"value": v} for m, v in values.items()}
     if compare:
-        previous = q.previous()
-        before = aggregate(store, previous)
-        bases = _rate_bases(store, previous, before)
-        for m, v in values.items():
-            base = bases.get(_RATE_BASE[m]) if m in _RATE_BASE else None
-            results[m]["change"] = _change(m, v, before.get(m), base)
-    return {"results": results}
+        for m, change in changes(store, q, values).items():
+            results[m]["change"] = change
+    return _imports_note(q, {"results": results})
 
 
 def _timeseries(store: Any, request: Request, site: str) -> dict[str, Any]:
-    return {"results": timeseries(store, _query(store, request, site, property=None))}
+    q = _query(store, request, site, property=None)
+    return _imports_note(q, {"results": timeseries(store, q)})
 
 
 def _breakdown(store: Any, request: Request, site: str) -> dict[str, Any]:
     if not _param(request, "property"):
         raise StatsError("property", "property is required (e.g. event:page)")
-    return {"results": breakdown(store, _query(store, request, site))}
+    q = _query(store, request, site)
+    return _imports_note(q, {"results": breakdown(store, q)})
 
 
 def _realtime(store: Any, request: Request, site: str) -> int:

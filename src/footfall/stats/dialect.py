@@ -15,6 +15,7 @@ so every dialect can bucket in any IANA time zone without database support.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -25,9 +26,20 @@ from zoneinfo import ZoneInfo
 from footfall.columns import PAGE_VISIT_PROPERTIES, VISIT_SOURCE_COLUMNS
 from footfall.stats.wildcard import Wildcard, parse_wildcard, segment_glob
 
-__all__ = ["Dialect", "Params", "SQLiteDialect", "offset_segments", "visit_column_names"]
+__all__ = [
+    "DECIMAL",
+    "Dialect",
+    "Params",
+    "SQLiteDialect",
+    "offset_segments",
+    "visit_column_names",
+]
 
 US = 1_000_000
+# A revenue value: a plain decimal number (JSON number or string), no exponent;
+# digits bounded so every store converts it to a double without overflow.
+DECIMAL = r"^-?[0-9]{1,15}(\.[0-9]{1,15})?$"
+_DECIMAL = re.compile(DECIMAL)
 # The columns of the stats' visit relation a query may read (pasted into SQL).
 _VISIT_COLUMNS = frozenset(("visitor_id", *PAGE_VISIT_PROPERTIES, *VISIT_SOURCE_COLUMNS))
 
@@ -91,6 +103,14 @@ def _wildcard_matches(value: Any, pattern: str | None) -> int:
     if pattern is None or value is None:
         return 0
     return int(_wildcard_of(pattern).matches(str(value)))
+
+
+def _decimal(kind: Any, value: Any) -> float | None:
+    """SQLite `footfall_number(json_type, json_extract)`: a revenue value, or NULL."""
+    if kind not in ("integer", "real", "text") or value is None:
+        return None
+    text = str(value)
+    return float(text) if _DECIMAL.match(text) else None
 
 
 class _Percentile:
@@ -164,6 +184,11 @@ class Dialect:
     def json_text(self, column: str, key: str, params: Params) -> str:
         raise NotImplementedError
 
+    def json_number(self, column: str, key: str, params: Params) -> str:
+        """The property `key` as a double when it is a plain decimal number
+        (`DECIMAL`: a JSON number or a string), else NULL."""
+        raise NotImplementedError
+
     def wildcard(self, expr: str, w: Wildcard, params: Params) -> str:
         """`expr` matches the page-path wildcard `w`, without backtracking.
 
@@ -221,6 +246,11 @@ class SQLiteDialect(Dialect):
         path = '$."' + key.replace('"', "") + '"'
         return f"COALESCE(CAST(json_extract({column}, {params.add(path)}) AS TEXT), '')"
 
+    def json_number(self, column: str, key: str, params: Params) -> str:
+        path = '$."' + key.replace('"', "") + '"'
+        kind = f"json_type({column}, {params.add(path)})"
+        return f"footfall_number({kind}, json_extract({column}, {params.add(path)}))"
+
     def wildcard_test(self, expr: str, w: Wildcard, params: Params) -> str:
         # GLOB, not LIKE: case-sensitive, like the paths. SQLite's GLOB gives up
         # at the first `*` that cannot be followed, so it never backtracks.
@@ -240,6 +270,7 @@ class SQLiteDialect(Dialect):
     def prepare(self, conn: Any) -> None:
         if isinstance(conn, sqlite3.Connection):
             conn.create_function("footfall_wildcard", 2, _wildcard_matches, deterministic=True)
+            conn.create_function("footfall_number", 2, _decimal, deterministic=True)
             conn.create_aggregate("footfall_percentile", 2, _Percentile)  # type: ignore[arg-type]
 
 

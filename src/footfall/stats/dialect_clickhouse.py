@@ -25,7 +25,7 @@ positional values into that mapping.
 from __future__ import annotations
 
 from footfall.columns import VISIT_SOURCE_COLUMNS
-from footfall.stats.dialect import US, Dialect, Params, visit_column_names
+from footfall.stats.dialect import DECIMAL, US, Dialect, Params, visit_column_names
 from footfall.stats.wildcard import Wildcard
 
 __all__ = ["JSON_FUNCTIONS", "MIN_VERSION", "ClickHouseDialect"]
@@ -130,6 +130,23 @@ class ClickHouseDialect(Dialect):
             f"multiIf(substring({raw}, 1, 1) = '\"', visitParamExtractString({column}, {k}),"
             f" {raw} = 'true', '1', {raw} = 'false', '0', {raw} = 'null', '', {raw})"
         )
+
+    def json_number(self, column: str, key: str, params: Params) -> str:
+        # Strings unquoted, numbers as written; true/false/null/nested give ''.
+        if self.version >= JSON_FUNCTIONS:
+            kind = f"JSONType({column}, {params.add(key)})"
+            text = (
+                f"multiIf({kind} = 'String', JSONExtractString({column}, {params.add(key)}),"
+                f" {kind} IN ('Int64', 'UInt64', 'Double'),"
+                f" JSONExtractRaw({column}, {params.add(key)}), '')"
+            )
+        else:
+            raw = f"visitParamExtractRaw({column}, {params.add(key)})"
+            text = (
+                f"if(substring({raw}, 1, 1) = '\"',"
+                f" visitParamExtractString({column}, {params.add(key)}), {raw})"
+            )
+        return f"if(match({text}, {params.add(DECIMAL)}), toFloat64OrNull({text}), NULL)"
 
     def wildcard(self, expr: str, w: Wildcard, params: Params) -> str:
         # match() is RE2: linear in the value by construction, on every version.

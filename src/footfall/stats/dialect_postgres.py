@@ -12,7 +12,7 @@ TEXT)` renders them - so both stores agree on every number
 from __future__ import annotations
 
 from footfall.columns import VISIT_SOURCE_COLUMNS
-from footfall.stats.dialect import US, Dialect, Params, visit_column_names
+from footfall.stats.dialect import DECIMAL, US, Dialect, Params, visit_column_names
 from footfall.stats.wildcard import Wildcard
 
 __all__ = ["PostgresDialect"]
@@ -84,6 +84,14 @@ class PostgresDialect(Dialect):
             f" WHEN 'null' THEN NULL"
             f" ELSE replace(replace(({node()})::text, ': ', ':'), ', ', ',') END, '')"
         )
+
+    def json_number(self, column: str, key: str, params: Params) -> str:
+        def node() -> str:  # positional %s: every use binds the key again
+            return f"({column} -> {params.add(key)}::text)"
+
+        kind = f"jsonb_typeof({node()}) IN ('number', 'string')"
+        test = f"({node()} #>> '{{}}') ~ {params.add(DECIMAL)}::text"
+        return f"CASE WHEN {kind} AND {test} THEN ({node()} #>> '{{}}')::float8 END"
 
     def wildcard_test(self, expr: str, w: Wildcard, params: Params) -> str:
         # LIKE is case-sensitive here, backslash its default escape; PostgreSQL's LIKE

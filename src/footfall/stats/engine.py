@@ -2,7 +2,14 @@
 
 Both paths produce the same "parts" (raw sums per group); `finalize` turns
 parts into the metrics users see, with Plausible's rounding: bounce_rate and
-visit_duration whole numbers, views_per_visit two decimals, rates one.
+visit_duration whole numbers, views_per_visit two decimals, rates one,
+revenue two (as `{"value": 12.5, "currency": "EUR"}`).
+
+A breakdown by goal (`property=event:goal`) counts every saved goal of the
+site in one scan of raw events (`sql.goal_breakdown_sql`), each as if
+filtered by it, and leaves out the goals nobody completed, as Plausible
+does; its conversion rates share one denominator, the visitors of the
+period and filters.
 """
 
 from __future__ import annotations
@@ -14,8 +21,17 @@ from typing import Any
 
 from footfall.stats.dialect import Dialect
 from footfall.stats.errors import StatsError
+from footfall.stats.filters import Goal
+from footfall.stats.imported import add_imported, imported_parts
 from footfall.stats.model import Query, bucket_label
-from footfall.stats.sql import EVENT_PARTS, VISIT_PARTS, compile_parts, plan
+from footfall.stats.sql import (
+    EVENT_PARTS,
+    GOAL_PARTS,
+    VISIT_PARTS,
+    compile_parts,
+    goal_breakdown_sql,
+    plan,
+)
 from footfall.stats.summaries import clickhouse_read as ch_summary
 from footfall.stats.summaries.catchup import ensure_current
 from footfall.stats.summaries.read import SUMMARY_DIALECTS, summary_parts, why_not
@@ -108,13 +124,28 @@ def finalize(q: Query, p: dict[str, Any], conv: dict[str, Any] | None = None) ->
         elif m == "conversion_rate":
             total = (conv or {}).get("visitors") or 0
             out[m] = _round(100 * get("visitors") / total, 1) if total else 0.0
+        elif m in ("total_revenue", "average_revenue"):
+            out[m] = _revenue(q, m, p)
     return out
+
+
+def _revenue(q: Query, metric: str, p: dict[str, Any]) -> dict[str, Any] | None:
+    """A revenue metric as `{"value": 12.5, "currency": "EUR"}`; None without revenue goals."""
+    if not q.currency:
+        return None
+    total = float(p.get("revenue") or 0)
+    if metric == "average_revenue":
+        done = p.get("revenue_events") or 0
+        total = total / done if done else 0.0
+    return {"value": _round(total, 2), "currency": q.currency}
 
 
 def _with_conversions(
     store: Any, q: Query, group: str
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     got, _ = parts(store, q, group)
+    if q.with_imported:  # Plausible's imported data, added day by day (stats.imported)
+        got = add_imported(got, imported_parts(store, dialect_for(store), q, group))
     conv: dict[str, dict[str, Any]] = {}
     if "conversion_rate" in q.metrics:
         conv, _ = parts(store, q.without_goal(), group)
@@ -161,6 +192,8 @@ def breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
     """[{"page": "/", "visitors": 3}, ...] ordered by the first metric, then value."""
     if q.prop is None:
         raise StatsError("property", "property is required for a breakdown")
+    if q.by_goal:
+        return _goal_breakdown(store, q)
     got, conv = _with_conversions(store, q, "prop")
     rows = [(value, finalize(q, p, conv.get(value))) for value, p in got.items()]
     first = q.metrics[0]
@@ -168,6 +201,48 @@ def breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
     start = (q.page - 1) * q.limit
     key = q.prop.key
     return [{key: q.prop.label(value), **m} for value, m in rows[start : start + q.limit]]
+
+
+def _goal_parts(store: Any, q: Query, goals: tuple[Goal, ...]) -> list[dict[str, Any]]:
+    """Each goal's `GOAL_PARTS` (raw events: summaries keep no goals)."""
+    if q.engine == "summary":
+        raise StatsError("engine", "the summaries keep no goals: goals need raw events")
+    if not goals:
+        return []
+    ensure_current(store)  # the visits table the join may read must include every event
+    d = dialect_for(store)
+    if d.name == "sqlite":
+        d.prepare(store.conn)
+    if d.name in SUMMARY_DIALECTS and q.engine != "raw" and site_complete(store, q.site):
+        q = replace(q, visits_table="stats_visits")
+    sql, params = goal_breakdown_sql(q, goals, d)
+    row = next(iter(store.query(sql, params)))  # aggregates without GROUP BY: one row
+    n = len(GOAL_PARTS)
+    return [dict(zip(GOAL_PARTS, row[i * n : i * n + n], strict=True)) for i in range(len(goals))]
+
+
+def _goal_breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
+    """[{"goal": "Signup", "visitors": 3, "events": 4, "conversion_rate": 5.2}, ...]:
+    one row per saved goal someone completed (of those an `event:goal` filter names)."""
+    named = {g.name for g in q.goals}
+    goals = [g for g in q.site_goals if not named or g.name in named]
+    conv: dict[str, Any] = {}
+    if "conversion_rate" in q.metrics and goals:
+        conv = parts(store, q.without_goal(), "total")[0].get("", {})
+    rows: list[tuple[str, dict[str, Any]]] = []
+    for goal, found in zip(goals, _goal_parts(store, q, tuple(goals)), strict=True):
+        if found.get("events"):
+            rows.append((goal.label, finalize(replace(q, prop=None, goals=(goal,)), found, conv)))
+    first = q.metrics[0]
+
+    def order(row: tuple[str, dict[str, Any]]) -> tuple[float, str]:
+        value = row[1].get(first)
+        number = value.get("value") if isinstance(value, dict) else value
+        return (-(number or 0), row[0])
+
+    rows.sort(key=order)
+    start = (q.page - 1) * q.limit
+    return [{"goal": name, **m} for name, m in rows[start : start + q.limit]]
 
 
 def utc_now() -> datetime:

@@ -5,8 +5,10 @@ Grammar: conditions joined by `;`; each is `property OP value` with OP one of
 list alternatives with `|` (any of; `\\|` is a literal bar). In page paths
 (`event:page`, `visit:entry_page`, `visit:exit_page`) `*` matches within one
 path segment and `**` across segments, at most `MAX_WILDCARDS` per value
-(`footfall.stats.wildcard`). `event:goal==Signup` (or `event:goal==Visit
-/pricing`) names the goal for `conversion_rate`.
+(`footfall.stats.wildcard`). `event:goal==Signup|Visit /pricing` names goals:
+the site's saved goal of that name (`footfall goals add`), else an event of
+that name, or, for `Visit PATH`, a pageview of PATH (`Query.goals`,
+resolved by `footfall.stats.model.build_query`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from footfall.stats.errors import StatsError
 from footfall.stats.properties import Property, lookup
 from footfall.stats.wildcard import parse_wildcard
 
-__all__ = ["MAX_CONDITIONS", "Condition", "Goal", "parse_filters"]
+__all__ = ["MAX_CONDITIONS", "Condition", "Goal", "adhoc_goal", "parse_filters"]
 
 MAX_CONDITIONS = 20
 MAX_VALUES = 50
@@ -46,10 +48,31 @@ class Condition:
 
 @dataclass(frozen=True)
 class Goal:
-    """A conversion goal: a custom event name, or a page visit (`Visit /path`)."""
+    """A conversion goal: a custom event (with an optional property match), or a
+    page visit (`Visit /path`); `revenue_prop` names its numeric revenue property."""
 
     event: str = ""
     page: str = ""
+    prop_key: str = ""
+    prop_value: str = ""
+    name: str = ""
+    revenue_prop: str = ""
+    currency: str = ""
+
+    @property
+    def label(self) -> str:
+        """Its name as results show it (Plausible's: `Visit /pricing`, `Signup`)."""
+        return self.name or (f"Visit {self.page}" if self.page else self.event)
+
+
+def adhoc_goal(name: str) -> Goal:
+    """The goal an `event:goal` value stands for when the site saved none by that name."""
+    goal = (
+        Goal(page=name[6:], name=name) if name.startswith("Visit ") else Goal(event=name, name=name)
+    )
+    if "*" in goal.page:
+        parse_wildcard(goal.page)  # refuses too many wildcards
+    return goal
 
 
 def _parse_one(text: str) -> tuple[str, str, str]:
@@ -61,17 +84,18 @@ def _parse_one(text: str) -> tuple[str, str, str]:
     return text[:pos].strip(), op, text[pos + len(op) :]
 
 
-def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]:
-    """Parse a filter string into conditions (and at most one goal)."""
+def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], tuple[str, ...]]:
+    """Parse a filter string into conditions and the goal names of its `event:goal`
+    (at most one such condition; its `|` alternatives are any of the goals)."""
     if not text or not text.strip():
-        return (), None
+        return (), ()
     if len(text) > MAX_FILTER_LEN:
         raise StatsError("filters", f"longer than {MAX_FILTER_LEN} characters")
     parts = [p for p in text.split(";") if p.strip()]
     if len(parts) > MAX_CONDITIONS:
         raise StatsError("filters", f"more than {MAX_CONDITIONS} conditions")
     conditions: list[Condition] = []
-    goal: Goal | None = None
+    goals: tuple[str, ...] = ()
     for part in parts:
         name, op, raw = _parse_one(part)
         if not name:
@@ -84,14 +108,13 @@ def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]
         if any("\x00" in v for v in values):
             raise StatsError("filters", "a value contains a NUL character")
         if name == "event:goal":
-            if op != "==" or len(values) != 1 or not values[0]:
-                raise StatsError("filters", "event:goal takes one value with ==")
-            if goal is not None:
+            if op != "==" or not all(values):
+                raise StatsError("filters", "event:goal takes goal names with == (a|b: any of)")
+            if goals:
                 raise StatsError("filters", "only one event:goal filter is allowed")
-            v = values[0]
-            goal = Goal(page=v[6:]) if v.startswith("Visit ") else Goal(event=v)
-            if "*" in goal.page:
-                parse_wildcard(goal.page)  # refuses too many wildcards
+            goals = tuple(dict.fromkeys(values))
+            for v in goals:
+                adhoc_goal(v)  # a page goal's wildcards are checked here, saved or not
             continue
         prop = lookup(name, "filters")
         kind = {"==": "is", "!=": "is_not", "~": "contains", "!~": "not_contains"}[op]
@@ -109,4 +132,4 @@ def parse_filters(text: str | None) -> tuple[tuple[Condition, ...], Goal | None]
             if condition.is_wildcard(v):
                 parse_wildcard(v)  # refuses too many wildcards
         conditions.append(condition)
-    return tuple(conditions), goal
+    return tuple(conditions), goals

@@ -31,10 +31,10 @@ def parse_steps(steps: list[str]) -> list[Condition]:
     out: list[Condition] = []
     for text in steps:
         try:
-            conditions, goal = parse_filters(text)
+            conditions, goals = parse_filters(text)
         except StatsError as exc:
             raise StatsError("step", exc.message) from None
-        if goal is not None or len(conditions) != 1:
+        if goals or len(conditions) != 1:
             raise StatsError(
                 "step", f"{text[:80]!r} must be one event:page or event:name condition"
             )

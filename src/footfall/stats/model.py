@@ -7,28 +7,39 @@ compilation, summaries, formatting) trusts a `Query`.
 
 Periods follow Plausible: they are whole days in the site's time zone,
 ending on `date` (default: today there).
+
+Goals: `build_query` takes the site's saved goals (`footfall goals add`) and
+resolves the names of an `event:goal` filter against them; a name the site
+has not saved keeps its ad-hoc meaning (`Visit /path` or an event name).
+`property=event:goal` breaks down by the saved goals themselves.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from footfall.stats.errors import StatsError
-from footfall.stats.filters import Condition, Goal, parse_filters
-from footfall.stats.properties import Property, lookup
+from footfall.stats.filters import Condition, Goal, adhoc_goal, parse_filters
+from footfall.stats.properties import GOAL_PROPERTY, Property, lookup
+from footfall.stats.wildcard import parse_wildcard
+from footfall.stores.meta_records import SavedGoal
 
 __all__ = [
     "EVENT_METRICS",
+    "GOAL_BREAKDOWN_METRICS",
     "INTERVALS",
     "METRICS",
     "PERIODS",
     "REQUEST_METRICS",
+    "REVENUE_METRICS",
     "VISIT_METRICS",
     "Query",
     "build_query",
+    "goal_of",
     "resolve_period",
     "zone",
 ]
@@ -38,7 +49,16 @@ INTERVALS = ("hour", "date", "week", "month")
 EVENT_METRICS = ("visitors", "pageviews", "events")
 VISIT_METRICS = ("visits", "views_per_visit", "bounce_rate", "visit_duration")
 REQUEST_METRICS = ("requests", "bytes", "duration_p50", "duration_p95", "error_rate")
-METRICS = (*EVENT_METRICS, *VISIT_METRICS, "conversion_rate", *REQUEST_METRICS)
+REVENUE_METRICS = ("total_revenue", "average_revenue")
+METRICS = (
+    *EVENT_METRICS,
+    *VISIT_METRICS,
+    "conversion_rate",
+    *REVENUE_METRICS,
+    *REQUEST_METRICS,
+)
+# What a breakdown by goal answers (Plausible's v1 list, with revenue).
+GOAL_BREAKDOWN_METRICS = ("visitors", "events", "conversion_rate", *REVENUE_METRICS)
 MAX_METRICS = 16
 MAX_LIMIT = 1000
 MIN_DATE = date(2000, 1, 1)
@@ -55,7 +75,8 @@ class Query:
     last: date  # last local day, inclusive
     metrics: tuple[str, ...] = ("visitors",)
     filters: tuple[Condition, ...] = ()
-    goal: Goal | None = None
+    goals: tuple[Goal, ...] = ()  # the `event:goal` filter: any of these (none: no filter)
+    site_goals: tuple[Goal, ...] = ()  # the site's saved goals (`property=event:goal` rows)
     prop: Property | None = None
     interval: str = "date"
     limit: int = 100
@@ -65,6 +86,7 @@ class Query:
     engine: str = "auto"  # "auto" (summaries when they can answer), "raw" or "summary"
     event_scope: bool = False  # count event metrics over events even for visit-only queries
     visits_table: str = ""  # a maintained visits table to read instead of grouping events
+    with_imported: bool = False  # add imported aggregates (footfall.stats.imported)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -86,7 +108,19 @@ class Query:
 
     def without_goal(self) -> Query:
         """The denominator of conversion_rate: same query, no goal, visitors over events."""
-        return replace(self, goal=None, event_scope=True)
+        prop = None if self.by_goal else self.prop
+        return replace(self, goals=(), prop=prop, event_scope=True)
+
+    @property
+    def by_goal(self) -> bool:
+        """A breakdown by goal (`property=event:goal`)."""
+        return self.prop is not None and self.prop.name == GOAL_PROPERTY.name
+
+    @property
+    def currency(self) -> str:
+        """The currency of the revenue of the goals filtered by ("" without revenue goals)."""
+        found = {g.currency for g in self.goals if g.revenue_prop}
+        return found.pop() if len(found) == 1 else ""
 
     def identifying(self) -> list[tuple[str, str]]:
         """(parameter, property) pairs of the properties that name a person.
@@ -197,6 +231,8 @@ def build_query(
     first_seen: datetime | None = None,
     include_bots: bool = False,
     engine: str = "auto",
+    goals: Sequence[SavedGoal] = (),
+    with_imported: bool = False,
 ) -> Query:
     """Validate loose parameters into a `Query` (raising `StatsError` naming the parameter)."""
     if not site or len(site) > 500:
@@ -217,12 +253,13 @@ def build_query(
             )
     if len(set(names)) != len(names):
         raise StatsError("metrics", "a metric is listed twice")
-    conditions, goal = parse_filters(filters)
-    if "conversion_rate" in names and goal is None:
-        raise StatsError(
-            "metrics", "conversion_rate needs a goal filter (filters=event:goal==NAME)"
-        )
-    prop = lookup(property) if property else None
+    conditions, goal_names = parse_filters(filters)
+    saved = tuple(goal_of(g) for g in goals)
+    by_name = {g.name: g for g in saved}
+    chosen = tuple(by_name.get(n) or adhoc_goal(n) for n in goal_names)
+    by_goal = bool(property) and (property or "").strip() == GOAL_PROPERTY.name
+    prop = GOAL_PROPERTY if by_goal else lookup(property) if property else None
+    _check_goal_metrics(names, chosen, by_goal)
     interval = interval or ("hour" if period == "day" else "date")
     if interval not in INTERVALS:
         raise StatsError(
@@ -237,7 +274,8 @@ def build_query(
         last=last,
         metrics=tuple(names),
         filters=conditions,
-        goal=goal,
+        goals=chosen,
+        site_goals=saved,
         prop=prop,
         interval=interval,
         limit=_bounded_int(limit, "limit", 100, 1, MAX_LIMIT),
@@ -245,7 +283,44 @@ def build_query(
         period=period or "30d",
         include_bots=include_bots,
         engine=engine if engine in ("auto", "raw", "summary") else "auto",
+        with_imported=with_imported,
     )
+
+
+def goal_of(saved: SavedGoal) -> Goal:
+    """A saved goal as the stats engine matches it."""
+    if saved.page and "*" in saved.page:
+        parse_wildcard(saved.page)  # refuses too many wildcards
+    return Goal(
+        event=saved.event,
+        page=saved.page,
+        prop_key=saved.prop_key,
+        prop_value=saved.prop_value,
+        name=saved.name,
+        revenue_prop=saved.revenue_prop,
+        currency=saved.currency,
+    )
+
+
+def _check_goal_metrics(names: list[str], goals: tuple[Goal, ...], by_goal: bool) -> None:
+    """Conversion and revenue metrics need goals; a goal breakdown takes only those."""
+    needs_goal = [m for m in names if m in ("conversion_rate", *REVENUE_METRICS)]
+    if needs_goal and not goals and not by_goal:
+        raise StatsError(
+            "metrics",
+            f"{needs_goal[0]} needs a goal filter (filters=event:goal==NAME) "
+            "or a goal breakdown (property=event:goal)",
+        )
+    if by_goal:
+        other = [m for m in names if m not in GOAL_BREAKDOWN_METRICS]
+        if other:
+            raise StatsError(
+                "metrics",
+                f"property=event:goal takes {', '.join(GOAL_BREAKDOWN_METRICS)}; not {other[0]}",
+            )
+    currencies = {g.currency for g in goals if g.revenue_prop}
+    if len(currencies) > 1 and any(m in REVENUE_METRICS for m in names):
+        raise StatsError("filters", "revenue of goals in different currencies cannot be added up")
 
 
 def _bounded_int(value: int | str | None, param: str, default: int, lo: int, hi: int) -> int:

@@ -32,7 +32,9 @@ _METRICS = _p("metrics", "Comma-separated: " + ", ".join(METRICS), default="visi
 _FILTERS = _p(
     "filters",
     "Conditions joined by `;`: `property==value` (`|` any of), `!=`, `~` contains, `!~`;"
-    " `*`/`**` wildcards in page paths; `event:goal==Name` for conversion_rate."
+    " `*`/`**` wildcards in page paths; `event:goal==Name` (`A|B`: any of) narrows to"
+    " conversions of the site's saved goal of that name (else an event of that name, or"
+    " `Visit /path`)."
     " Properties: " + ", ".join(ALL_NAMES),
 )
 
@@ -56,6 +58,13 @@ _UNAVAILABLE = _error(
     " could not be read"
 )
 _VALUE = {"type": ["number", "null"]}
+# total_revenue and average_revenue: an amount and its currency (null without revenue goals).
+_MONEY = {
+    "type": "object",
+    "required": ["value", "currency"],
+    "properties": {"value": {"type": "number"}, "currency": {"type": "string"}},
+}
+_METRIC = {"anyOf": [_VALUE, _MONEY]}
 # A row of a time series or a breakdown: its label plus one number per metric.
 _ROWS = {
     "type": "object",
@@ -65,7 +74,7 @@ _ROWS = {
             "type": "array",
             "items": {
                 "type": "object",
-                "additionalProperties": {"type": ["string", "number", "null"]},
+                "additionalProperties": {"anyOf": [{"type": ["string", "number", "null"]}, _MONEY]},
             },
         }
     },
@@ -79,7 +88,7 @@ _AGGREGATE = {
             "additionalProperties": {
                 "type": "object",
                 "required": ["value"],
-                "properties": {"value": _VALUE, "change": _VALUE},
+                "properties": {"value": _METRIC, "change": _VALUE},
             },
         }
     },
@@ -100,6 +109,15 @@ _FUNNEL = {
         }
     },
 }
+
+
+_WITH_IMPORTED = _p(
+    "with_imported",
+    "true adds the data imported from Plausible or GA4; the answer then has"
+    " `meta.imports_included`, and a `warning` where the query keeps them out",
+    enum=["true", "false"],
+    default="false",
+)
 
 
 def _get(
@@ -128,7 +146,7 @@ def _get(
 def stats_paths() -> dict[str, Any]:
     """The OpenAPI path items of the stats API (errors refer to the `Error` schema)."""
     base = "/api/v1/stats"
-    common = [_SITE, _PERIOD, _DATE, _METRICS, _FILTERS]
+    common = [_SITE, _PERIOD, _DATE, _METRICS, _FILTERS, _WITH_IMPORTED]
     return {
         f"{base}/aggregate": _get(
             "Metrics over the whole period",

@@ -22,6 +22,7 @@ from footfall.stats.errors import StatsError
 
 __all__ = [
     "EVENT_PROPS",
+    "GOAL_PROPERTY",
     "IDENTIFYING",
     "VISIT_PROPS",
     "Property",
@@ -92,7 +93,11 @@ VISIT_PROPS: dict[str, Property] = {
     )
 }
 
-ALL_NAMES = (*EVENT_PROPS, "event:props:<key>", *VISIT_PROPS)
+# `property=event:goal`: one row per saved goal. It is no column: the engine
+# answers it goal by goal (`footfall.stats.engine.breakdown`), never in SQL.
+GOAL_PROPERTY = Property("event:goal", "event", "", "goal")
+
+ALL_NAMES = (*EVENT_PROPS, "event:props:<key>", "event:goal", *VISIT_PROPS)
 # Properties that name a person: only known readers may use them.
 IDENTIFYING = frozenset(
     p.name for p in (*EVENT_PROPS.values(), *VISIT_PROPS.values()) if p.identifies

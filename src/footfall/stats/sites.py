@@ -1,5 +1,5 @@
 """What the stats engine needs to know about a site: its time zone, whether it is
-public, and whether an API token may read it.
+public, whether an API token may read it, and its saved goals.
 
 Read through the collector's `footfall.stores.meta` interface; a store
 without it (or a site not registered) is treated as a private site in UTC.
@@ -19,10 +19,18 @@ from typing import Any
 from footfall.stats.errors import StatsUnavailable
 from footfall.stores.base import EventFilter
 from footfall.stores.budget import QueryTimeout
-from footfall.stores.meta import Meta, hash_token, open_meta
+from footfall.stores.meta import Meta, SavedGoal, hash_token, open_meta
 from footfall.stores.rows import from_micros
 
-__all__ = ["SiteInfo", "first_seen", "site_info", "site_known", "token_allows"]
+__all__ = [
+    "SiteInfo",
+    "first_seen",
+    "needs_goals",
+    "site_goals",
+    "site_info",
+    "site_known",
+    "token_allows",
+]
 
 log = logging.getLogger("footfall.stats")
 
@@ -62,6 +70,25 @@ def site_info(store: Any, site: str) -> SiteInfo:
     if found is None:
         return SiteInfo(site)
     return SiteInfo(site, found.timezone or "UTC", bool(found.public), True)
+
+
+def needs_goals(filters: str | None, prop: str | None) -> bool:
+    """Whether a query with these parameters reads the site's saved goals."""
+    return "event:goal" in (filters or "") or (prop or "").strip() == "event:goal"
+
+
+def site_goals(store: Any, site: str) -> list[SavedGoal]:
+    """The site's saved goals (none for a store without metadata); `StatsUnavailable`
+    when the store cannot say (a goal read as missing would change its numbers)."""
+    meta = _meta(store)
+    if meta is None:
+        return []
+    try:
+        return meta.list_goals(site)
+    except QueryTimeout:
+        raise
+    except Exception as exc:
+        raise _unavailable("the site's goals", exc) from exc
 
 
 def site_known(store: Any, site: str) -> bool:

@@ -36,7 +36,17 @@ from footfall.stats.properties import Property
 from footfall.stats.wildcard import parse_wildcard
 from footfall.stores.rows import to_micros
 
-__all__ = ["TAIL_US", "Params", "Plan", "compile_parts", "cond_sql", "goal_sql", "plan"]
+__all__ = [
+    "GOAL_PARTS",
+    "TAIL_US",
+    "Params",
+    "Plan",
+    "compile_parts",
+    "cond_sql",
+    "goal_breakdown_sql",
+    "goal_sql",
+    "plan",
+]
 
 TAIL_US = 86_400 * 1_000_000  # visits are assumed to last under a day
 # The columns of `ev`: what the metrics read, the event properties' columns and
@@ -60,8 +70,21 @@ _EV_COLUMNS = tuple(
         )
     )
 )
-EVENT_PARTS = ("visitors", "pageviews", "events", "requests", "bytes", "errors", "p50", "p95")
+EVENT_PARTS = (
+    "visitors",
+    "pageviews",
+    "events",
+    "requests",
+    "bytes",
+    "errors",
+    "p50",
+    "p95",
+    "revenue",
+    "revenue_events",
+)
 VISIT_PARTS = ("visits", "bounces", "duration", "v_pageviews", "v_events", "v_visitors")
+# What `goal_breakdown_sql` answers per goal, in its column order.
+GOAL_PARTS = ("visitors", "events", "revenue", "revenue_events")
 
 
 @dataclass(frozen=True)
@@ -75,11 +98,13 @@ class Plan:
 
 
 def plan(q: Query) -> Plan:
-    has_e = bool(q.event_filters) or q.goal is not None
+    has_e = bool(q.event_filters) or bool(q.goals)
     has_v = bool(q.visit_filters)
     prop_visit = q.prop is not None and q.prop.is_visit
     from_visits = not q.event_scope and not has_e and (prop_visit or (q.prop is None and has_v))
     wanted = set(q.metrics) | ({"visitors"} if "conversion_rate" in q.metrics else set())
+    if wanted & {"total_revenue", "average_revenue"}:
+        wanted.add("events")
     event_wanted = bool(wanted & {"visitors", "pageviews", "events"})
     request_wanted = bool(
         wanted & {"requests", "bytes", "duration_p50", "duration_p95", "error_rate"}
@@ -245,15 +270,48 @@ def cond_sql(c: Condition, d: Dialect, p: Params, alias: str = "e") -> str:
     return f"NOT {joined}" if c.negated else joined
 
 
-def goal_sql(goal: Goal, d: Dialect, p: Params, alias: str = "e") -> str:
+def one_goal_sql(goal: Goal, d: Dialect, p: Params, alias: str = "e") -> str:
+    """The events that complete `goal`: its pageviews, or its events (with its property)."""
     if goal.event:
-        return f"{alias}.name = {p.add(goal.event)}"
+        name = f"{alias}.name = {p.add(goal.event)}"
+        if not goal.prop_key:
+            return name
+        value = d.json_text(f"{alias}.props", goal.prop_key, p)
+        return f"({name} AND {value} = {p.add(goal.prop_value)})"
     page = (
         d.wildcard(f"{alias}.path", parse_wildcard(goal.page), p)
         if "*" in goal.page
         else f"{alias}.path = {p.add(goal.page)}"
     )
     return f"({alias}.name = 'pageview' AND {page})"
+
+
+def goal_sql(goals: tuple[Goal, ...], d: Dialect, p: Params, alias: str = "e") -> str:
+    """The events that complete any of `goals`."""
+    return "(" + " OR ".join(one_goal_sql(g, d, p, alias) for g in goals) + ")"
+
+
+def revenue_sql(q: Query, d: Dialect, p: Params, alias: str = "e") -> tuple[str, str]:
+    """(sum, count) of the revenue values of the goal events of `q`.
+
+    Only asked-for revenue is computed: elsewhere both are constants, so the
+    statement reads no property it does not need. A value that is not a plain
+    decimal number (`12`, `-3.5`, `"12.50"`) is no revenue: it is in neither.
+    """
+    paying = [g for g in q.goals if g.revenue_prop]
+    if not paying or not set(q.metrics) & {"total_revenue", "average_revenue"}:
+        return "NULL", "0"
+
+    def values() -> str:  # positional placeholders: each use binds its values again
+        whens = [
+            f"WHEN {one_goal_sql(g, d, p, alias)} THEN "
+            + d.json_number(f"{alias}.props", g.revenue_prop, p)
+            for g in paying
+        ]
+        return f"CASE {' '.join(whens)} END"
+
+    total = f"SUM({values()})"
+    return total, f"COUNT({values()})"
 
 
 def _group(q: Query, d: Dialect, p: Params, group: str, alias: str, ts_col: str) -> str:
@@ -270,8 +328,8 @@ def _group(q: Query, d: Dialect, p: Params, group: str, alias: str, ts_col: str)
 def _event_conditions(q: Query, d: Dialect, p: Params, lo: int, hi: int) -> list[str]:
     where = [f"e.ts >= {p.add(lo)}", f"e.ts < {p.add(hi)}"]
     where += [cond_sql(c, d, p) for c in q.event_filters]
-    if q.goal is not None:
-        where.append(goal_sql(q.goal, d, p))
+    if q.goals:
+        where.append(goal_sql(q.goals, d, p))
     return where
 
 
@@ -287,6 +345,7 @@ def event_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     # Percentiles hold every duration in memory: only when asked for.
     p50 = d.percentile(durations, 0.5, p) if "duration_p50" in q.metrics else "NULL"
     p95 = d.percentile(durations, 0.95, p) if "duration_p95" in q.metrics else "NULL"
+    rev_sum, rev_n = revenue_sql(q, d, p)
     join = ""  # placeholders are positional: bind in the order the SQL text uses them
     if joined:
         table, on = _visit_join(q, p, rels)
@@ -300,7 +359,7 @@ def event_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
         " SUM(CASE WHEN e.name = 'pageview' THEN 1 ELSE 0 END), COUNT(*),"
         " SUM(CASE WHEN e.name = 'request' THEN 1 ELSE 0 END), SUM(e.bytes),"
         " SUM(CASE WHEN e.name = 'request' AND e.status >= 500 THEN 1 ELSE 0 END),"
-        f" {p50}, {p95}"
+        f" {p50}, {p95}, {rev_sum}, {rev_n}"
         f" FROM {rels.ref('ev')} e{join} WHERE {' AND '.join(where)} GROUP BY g"
     )
     return sql, p.values
@@ -338,7 +397,7 @@ def visit_sql(q: Query, d: Dialect, group: str) -> tuple[str, list[Any]]:
     g = _group(q, d, p, group, "v", "start_ts")
     where = [f"v.start_ts >= {p.add(lo)}", f"v.start_ts < {p.add(hi)}"]
     where += [cond_sql(c, d, p) for c in q.visit_filters]
-    if q.event_filters or q.goal is not None:
+    if q.event_filters or q.goals:
         ewhere = _event_conditions(q, d, p, lo, hi)
         where.append(
             f"v.visit_id IN (SELECT e.visit_id FROM {rels.ref('ev')} e"
@@ -360,3 +419,42 @@ def compile_parts(q: Query, d: Dialect, group: str) -> list[tuple[str, str, list
     if pl.need_visit_sql:
         out.append(("visit", *visit_sql(q, d, group)))
     return out
+
+
+def goal_breakdown_sql(q: Query, goals: tuple[Goal, ...], d: Dialect) -> tuple[str, list[Any]]:
+    """A breakdown by goal in one scan: for each of `goals`, in order, the
+    `GOAL_PARTS` of its completions among the events `q` selects (its range,
+    filters and any `event:goal` filter). Each goal is a few conditional
+    aggregates over the events completing any of them, so ten goals cost one
+    pass over the period, not ten."""
+    p = Params(d)
+    joined = bool(q.visit_filters)
+    rels = _ctes(q, d, p, joined)
+    start, end = q.utc_range()
+    revenue = bool(set(q.metrics) & {"total_revenue", "average_revenue"})
+    cols: list[str] = []
+    for g in goals:  # positional placeholders: every use binds its values again
+        cols.append(
+            f"COUNT(DISTINCT CASE WHEN {one_goal_sql(g, d, p)} THEN NULLIF(e.visitor_id, '') END)"
+        )
+        cols.append(f"SUM(CASE WHEN {one_goal_sql(g, d, p)} THEN 1 ELSE 0 END)")
+        if revenue and g.revenue_prop:
+            for agg in ("SUM", "COUNT"):
+                done = one_goal_sql(g, d, p)  # bound before the number: text order
+                number = d.json_number("e.props", g.revenue_prop, p)
+                cols.append(f"{agg}(CASE WHEN {done} THEN {number} END)")
+        else:
+            cols += ["NULL", "0"]
+    join = ""
+    if joined:
+        table, on = _visit_join(q, p, rels)
+        join = f" {d.join} {table} v ON {on}v.visit_id = e.visit_id"
+    where = _event_conditions(q, d, p, to_micros(start), to_micros(end))
+    if joined:
+        where += [cond_sql(c, d, p) for c in q.visit_filters]
+    where.append(goal_sql(goals, d, p))
+    sql = (
+        f"{rels.prefix()}SELECT {', '.join(cols)}"
+        f" FROM {rels.ref('ev')} e{join} WHERE {' AND '.join(where)}"
+    )
+    return sql, p.values

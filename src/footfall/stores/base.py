@@ -14,7 +14,7 @@ of probing for attributes.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,6 +131,22 @@ class Store(ABC):
         filters: EventFilter | None = None,
     ) -> int:
         """How many events `get_usage` could page through."""
+
+    def iter_events(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = 10_000,
+    ) -> Iterator[list[Event]]:
+        """Every event of `site` (None: every site) with start <= ts < end, in lists
+        of at most `chunk`, ordered by (site, ts, id), each event once.
+
+        One query per chunk, each after the last event of the one before
+        (`footfall.stores.keyset`), so reading ten million events holds one
+        chunk at a time. Events written meanwhile may or may not be seen.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot read its events in chunks")
 
     @abstractmethod
     def purge(self, before: datetime, site: str | None = None) -> int:

@@ -44,7 +44,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -56,7 +56,7 @@ from clickhouse_driver.errors import ErrorCodes, ServerException
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
-from footfall.stores import ch_cluster, hooks
+from footfall.stores import ch_cluster, hooks, keyset
 from footfall.stores.base import SUMMARIES_VIEWS, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
 from footfall.stores.ch_columns import columns
@@ -428,6 +428,15 @@ class ClickHouseStore(Store):
         params.update(limit=limit, offset=offset)
         rows = self.query(self._sql["SELECT_PAGE"].format(where=where), params)
         return [row_to_event(r) for r in rows]
+
+    def iter_events(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = keyset.DEFAULT_CHUNK,
+    ) -> Iterator[list[Event]]:
+        return keyset.iter_events(self, site, start, end, chunk, self._table)
 
     def count(
         self,

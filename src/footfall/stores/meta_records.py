@@ -1,4 +1,4 @@
-"""The records of a store's meta side (sites, tokens, failed events) and the `Meta` protocol.
+"""The records of a store's meta side (sites, tokens, failed events, goals) and the `Meta` protocol.
 
 Every implementation (`meta_sql.SQLMeta`, a store's own `meta()`) builds and
 returns these; callers find them through `footfall.stores.meta`, whose
@@ -8,10 +8,32 @@ docstring is the contract.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-__all__ = ["FailedEvent", "Meta", "Site", "Token"]
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+__all__ = [
+    "ALERT_KINDS",
+    "MAX_ANNOTATION_TEXT",
+    "MAX_FUNNEL_NAME",
+    "MAX_FUNNEL_STEP",
+    "MAX_FUNNEL_STEPS",
+    "REPORT_PERIODS",
+    "AlertRule",
+    "AlertState",
+    "Annotation",
+    "FailedEvent",
+    "Meta",
+    "ReportSend",
+    "ReportSubscription",
+    "SavedFunnel",
+    "SavedGoal",
+    "Site",
+    "Token",
+    "goal_name",
+]
 
 
 @dataclass(frozen=True)
@@ -57,9 +79,159 @@ class FailedEvent:
     visitor_id: str = ""
 
 
+@dataclass(frozen=True)
+class SavedGoal:
+    """A conversion a site owner saved: a page visited, or a custom event sent.
+
+    A page goal (`page` set) is completed by a pageview whose path matches
+    `page`, with the filters' wildcards (`/blog/**`). An event goal (`event`
+    set) is completed by an event of that name and, when `prop_key` is set,
+    whose property `prop_key` equals `prop_value`. With `revenue_prop`, the
+    numeric property of that name is the revenue of each completion, in
+    `currency` (an ISO 4217 code). Names follow Plausible: `goal_name`.
+    """
+
+    site: str
+    name: str
+    page: str = ""
+    event: str = ""
+    prop_key: str = ""
+    prop_value: str = ""
+    revenue_prop: str = ""
+    currency: str = ""
+    id: int = 0
+    created_at: datetime | None = None
+
+    @property
+    def kind(self) -> str:
+        """ "page" for a page goal, "event" for an event goal."""
+        return "page" if self.page else "event"
+
+
+def goal_name(goal: SavedGoal, taken: Iterable[SavedGoal] = ()) -> str:
+    """The name a goal gets when none is given, as Plausible names them.
+
+    A page goal is `Visit /pricing`; an event goal is its event's name
+    (`Signup`). When another goal in `taken` already has that name (the same
+    event with another property match), the match is appended:
+    `Signup (plan=pro)`.
+    """
+    if goal.page:
+        return f"Visit {goal.page}"
+    name = goal.event
+    if goal.prop_key and any(g.name == name for g in taken):
+        name = f"{name} ({goal.prop_key}={goal.prop_value})"
+    return name
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A note on one day of a site's chart ("Launched pricing page").
+
+    `date` is a day in the site's time zone, as the chart's days are.
+    """
+
+    id: int
+    site: str
+    date: date
+    text: str  # at most MAX_ANNOTATION_TEXT characters; shown escaped, never as HTML
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SavedFunnel:
+    """A named funnel of a site: its steps as the funnel query reads them.
+
+    Each step is one `event:page==PATH` or `event:name==NAME` expression
+    (`footfall.stats.funnel.parse_steps` checks them before they are saved).
+    """
+
+    id: int
+    site: str
+    name: str
+    steps: tuple[str, ...]
+    created_at: datetime | None = None
+
+
+MAX_ANNOTATION_TEXT = 200
+MAX_FUNNEL_NAME = 100
+MAX_FUNNEL_STEPS = 8
+MAX_FUNNEL_STEP = 300
+
+# spike: current visitors; drop: the last hour's pageviews against a week before;
+# errors: a path's share of 5xx responses; slow: a path's p95 duration.
+ALERT_KINDS = ("spike", "drop", "errors", "slow")
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    """A condition watched on a site, and where its messages go.
+
+    `threshold` is visitors (spike), percent of last week (drop: fires below),
+    percent of 5xx responses (errors) or milliseconds of p95 (slow).
+    `window_seconds` and `min_requests` bound the per-path kinds; for drop,
+    `min_requests` is the fewest pageviews last week's hour must have had.
+    """
+
+    site: str
+    kind: str  # one of ALERT_KINDS
+    threshold: float
+    window_seconds: int = 0
+    min_requests: int = 0
+    email: str = ""  # addresses, comma-separated ("" = none)
+    webhook: str = ""  # an http(s) URL ("" = none)
+    id: int = 0
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """Where a rule's episode stands for one subject ("" or a path)."""
+
+    rule_id: int
+    subject: str
+    firing: bool
+    version: int  # incremented by every transition
+    value: float  # the measurement that made the last transition
+    changed_at: datetime | None = None
+
+
+REPORT_PERIODS = ("week", "month")
+
+
+@dataclass(frozen=True)
+class ReportSubscription:
+    """Someone who gets a site's email report every week or month.
+
+    `token` is the secret of their unsubscribe link: whoever holds the link
+    may end this one subscription, nothing else.
+    """
+
+    id: int
+    site: str
+    email: str
+    period: str  # one of REPORT_PERIODS
+    token: str
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ReportSend:
+    """One report due to one recipient, in the send log (`Meta.claim_report_send`)."""
+
+    site: str
+    period: str
+    period_start: date  # the first local day of the period the report covers
+    email: str
+    status: str  # "sending", "sent" or "failed"
+    attempts: int
+    error: str = ""
+    updated_at: datetime | None = None
+
+
 @runtime_checkable
 class Meta(Protocol):
-    """Sites, tokens and failed events of one store; `footfall.stores.meta` is the contract."""
+    """Sites, tokens, failed events, goals of one store; `footfall.stores.meta` is the contract."""
 
     def add_site(self, site: Site) -> bool: ...
     def get_site(self, domain: str) -> Site | None: ...
@@ -79,3 +251,31 @@ class Meta(Protocol):
     def set_failed_status(self, failed_id: int, status: str, reason: str | None = None) -> None: ...
     def purge_failed(self, before: datetime, site: str | None = None) -> int: ...
     def delete_failed_visitor(self, visitor_id: str, site: str | None = None) -> int: ...
+    def add_goal(self, goal: SavedGoal) -> SavedGoal | None: ...
+    def list_goals(self, site: str) -> list[SavedGoal]: ...
+    def remove_goal(self, site: str, name: str) -> bool: ...
+    def add_annotation(self, site: str, day: date, text: str) -> Annotation: ...
+    def list_annotations(self, site: str, start: date, end: date) -> list[Annotation]: ...
+    def remove_annotation(self, site: str, annotation_id: int) -> bool: ...
+    def add_funnel(self, site: str, name: str, steps: Sequence[str]) -> SavedFunnel | None: ...
+    def list_funnels(self, site: str) -> list[SavedFunnel]: ...
+    def get_funnel(self, site: str, name: str) -> SavedFunnel | None: ...
+    def remove_funnel(self, site: str, name: str) -> bool: ...
+    def add_alert(self, rule: AlertRule) -> AlertRule: ...
+    def list_alerts(self, site: str | None = None) -> list[AlertRule]: ...
+    def remove_alert(self, rule_id: int) -> bool: ...
+    def alert_states(self, rule_id: int) -> list[AlertState]: ...
+    def alert_transition(
+        self, rule_id: int, subject: str, firing: bool, value: float
+    ) -> int | None: ...
+    def revert_alert_transition(self, rule_id: int, subject: str, version: int) -> bool: ...
+    def add_report(self, site: str, email: str, period: str) -> ReportSubscription | None: ...
+    def list_reports(self, site: str | None = None) -> list[ReportSubscription]: ...
+    def remove_report(self, site: str, email: str, period: str | None = None) -> int: ...
+    def report_by_token(self, token: str) -> ReportSubscription | None: ...
+    def unsubscribe_report(self, token: str) -> ReportSubscription | None: ...
+    def claim_report_send(self, site: str, period: str, period_start: date, email: str) -> bool: ...
+    def finish_report_send(
+        self, site: str, period: str, period_start: date, email: str, error: str = ""
+    ) -> None: ...
+    def report_sends(self, site: str) -> list[ReportSend]: ...

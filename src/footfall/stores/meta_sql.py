@@ -1,4 +1,4 @@
-"""`Meta` (sites, tokens, failed events) for the SQL stores; tables from 0002-0004, 0040.
+"""`Meta` (sites, tokens, failed events, goals) for the SQL stores; tables 0002-0004, 0040, 0050.
 
 SQLite and PostgreSQL share one set of statements: both understand
 `INSERT ... ON CONFLICT (...) DO NOTHING` and `RETURNING id` (SQLite since
@@ -9,18 +9,23 @@ copy means a fix to a statement reaches both stores.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timezone
 from typing import Any
 
 from footfall.stores.base import Store
-from footfall.stores.meta_records import FailedEvent, Site, Token
+from footfall.stores.meta_alerts import AlertsSQL
+from footfall.stores.meta_dashboard import DashboardMetaSQL
+from footfall.stores.meta_records import FailedEvent, SavedGoal, Site, Token
+from footfall.stores.meta_reports import ReportsSQL
 from footfall.stores.rows import from_micros, to_micros
 from footfall.stores.sqltext import to_paramstyle
 
 __all__ = ["SQLMeta"]
 
 _FAILED_COLS = "id, ts, reason, payload, event, site, source, schema, attempts, status, visitor_id"
+_GOAL_COLS = "id, site, name, page, event, prop_key, prop_value, revenue_prop, currency, created_at"
 
 
 def _when(seconds: int | None) -> datetime | None:
@@ -51,7 +56,22 @@ def _failed(row: tuple[Any, ...]) -> FailedEvent:
     )
 
 
-class SQLMeta:
+def _goal(row: tuple[Any, ...]) -> SavedGoal:
+    return SavedGoal(
+        site=row[1],
+        name=row[2],
+        page=row[3],
+        event=row[4],
+        prop_key=row[5],
+        prop_value=row[6],
+        revenue_prop=row[7],
+        currency=row[8],
+        id=int(row[0]),
+        created_at=_when(row[9]),
+    )
+
+
+class SQLMeta(DashboardMetaSQL, AlertsSQL, ReportsSQL):
     """Sites, tokens and failed events in the store's own database.
 
     `store` provides `transaction()` (a DB-API connection in a transaction)
@@ -113,7 +133,12 @@ class SQLMeta:
                 self._sql("UPDATE api_tokens SET revoked = 1 WHERE site = ? AND revoked = 0"),
                 (domain,),
             )
-            return int(cur.rowcount)
+            revoked = int(cur.rowcount)
+            cur.execute(self._sql("DELETE FROM goals WHERE site = ?"), (domain,))
+            self._remove_site_notes(cur, domain)
+            self._remove_site_reports(cur, domain)
+            self._remove_site_alerts(cur, domain)
+            return revoked
 
     # -- tokens -------------------------------------------------------------
     def add_token(self, name: str, site: str, token_hash: str, prefix: str) -> Token:
@@ -219,3 +244,41 @@ class SQLMeta:
         return self._change(
             "DELETE FROM failed_events WHERE visitor_id = ? AND site = ?", (visitor_id, site)
         )
+
+    # -- goals --------------------------------------------------------------
+    def add_goal(self, goal: SavedGoal) -> SavedGoal | None:
+        now = int(time.time())
+        with self.store.transaction() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                self._sql(
+                    "INSERT INTO goals (site, name, page, event, prop_key, prop_value, "
+                    "revenue_prop, currency, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (site, name) DO NOTHING RETURNING id"
+                ),
+                (
+                    goal.site,
+                    goal.name,
+                    goal.page,
+                    goal.event,
+                    goal.prop_key,
+                    goal.prop_value,
+                    goal.revenue_prop,
+                    goal.currency,
+                    now,
+                ),
+            )
+            row = cur.fetchone()
+        if row is None:
+            return None
+        return dataclasses.replace(goal, id=int(row[0]), created_at=_when(now))
+
+    def list_goals(self, site: str) -> list[SavedGoal]:
+        rows = self._query(
+            f"SELECT {_GOAL_COLS} FROM goals WHERE site = ? ORDER BY name",  # noqa: S608 - fixed columns
+            (site,),
+        )
+        return [_goal(r) for r in rows]
+
+    def remove_goal(self, site: str, name: str) -> bool:
+        return self._change("DELETE FROM goals WHERE site = ? AND name = ?", (site, name)) > 0

@@ -39,7 +39,7 @@ from psycopg_pool import ConnectionPool
 from footfall.errors import ConfigurationError
 from footfall.event import Event
 from footfall.redact import redact_url
-from footfall.stores import hooks
+from footfall.stores import hooks, keyset
 from footfall.stores.base import SUMMARIES_FOLDED, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
 from footfall.stores.meta_sql import SQLMeta
@@ -288,6 +288,15 @@ class PostgresStore(Store):
         query = f"{_SELECT}{where} ORDER BY ts DESC, id DESC LIMIT %s OFFSET %s"
         rows = self.query(query, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
+
+    def iter_events(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = keyset.DEFAULT_CHUNK,
+    ) -> Iterator[list[Event]]:
+        return keyset.iter_events(self, site, start, end, chunk)
 
     def count(
         self,

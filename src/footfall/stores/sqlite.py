@@ -27,7 +27,7 @@ from footfall.backoff import backoff_delay
 from footfall.event import Event
 from footfall.processors.state import MemoryState, ProcessorState, SQLiteState
 from footfall.redact import redact_url
-from footfall.stores import hooks
+from footfall.stores import hooks, keyset
 from footfall.stores.base import SUMMARIES_FOLDED, EventFilter, Store, page_window
 from footfall.stores.budget import current as current_budget
 from footfall.stores.meta_sql import SQLMeta
@@ -302,6 +302,15 @@ class SQLiteStore(Store):
         )
         rows = self.query(sql, [*params, limit, offset])
         return [row_to_event(r) for r in rows]
+
+    def iter_events(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = keyset.DEFAULT_CHUNK,
+    ) -> Iterator[list[Event]]:
+        return keyset.iter_events(self, site, start, end, chunk)
 
     def count(
         self,

@@ -8,7 +8,8 @@
     visitors: "Visitors", visits: "Visits", pageviews: "Pageviews", events: "Events",
     bounce_rate: "Bounce rate", visit_duration: "Visit duration", views_per_visit: "Views per visit",
     requests: "Requests", bytes: "Transferred", duration_p50: "Median time",
-    duration_p95: "p95 time", error_rate: "Error rate", conversion_rate: "Conversion"
+    duration_p95: "p95 time", error_rate: "Error rate", conversion_rate: "Conversion",
+    total_revenue: "Revenue", average_revenue: "Average revenue"
   };
 
   function el(tag, attrs, text) {
@@ -26,6 +27,7 @@
 
   function fmt(metric, value) {
     if (value === null || value === undefined || value === "") { return "–"; }
+    if (typeof value === "object") { return money(value); }
     var v = Number(value);
     if (!isFinite(v)) { return String(value); }
     switch (metric) {
@@ -47,10 +49,22 @@
     }
   }
 
+  /* A revenue metric: {"value": 12.5, "currency": "EUR"} (the currency as the goal saved it). */
+  function money(entry) {
+    var v = Number(entry.value);
+    if (!isFinite(v)) { return "–"; }
+    var code = typeof entry.currency === "string" && /^[A-Z]{3}$/.test(entry.currency) ? entry.currency : "";
+    try {
+      if (code) { return v.toLocaleString("en", { style: "currency", currency: code }); }
+    } catch (e) { /* a code the browser does not know: the number and the code */ }
+    return v.toFixed(2) + (code ? " " + code : "");
+  }
+
   function baseParams(root) {
     var p = { site_id: root.dataset.site, period: root.dataset.period };
     if (root.dataset.date) { p.date = root.dataset.date; }
     if (root.dataset.filters) { p.filters = root.dataset.filters; }
+    if (root.dataset.withImported) { p.with_imported = root.dataset.withImported; }
     return p;
   }
 

@@ -124,7 +124,8 @@
       series: series,
       axes: [xAxis(), { values: function (u, vals) { return vals.map(function (v) { return F.fmt(chartMetric, v); }); } }],
       scales: { x: { time: true } },
-      legend: { live: true }
+      legend: { live: true },
+      plugins: F.annotationPlugin ? [F.annotationPlugin(interval)] : []
     };
     chart = new window.uPlot(opts, [xs].concat(data), box);
   }
@@ -194,6 +195,43 @@
     return td;
   }
 
+  /* The same breakdown over the comparison period (dates from the page), keyed by
+   * value; null when not comparing or when it could not be read. */
+  var previous = compare ? root.dataset.previous : "";
+  var PREVIOUS_LIMIT = 1000;
+  function previousRows(prop, metrics, key) {
+    if (!previous) { return Promise.resolve(null); }
+    var params = Object.assign({}, base, { period: "custom", date: previous, property: prop,
+      metrics: metrics.join(","), limit: PREVIOUS_LIMIT });
+    return F.api("breakdown", params).then(function (data) {
+      var rows = (data && data.results) || [];
+      var by = { complete: rows.length < PREVIOUS_LIMIT, rows: {} };
+      rows.forEach(function (r) { by.rows[String(r[key])] = r; });
+      return by;
+    }).catch(function () { return null; });
+  }
+
+  /* One row's change against the comparison period, as the top-line numbers show it. */
+  function changeCell(metric, row, before) {
+    var td = F.el("td", { "class": "num stat-change" });
+    var old = before.rows[String(row.key)];
+    var now = F.num(row.value);
+    if (!old) {
+      td.textContent = before.complete && now ? "new" : "\u2014";
+      td.classList.add("flat");
+      td.title = "Not in the previous period";
+      return td;
+    }
+    var was = F.num(old[metric]);
+    var points = metric === "bounce_rate" || metric === "conversion_rate";
+    var change = points ? Math.round((now - was) * 10) / 10 : was ? Math.round(100 * (now - was) / was) : null;
+    td.title = "Previous period: " + F.fmt(metric, old[metric]);
+    if (change === null) { td.textContent = now ? "new" : "\u2014"; td.classList.add("flat"); return td; }
+    td.textContent = (change > 0 ? "\u2191 " : change < 0 ? "\u2193 " : "") + Math.abs(change) + (points ? " pp" : "%");
+    td.classList.add(change === 0 ? "flat" : (metric === "bounce_rate" ? change < 0 : change > 0) ? "up" : "down");
+    return td;
+  }
+
   function loadPanel(section, tab) {
     var prop = tab.dataset.property, key = tab.dataset.key, sort = tab.dataset.sort;
     var skip = tab.dataset.skip ? tab.dataset.skip.split(",") : [];
@@ -208,7 +246,9 @@
     statusLine.textContent = "Loading…";
     var limit = sort ? 100 : 10 + skip.length;
     var params = Object.assign({}, base, { property: prop, metrics: metrics.join(","), limit: limit });
-    F.api("breakdown", params).then(function (data) {
+    Promise.all([F.api("breakdown", params), previousRows(prop, metrics, key)]).then(function (both) {
+      var data = both[0], before = both[1];
+      if (before) { head.appendChild(F.el("th", { "class": "num", title: "Against the previous period" }, "Change")); }
       var rows = ((data && data.results) || []).filter(function (r) { return skip.indexOf(r[key]) < 0; });
       if (sort) {
         /* rank by `sort` among rows with a fair share of the traffic, not one-off URLs */
@@ -223,6 +263,7 @@
         var value = r[key];
         tr.appendChild(labelCell(prop, value));
         metrics.forEach(function (m) { tr.appendChild(F.el("td", { "class": "num" }, F.fmt(m, r[m]))); });
+        if (before) { tr.appendChild(changeCell(metrics[0], { key: value, value: r[metrics[0]] }, before)); }
         var bar = F.el("td", { "class": "bar-cell", "aria-hidden": "true" });
         var fill = F.el("span", { "class": "bar-fill" });
         fill.style.width = (top ? Math.round(100 * F.num(r[metrics[0]]) / top) : 0) + "%";
@@ -269,6 +310,11 @@
       if (!rows.length) { list.appendChild(F.el("li", { "class": "muted" }, "Nobody right now.")); }
     }).catch(function () { list.textContent = ""; });
   }
+
+  /* The Properties panel's key picker: a GET form, sent as soon as a key is picked. */
+  document.querySelectorAll("form[data-autosubmit] select").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
+  });
 
   loadTopline();
   loadChart();

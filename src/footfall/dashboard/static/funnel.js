@@ -6,6 +6,9 @@
   if (!root || !F) { return; }
   var steps = Array.prototype.map.call(document.querySelectorAll("#funnel-steps li"),
     function (li) { return li.textContent; });
+  /* what the step was picked as ("Visit /pricing", "/pricing"), else its expression */
+  var labels = Array.prototype.map.call(document.querySelectorAll("#funnel-steps li"),
+    function (li) { return li.dataset.label || li.textContent; });
   var section = document.getElementById("funnel-result");
   var statusLine = section.querySelector(".status");
   var body = section.querySelector("tbody");
@@ -37,7 +40,8 @@
       if (dropoff === null && i > 0) { dropoff = F.num(pick(rows[i - 1], ["visitors"])) - visitors; }
       var tr = F.el("tr");
       var label = pick(r, ["label", "name", "filter"]);
-      tr.appendChild(F.el("td", { "class": "label" }, label === null ? steps[i] : label));
+      tr.appendChild(F.el("td", { "class": "label", title: label === null ? steps[i] : label },
+        labels[i] || (label === null ? steps[i] : label)));
       var cell = F.el("td", { "class": "num" });
       var bar = F.el("span", { "class": "bar-fill funnel-bar" });
       bar.style.width = (first ? Math.round(100 * visitors / first) : 0) + "%";

@@ -60,7 +60,7 @@ def why_not(q: Query) -> str | None:
     """None if ClickHouse's summaries can answer `q` (site state aside), else why not."""
     if q.include_bots:
         return "bots are only in raw events"
-    if q.filters or q.goal is not None:
+    if q.filters or q.goals:
         return "filters and goals need raw events on ClickHouse"
     if q.prop is not None:
         if q.prop.prop_key or q.prop.column not in (VISIT_DIMS if q.prop.is_visit else EVENT_DIMS):

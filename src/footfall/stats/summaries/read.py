@@ -53,7 +53,7 @@ _COLS = "r.visits, r.bounces, r.duration, r.pageviews, r.events, r.requests, r.b
 
 def _dim_of(q: Query) -> tuple[str, str, bool, str | None] | str:
     """(dim, fvalue, visit_rows, value) for the query, or why it cannot be summarised."""
-    if q.goal is not None or q.event_filters:
+    if q.goals or q.event_filters:
         return "event filters and goals need raw events"
     if len(q.visit_filters) > 1:
         return "more than one filter"
@@ -92,6 +92,9 @@ def why_not(q: Query) -> str | None:
     if isinstance(found, str):
         return found
     dim, _, visit_rows, _ = found
+    if q.event_scope and visit_rows:
+        # Visit rows count the visitors of visits; the query counts those of events.
+        return "visitors over events with a visit filter need raw events"
     wanted = set(q.metrics)
     if dim == "":
         allowed = _TOTAL_METRICS
@@ -132,6 +135,8 @@ def _range(q: Query, hourly: bool) -> tuple[str, int, int]:
 def _fetch(
     store: Store, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None
 ) -> list[tuple[Any, ...]]:
+    if values == []:
+        return []  # no candidate value (PostgreSQL refuses an empty `IN ()`)
     grain, lo, hi = _range(q, hourly)
     params: list[Any] = [q.site, dim, fvalue, grain, lo, hi]
     where = ""
@@ -177,6 +182,8 @@ def _aggregate(
     store: Store, q: Query, dim: str, fvalue: str, hourly: bool, values: list[str] | None, by: str
 ) -> list[tuple[Any, ...]]:
     """Counter sums in SQL, grouped by `by` ("''", "r.value" or "r.bucket"), plus a row count."""
+    if values == []:
+        return []  # no candidate value (PostgreSQL refuses an empty `IN ()`)
     grain, lo, hi = _range(q, hourly)
     params: list[Any] = [q.site, dim, fvalue, grain, lo, hi]
     where = ""

@@ -1,0 +1,95 @@
+"""Reading every event of a range in chunks, with memory that does not grow.
+
+`Store.iter_events` (an export, a copy to another store) must read millions
+of events without holding them: one query per chunk, each starting after
+the last event of the one before (keyset pagination). OFFSET would make
+the database skip ever more rows; a cursor held open would pin a
+connection, a transaction and, on some drivers, the whole result in memory.
+
+The order is (site, ts, id): one site at a time, so each chunk is a range
+of the `(site, ts)` index that SQLite and PostgreSQL keep, where the
+database sorts only the events of one timestamp by id (SQLite's "temp
+b-tree for right part of ORDER BY", PostgreSQL's incremental sort) and
+stops at the LIMIT. The cursor condition is spelled `ts >= ? AND (ts > ?
+OR (ts = ? AND id > ?))`, not as a row comparison, so that every store's
+SQL (ClickHouse 18.16's included) reads it and the index still sees its
+`ts >= ?` range. A ReplacingMergeTree can hold an event twice until its
+merge; both copies sort side by side, and the second is skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from footfall.event import Event
+from footfall.stores.base import EventFilter
+from footfall.stores.rows import COLUMNS, row_to_event
+from footfall.stores.sqltext import bind, events_condition, to_paramstyle
+
+if TYPE_CHECKING:
+    from footfall.stores.base import Store
+
+__all__ = ["DEFAULT_CHUNK", "iter_events"]
+
+DEFAULT_CHUNK = 10_000  # events per query: ~10 MB of Event objects at most
+_COLS = ", ".join(COLUMNS)
+_TS, _ID = COLUMNS.index("ts"), COLUMNS.index("id")
+
+
+def _sites(store: Store, table: str, start: datetime | None, end: datetime | None) -> list[str]:
+    condition, params = events_condition(start, end, None)
+    where = f" WHERE {condition}" if condition else ""
+    sql = f"SELECT DISTINCT site FROM {table}{where} ORDER BY site"  # noqa: S608 - fixed names
+    style = store.paramstyle
+    rows = store.query(to_paramstyle(sql, style), bind(params, style))
+    return [str(r[0]) for r in rows]
+
+
+def iter_events(
+    store: Store,
+    site: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    table: str = "events",
+) -> Iterator[list[Event]]:
+    """The events of `site` (every site: None) with start <= ts < end, `chunk` at a
+    time, ordered by (site, ts, id). `table` is a fixed name from the store."""
+    if chunk < 1:
+        raise ValueError(f"iter_events: chunk must be at least 1, not {chunk}")
+    style = store.paramstyle
+    sites = [site] if site is not None else _sites(store, table, start, end)
+    for one in sites:
+        condition, params = events_condition(start, end, EventFilter(site=one))
+        first = (
+            f"SELECT {_COLS} FROM {table} WHERE {condition} "  # noqa: S608 - fixed names
+            "ORDER BY ts, id LIMIT ?"
+        )
+        after = (
+            f"SELECT {_COLS} FROM {table} WHERE {condition} "  # noqa: S608 - fixed names
+            "AND ts >= ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT ?"
+        )
+        last: tuple[int, str] | None = None
+        while True:
+            if last is None:
+                sql, values = first, [*params, chunk]
+            else:
+                ts, id_ = last
+                sql, values = after, [*params, ts, ts, ts, id_, chunk]
+            rows = store.query(to_paramstyle(sql, style), bind(values, style))
+            if not rows:
+                break
+            events: list[Event] = []
+            previous = last[1] if last is not None else None
+            for row in rows:
+                if row[_ID] != previous:  # a not-yet-merged copy (ClickHouse)
+                    events.append(row_to_event(row))
+                    previous = row[_ID]
+            tail = rows[-1]
+            last = (int(tail[_TS]), str(tail[_ID]))
+            if events:
+                yield events
+            if len(rows) < chunk:
+                break

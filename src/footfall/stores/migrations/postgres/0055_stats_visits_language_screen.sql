@@ -1,0 +1,6 @@
+-- The visit's language and screen size (its first event's `language` and
+-- `screen`) become dimensions of the stats summaries, for the dashboard's
+-- Language and Screen size panels. Visits folded before this read as empty
+-- until `footfall stats rebuild` folds them again.
+ALTER TABLE stats_visits ADD COLUMN IF NOT EXISTS language text NOT NULL DEFAULT '';
+ALTER TABLE stats_visits ADD COLUMN IF NOT EXISTS screen text NOT NULL DEFAULT '';

@@ -1,0 +1,113 @@
+"""Goals and conversions on every store: the same numbers as plain Python.
+
+The goal data set (tests/stats/goal_data.py) is written to SQLite,
+PostgreSQL, ClickHouse 18.16 (one server and a two-shard cluster) and
+current ClickHouse (chDB, alone and as a cluster of itself); every store's
+goal breakdown, goal filters (saved goals with a property match, a page
+wildcard, revenue; `A|B`) and previous period must equal what `Expect`
+computes without SQL. ClickHouse keeps no metadata of its own: with a
+metadata store attached (`connect(url, meta=...)`), the engine reads the
+site's goals from there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.stats.goal_data import BEFORE, FIRST, GOALS, PERIOD, SITE, Expect, build
+from tests.stores.test_stats_backends import BACKENDS
+
+from footfall import connect, stats
+from footfall.stats.api import changes
+from footfall.stores.meta import Site, open_meta
+
+ALL = "visitors,events,conversion_rate,total_revenue,average_revenue"
+GOAL = {g.name: g for g in GOALS}
+STORES = {"sqlite": lambda tmp: connect(f"sqlite:///{tmp / 'goals.db'}"), **BACKENDS}
+
+
+@pytest.fixture(scope="module")
+def events() -> list[Any]:
+    return build()
+
+
+@pytest.fixture(scope="module", params=sorted(STORES))
+def store(
+    request: Any, tmp_path_factory: pytest.TempPathFactory, events: list[Any]
+) -> Iterator[Any]:
+    s = STORES[request.param](tmp_path_factory.mktemp(request.param))
+    for i in range(0, len(events), 53):
+        s.write(events[i : i + 53])
+    yield s
+    s.close()
+
+
+def _q(store: Any, **params: Any) -> Any:
+    params.setdefault("period", "custom")
+    params.setdefault("date", PERIOD)
+    params.setdefault("goals", GOALS)
+    return stats.query(store, SITE, tz="UTC", engine="raw", **params)
+
+
+def _de(e: Any) -> bool:
+    return bool(e.country == "DE")
+
+
+def test_goal_breakdown(store: Any, events: list[Any]) -> None:
+    got = _q(store, kind="breakdown", property="event:goal", metrics=ALL)
+    assert got == Expect(events).breakdown()
+    filtered = _q(
+        store, kind="breakdown", property="event:goal", metrics=ALL, filters="visit:country==DE"
+    )
+    assert filtered == Expect(events, where=_de).breakdown()
+
+
+@pytest.mark.parametrize(
+    "names", [["Signup (plan=pro)"], ["Visit /blog/**"], ["Purchase", "Visit /pricing"]]
+)
+def test_goal_filters(store: Any, events: list[Any], names: list[str]) -> None:
+    filters = "event:goal==" + "|".join(names) + ";visit:country==DE"
+    got = _q(store, filters=filters, metrics=ALL)
+    assert got == Expect(events, where=_de).metrics([GOAL[n] for n in names])
+
+
+def test_previous_period(store: Any, events: list[Any]) -> None:
+    """`compare=previous_period`: the API's `changes` over the period before."""
+    q = stats.make_query(
+        store, SITE, tz="UTC", period="custom", date=PERIOD, metrics=ALL, engine="raw",
+        filters="event:goal==Purchase", goals=GOALS,
+    )  # fmt: skip
+    now = stats.aggregate(store, q)
+    before = stats.aggregate(store, q.previous())
+    goal = [GOAL["Purchase"]]
+    assert now == Expect(events).metrics(goal)
+    assert before == Expect(events, first=BEFORE, last=FIRST - timedelta(days=1)).metrics(goal)
+    change = changes(store, q, now)
+    revenue = (now["total_revenue"]["value"], before["total_revenue"]["value"])
+    assert change["total_revenue"] == round(100 * (revenue[0] - revenue[1]) / revenue[1])
+    assert change["conversion_rate"] == round(now["conversion_rate"] - before["conversion_rate"], 1)
+
+
+def test_goals_come_from_the_metadata_store(tmp_path: Path, events: list[Any]) -> None:
+    """ClickHouse (chDB here) with its metadata in SQLite: the engine reads goals there."""
+    chdb = BACKENDS["clickhouse-chdb"](tmp_path / "ch")
+    meta = connect(f"sqlite:///{tmp_path / 'meta.db'}")
+    try:
+        chdb.meta_store = meta  # what `connect(url, meta=...)` does (`Store.attach_meta`)
+        m = open_meta(chdb)
+        m.add_site(Site(SITE))
+        for goal in GOALS:
+            m.add_goal(goal)
+        chdb.write(events)
+        got = stats.query(
+            chdb, SITE, kind="breakdown", property="event:goal", metrics=ALL, period="custom",
+            date=PERIOD, engine="raw",
+        )  # fmt: skip
+        assert got == Expect(events).breakdown()
+    finally:
+        chdb.close()
+        meta.close()
