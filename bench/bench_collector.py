@@ -11,6 +11,14 @@ its clock ran out: the server accepted and stored those, but wrk drops their
 answers uncounted. So the check is accepted <= stored <= accepted + (open
 connections x events per request), and the row says by how much.
 
+The cluster layout of docs/clickhouse-cluster.md, beside one box in the same
+run (`FOOTFALL_BENCH_COLLECTOR_CLUSTER=1`, or alone with `=only`): two
+`footfall serve --redis` collectors and two `footfall worker`s into the
+test suite's two-shard ClickHouse cluster, sites and tokens in PostgreSQL
+(`--meta`, a schema of its own), one wrk per collector; against one
+`footfall serve` on SQLite with one wrk at the same total connections.
+"stored" is counted once the workers have drained the stream.
+
     .venv/bin/python bench/run.py --only collector
 """
 
@@ -101,12 +109,13 @@ def _count(db: str) -> int:
 class Server:
     """`footfall serve` in a subprocess, stopped with SIGINT so it flushes its queue."""
 
-    def __init__(self, db: str, workers: int, log: Path) -> None:
+    def __init__(self, db: str, workers: int, log: Path, extra: tuple[str, ...] = ()) -> None:
         self.port = _free_port()
         env = {**os.environ, "FOOTFALL_RATE_LIMIT": "off", "FOOTFALL_NO_SIGNALS": ""}
         self.log = log.open("w")
+        serve = [FOOTFALL, "serve", "--db", db, "--port", str(self.port), *extra]
         self.proc = subprocess.Popen(
-            [FOOTFALL, "serve", "--db", db, "--port", str(self.port), "--workers", str(workers)],
+            [*serve, "--workers", str(workers)],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -160,16 +169,47 @@ def _wait_drained(db: str, accepted: int, patience: float = 5.0, limit: float = 
 
 
 def _wrk(url: str, script: Path, seconds: int, conns: int) -> tuple[int, int]:
-    out = subprocess.run(
-        [WRK, "-t1", f"-c{conns}", f"-d{seconds}s", "-s", str(script), url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        check=True,
-    ).stdout
-    accepted = int(re.search(r"ACCEPTED (\d+)", out).group(1))  # type: ignore[union-attr]
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return _wrk_all([url], script, seconds, conns)
+
+
+def _wrk_all(urls: list[str], script: Path, seconds: int, conns: int) -> tuple[int, int]:
+    """One wrk per URL at once, `conns` connections each; (accepted, requests) summed."""
+    procs = [
+        subprocess.Popen(
+            [WRK, "-t1", f"-c{conns}", f"-d{seconds}s", "-s", str(script), url],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for url in urls
+    ]
+    accepted = requests = 0
+    for proc in procs:
+        out, _ = proc.communicate(timeout=seconds + 60)
+        if proc.returncode:
+            raise RuntimeError(f"wrk failed ({proc.returncode})")
+        accepted += int(re.search(r"ACCEPTED (\d+)", out).group(1))  # type: ignore[union-attr]
+        requests += int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return accepted, requests
+
+
+def _post_script(tmp: Path, token: str) -> Path:
+    """The wrk script posting one 100-event batch per request."""
+    events = [
+        {
+            "name": "pageview",
+            "site": SITE,
+            "url": f"https://{SITE}/page/{i}",
+            "referrer": "https://www.google.com/",
+            "user_agent": UA,
+            "visitor_id": f"v{i % 37}",
+        }
+        for i in range(100)
+    ]
+    body = tmp / "body.json"
+    body.write_text(json.dumps({"events": events}))
+    script = tmp / "post.lua"
+    script.write_text(POST_LUA.format(body=body, token=token))
+    return script
 
 
 def _one(tmp: Path, kind: str, workers: int, seconds: int) -> dict[str, Any]:
@@ -177,21 +217,7 @@ def _one(tmp: Path, kind: str, workers: int, seconds: int) -> dict[str, Any]:
     _cli("sites", "add", SITE, "--db", db)
     token = _cli("token", "create", "--name", "bench", "--db", db).strip().splitlines()[-1]
     if kind == "batched":
-        events = [
-            {
-                "name": "pageview",
-                "site": SITE,
-                "url": f"https://{SITE}/page/{i}",
-                "referrer": "https://www.google.com/",
-                "user_agent": UA,
-                "visitor_id": f"v{i % 37}",
-            }
-            for i in range(100)
-        ]
-        body = tmp / "body.json"
-        body.write_text(json.dumps({"events": events}))
-        script = tmp / "post.lua"
-        script.write_text(POST_LUA.format(body=body, token=token))
+        script = _post_script(tmp, token)
         path, conns = "/api/event", 16
     else:
         script = tmp / "get.lua"
@@ -217,6 +243,149 @@ def _one(tmp: Path, kind: str, workers: int, seconds: int) -> dict[str, Any]:
         "accepted": accepted,
         "stored": stored,
     }
+
+
+class Worker:
+    """`footfall worker` in a subprocess, stopped with SIGINT (it finishes its batch)."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.log = log.open("w")
+        self.proc = subprocess.Popen(
+            [FOOTFALL, "worker", *args],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self, timeout: float = 60) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.log.close()
+
+
+def _cluster_layout(tmp: Path, seconds: int, conns: int) -> dict[str, Any]:
+    """Two collectors into Redis, two workers into the two-shard cluster, PostgreSQL
+    for sites and tokens: wrk on both collectors at once, then the workers drain."""
+    import contextlib
+    import uuid
+    from urllib.parse import urlsplit
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # the test suite's cluster and private Redis
+    from tests.clickhouse_cluster import cluster_url, why_unavailable
+    from tests.faults.private import redis
+    from tests.services import POSTGRES_URL, port_open
+
+    from footfall.stores import ch_cluster, connect
+
+    base = cluster_url()
+    if base is None:
+        raise RuntimeError(why_unavailable())
+    if not port_open("127.0.0.1", urlsplit(POSTGRES_URL).port or 5432):
+        raise RuntimeError(f"no PostgreSQL at {POSTGRES_URL}")
+    import psycopg
+
+    name = f"ff_bench_{uuid.uuid4().hex[:10]}"
+    ch = urlsplit(base)._replace(path=f"/{name}").geturl()
+    meta = f"{POSTGRES_URL}?schema={name}"
+    with contextlib.ExitStack() as stack:
+
+        def drop() -> None:
+            store = connect(ch, migrate=False)
+            try:
+                for host in ch_cluster.hosts(store.client, store.cluster):  # type: ignore[attr-defined]
+                    with ch_cluster.on_host(store.driver_url, host) as c:  # type: ignore[attr-defined]
+                        c.execute(f"DROP DATABASE IF EXISTS {name}")
+            finally:
+                store.close()
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+                admin.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+
+        stack.callback(drop)
+        broker = stack.enter_context(redis(tmp / "redis"))
+        both = ("--db", ch, "--meta", meta)
+        _cli("migrate", *both)
+        _cli("sites", "add", SITE, *both)
+        token = _cli("token", "create", "--name", "bench", *both).strip().splitlines()[-1]
+        script = _post_script(tmp, token)
+        serve = ("--meta", meta, "--redis", broker.url, "--stream", "footfall")
+        servers = []
+        for i in range(2):
+            servers.append(Server(ch, 1, tmp / f"serve-cluster-{i}.log", serve))
+            stack.callback(servers[-1].stop)
+        for i in range(2):
+            worker = Worker(
+                [*both, "--redis", broker.url, "--stream", "footfall", "--consumer", f"w{i}"],
+                tmp / f"worker-{i}.log",
+            )
+            stack.callback(worker.stop)
+        started = time.monotonic()
+        urls = [f"{srv.url}/api/event" for srv in servers]
+        accepted, requests = _wrk_all(urls, script, seconds, conns // 2)
+        drained = _wait_drained(ch, accepted, patience=10.0)
+        stored = _count(ch)
+    return {
+        "in_flight_max": conns * 100,
+        "accepted_per_s": accepted / seconds,
+        "stored_per_s": stored / (drained - started),
+        "requests_per_s": requests / seconds,
+        "accepted": accepted,
+        "stored": stored,
+    }
+
+
+def _cluster_rows(tmp: Path, seconds: int) -> list[dict[str, Any]]:
+    """The cluster layout and one SQLite box, 16 connections each, in one run."""
+    conns = 16
+    where = tmp / "cluster"
+    where.mkdir()
+    try:
+        cluster = _cluster_layout(where, seconds, conns)
+    except Exception as exc:  # a missing service is reported, not fatal
+        return [{"benchmark": f"collector, cluster layout: unavailable ({exc})"}]
+    box_dir = tmp / "one-box"
+    box_dir.mkdir()
+    box = _one(box_dir, "batched", 1, seconds)
+    rows = []
+    for label, r in (
+        ("2 collectors (--redis) + 2 workers, 2-shard ClickHouse, PostgreSQL meta", cluster),
+        ("1 footfall serve, SQLite", box),
+    ):
+        extra = r["stored"] - r["accepted"]
+        if 0 <= extra <= r["in_flight_max"]:
+            same = "stored=accepted" + (f" +{extra} in flight" if extra else "")
+        else:
+            same = f"MISMATCH stored {r['stored']} != accepted {r['accepted']}"
+        rows.append(
+            {
+                "benchmark": f"POST 100-event batches, {label}: accepted ({same})",
+                "footfall": round(r["accepted_per_s"]),
+                "unit": "events/s",
+            }
+        )
+        rows.append(
+            {
+                "benchmark": f"  same, stored (until the store holds them: {r['stored']:,})",
+                "footfall": round(r["stored_per_s"]),
+                "unit": "events/s",
+            }
+        )
+    rows[0].update(
+        peer="1 footfall serve, SQLite",
+        peer_value=round(box["accepted_per_s"]),
+        ratio=round(cluster["accepted_per_s"] / box["accepted_per_s"], 2),
+    )
+    rows[1].update(
+        peer="1 footfall serve, SQLite",
+        peer_value=round(box["stored_per_s"]),
+        ratio=round(cluster["stored_per_s"] / box["stored_per_s"], 2),
+    )
+    return rows
 
 
 def _request_path(tmp: Path, quick: bool) -> list[dict[str, Any]]:
@@ -335,6 +504,11 @@ def run(quick: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="ff-bench-collector-") as d:
         tmp = Path(d)
+        cluster = os.environ.get("FOOTFALL_BENCH_COLLECTOR_CLUSTER", "")
+        if cluster and Path(WRK).exists():
+            rows.extend(_cluster_rows(tmp, seconds))
+            if cluster == "only":
+                return rows
         rows.extend(_request_path(tmp, quick))
         if not Path(WRK).exists():
             rows.append({"benchmark": "collector over HTTP: skipped (wrk is not installed)"})

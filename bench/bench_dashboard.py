@@ -16,6 +16,14 @@ folder. Sizes: --quick 30 days (~55k events); full 365 days at scale 3
 (~2M events). The 10M-event figure needs the stats engine's summaries;
 run the stats benchmark for the engine alone.
 
+ClickHouse, the same three times at 10M events (`FOOTFALL_BENCH_DASHBOARD_EVENTS`,
+20,000 when quick): `FOOTFALL_BENCH_DASHBOARD_STORES` lists the stores
+(`sqlite` as above, the default; `cluster`: the test suite's two-shard
+cluster; `clickhouse`: one server). Each loads the overview benchmark's
+events (`overview_data`, one 30-day file), compacts them, and serves them
+with `footfall serve --db clickhouse://... --meta sqlite:///...` (sites in
+the SQLite file); the page is the 30 days of the data.
+
     .venv/bin/python bench/run.py --only dashboard [--quick]
 """
 
@@ -77,9 +85,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(db_url: str, port: int) -> subprocess.Popen[bytes]:
+def _serve(db_url: str, port: int, meta: str = "") -> subprocess.Popen[bytes]:
+    extra = ["--meta", meta] if meta else []
     proc = subprocess.Popen(
-        [str(BIN / "footfall"), "serve", "--db", db_url, "--port", str(port)],
+        [str(BIN / "footfall"), "serve", "--db", db_url, "--port", str(port), *extra],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -129,7 +138,70 @@ def _measure(url: str, runs: int) -> dict[str, float]:
     }
 
 
+def _clickhouse_rows(name: str, size: int, runs: int) -> list[dict[str, Any]]:
+    """Every number shown, on a ClickHouse store holding `size` overview events."""
+    import bench_stores  # lazy: the store factories start ClickHouse servers
+    import overview_data
+
+    from footfall.stats.summaries.clickhouse_compact import compact
+
+    factory = bench_stores._ch_cluster_store if name == "cluster" else bench_stores._ch_store
+    label = {"cluster": "clickhouse 18.16, 2-shard cluster", "clickhouse": "clickhouse 18.16"}
+    data = overview_data.tsv(size, bench_stores.iter_events)
+    with tempfile.TemporaryDirectory(prefix="footfall-bench-dashboard-") as tmpdir:
+        store, drop = factory(Path(tmpdir))
+        try:
+            overview_data.load_clickhouse(store, data)
+            compact(store, settle=0)  # what `footfall serve` keeps doing in the background
+            meta = f"sqlite:///{Path(tmpdir) / 'meta.db'}"
+            add = [str(BIN / "footfall"), "sites", "add", bench_stores.SITE, "--public"]
+            subprocess.run(
+                [*add, "--db", store.url, "--meta", meta],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            port = _free_port()
+            proc = _serve(store.url, port, meta)
+            try:
+                days = "period=custom&date=2026-10-01,2026-10-30"  # the data's 30 days
+                got = _measure(f"http://127.0.0.1:{port}/{bench_stores.SITE}?{days}", runs)
+            finally:
+                os.killpg(proc.pid, signal.SIGTERM)
+                proc.wait(timeout=30)
+        finally:
+            drop()
+            store.close()
+    return [
+        {
+            "benchmark": f"dashboard 30 days, {size:,} events ({label[name]}): {what}",
+            "footfall": got[key],
+            "unit": "ms",
+            "goal": "<= 1000 ms" if key == "complete" else "",
+        }
+        for key, what in (
+            ("shell", "shell (DOMContentLoaded)"),
+            ("paint", "first contentful paint"),
+            ("complete", "every number shown"),
+        )
+    ]
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
+    stores = os.environ.get("FOOTFALL_BENCH_DASHBOARD_STORES", "sqlite").split(",")
+    size = int(os.environ.get("FOOTFALL_BENCH_DASHBOARD_EVENTS", 20_000 if quick else 10_000_000))
+    rows: list[dict[str, Any]] = []
+    for name in ("cluster", "clickhouse"):
+        if name in stores:
+            try:
+                rows.extend(_clickhouse_rows(name, size, 3 if quick else 5))
+            except Exception as exc:  # a missing server is reported, not fatal
+                rows.append({"benchmark": f"dashboard ({name}): unavailable ({exc})"})
+    if "sqlite" in stores:
+        rows.extend(_sqlite_rows(quick))
+    return rows
+
+
+def _sqlite_rows(quick: bool) -> list[dict[str, Any]]:
     days, scale, runs = (30, 1.0, 3) if quick else (365, 3.0, 5)
     db_url, n = _dataset(days, scale)
     port = _free_port()

@@ -47,6 +47,9 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
     (("alerts", "list"), (), None),
     (("alerts", "check"), (), None),
     (("alerts", "remove"), ("1", "--yes"), None),
+    (("goals", "add"), ("--site", SITE, "--page", "/pricing"), None),
+    (("goals", "list"), (), None),
+    (("goals", "remove"), ("--site", SITE, "Visit /pricing"), None),
     (("delete-visitor",), ("nobody", "--yes"), None),
     (("purge",), ("--older-than", "4000", "--yes"), None),
     (

@@ -220,7 +220,8 @@ def shot(tmp_path: Path) -> Callable[[Any, str], None]:
 
 
 def _rows(page: Any, panel: str) -> list[str]:
-    return [t for t in page.locator(f"#panel-{panel} tbody td.label").all_inner_texts()]
+    texts: list[str] = page.locator(f"#panel-{panel} tbody td.label").all_inner_texts()
+    return texts
 
 
 def _csv(page: Any, panel: str) -> list[list[str]]:

@@ -176,3 +176,16 @@ def test_an_overlapping_import_is_warned_about_and_delete_clears(tmp_path: Path,
     deleted = run("delete", "--site", SITE, "--db", db)
     assert "deleted 2 imports of example.com" in deleted.output
     assert imported(db) == []
+
+
+def test_footfall_stats_with_imported(tmp_path: Path, db: str) -> None:
+    run("plausible", str(plausible_zip(tmp_path)), "--site", SITE, "--db", db)
+    args = ["stats", "--site", SITE, "--period", "custom", "--date", "2024-01-01,2024-01-03"]
+    args += ["--db", db]
+    days = csv_rows(DATA / "plausible" / "imported_visitors_20240101_20240103.csv")
+    visitors = str(sum(int(r["visitors"]) for r in days))
+    merged = CliRunner().invoke(main, [*args, "--with-imported"], prog_name="footfall")
+    assert merged.exit_code == 0, merged.output
+    assert f"│ {visitors} " in merged.output
+    plain = CliRunner().invoke(main, args, prog_name="footfall")
+    assert f"│ {visitors} " not in plain.output

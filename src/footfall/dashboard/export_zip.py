@@ -48,8 +48,10 @@ def _safe(text: str) -> str:
 
 
 def _view_params(view: View) -> list[tuple[str, str]]:
-    """The view's period, date and filters (comparison is per part)."""
-    return [(k, v) for k, v in view.params() if k in ("period", "date", "filters")]
+    """The view's period, date, filters and imported data (comparison is per part),
+    as the page's own API calls send them (static/common.js `baseParams`)."""
+    kept = [(k, v) for k, v in view.params() if k in ("period", "date", "filters")]
+    return [*kept, ("with_imported", "true" if view.imported else "false")]
 
 
 def parts(panels: Sequence[Panel], view: View, interval: str) -> list[Part]:

@@ -36,7 +36,10 @@ _JSON = tuple(EVENT_COLUMNS.index(c) for c in JSON_COLUMNS)
 
 def format_ts(ts: datetime) -> str:
     """`2026-03-02T10:00:00.000000Z`: UTC, microseconds always written."""
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if ts.tzinfo is not timezone.utc:
+        ts = ts.astimezone(timezone.utc)
+    # isoformat is several times faster than strftime; "+00:00" becomes "Z"
+    return ts.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def event_record(event: Event) -> dict[str, Any]:

@@ -19,6 +19,8 @@ ReplacingMergeTree and the stats' reads keep each row key once.
 from __future__ import annotations
 
 import hashlib
+import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -31,10 +33,14 @@ __all__ = [
     "DIMENSIONS",
     "KINDS",
     "METRICS",
+    "AggregateReport",
     "AggregateRow",
+    "BadRow",
     "ImportSummary",
     "delete_imported",
     "import_id_of",
+    "parse_count",
+    "parse_day",
     "store_aggregates",
 ]
 
@@ -85,6 +91,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     "custom_events": ("name", "path"),
 }
 _BATCH = 5_000
+BAD_SAMPLES = 5  # bad rows kept for the report
 _COLUMNS = ("site", "import_id", "kind", "day", "row_key", *DIMENSIONS, *METRICS)
 _IMPORT_COLUMNS = (
     "site",
@@ -146,6 +153,53 @@ class ImportSummary:
     first: date | None
     last: date | None
     replaced: int  # rows of an earlier import of the same data, now replaced
+
+
+class BadRow(ValueError):
+    """A CSV row that cannot be read as figures for a day."""
+
+
+@dataclass
+class AggregateReport:
+    """What an aggregate import read, stored and could not read."""
+
+    files: int = 0
+    rows: int = 0
+    bad: int = 0
+    bad_samples: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, why)
+    kinds: Counter[str] = field(default_factory=Counter)
+    skipped_files: list[str] = field(default_factory=list)
+    summary: ImportSummary | None = None
+
+    def bad_row(self, name: str, line: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.bad_samples) < BAD_SAMPLES:
+            self.bad_samples.append((name, line, reason))
+
+
+def parse_day(text: str | None) -> date:
+    """A `YYYY-MM-DD` (or GA4's `YYYYMMDD`) day."""
+    value = (text or "").strip()
+    if re.fullmatch(r"\d{8}", value):
+        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise BadRow(f"date {value[:20]!r} is not a day") from None
+
+
+def parse_count(text: str | None, column: str) -> int:
+    """A non-negative count ("" is 0; "1,234" and "12.0" read as numbers)."""
+    value = (text or "").strip().replace(",", "")
+    if not value:
+        return 0
+    try:
+        number = float(value)
+    except ValueError:
+        raise BadRow(f"{column} {value[:20]!r} is not a number") from None
+    if number < 0 or number != number or number > 2**53:
+        raise BadRow(f"{column} {value[:20]!r} is out of range")
+    return round(number)
 
 
 def import_id_of(site: str, source: str, chunks: Iterable[bytes]) -> str:

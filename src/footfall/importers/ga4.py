@@ -41,8 +41,15 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from footfall.importers.aggregates import AggregateRow, import_id_of, store_aggregates
-from footfall.importers.plausible import AggregateReport, BadRow, parse_count, parse_day
+from footfall.importers.aggregates import (
+    AggregateReport,
+    AggregateRow,
+    BadRow,
+    import_id_of,
+    parse_count,
+    parse_day,
+    store_aggregates,
+)
 from footfall.stores.base import Store
 
 __all__ = ["COLUMNS", "ga4_import"]

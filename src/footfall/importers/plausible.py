@@ -36,23 +36,22 @@ import csv
 import io
 import re
 import zipfile
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from footfall.importers.aggregates import (
+    AggregateReport,
     AggregateRow,
-    ImportSummary,
+    BadRow,
     import_id_of,
+    parse_count,
+    parse_day,
     store_aggregates,
 )
 from footfall.stores.base import Store
 
-__all__ = ["FILES", "AggregateReport", "BadRow", "parse_count", "parse_day", "plausible_import"]
+__all__ = ["FILES", "plausible_import"]
 
-BAD_SAMPLES = 5
 _FILE = re.compile(r"(?:^|/)(imported_[a-z_]+?)(?:_\d{8}_\d{8})?\.csv$")
 
 # file -> (kind, {footfall dimension: CSV column}, {footfall figure: CSV column})
@@ -122,53 +121,6 @@ FILES: dict[str, tuple[str, dict[str, str], dict[str, str]]] = {
 _DEVICES = {"Desktop": "desktop", "Mobile": "mobile", "Tablet": "tablet", "Laptop": "desktop"}
 _OSES = {"Mac": "Mac OS X", "GNU/Linux": "Linux"}
 _NOT_SET = {"(not set)", "(none)", "Direct / None"}
-
-
-class BadRow(ValueError):
-    """A CSV row that cannot be read as figures for a day."""
-
-
-@dataclass
-class AggregateReport:
-    """What an aggregate import read, stored and could not read."""
-
-    files: int = 0
-    rows: int = 0
-    bad: int = 0
-    bad_samples: list[tuple[str, int, str]] = field(default_factory=list)  # (file, line, why)
-    kinds: Counter[str] = field(default_factory=Counter)
-    skipped_files: list[str] = field(default_factory=list)
-    summary: ImportSummary | None = None
-
-    def bad_row(self, name: str, line: int, reason: str) -> None:
-        self.bad += 1
-        if len(self.bad_samples) < BAD_SAMPLES:
-            self.bad_samples.append((name, line, reason))
-
-
-def parse_day(text: str | None) -> date:
-    """A `YYYY-MM-DD` (or GA4's `YYYYMMDD`) day."""
-    value = (text or "").strip()
-    if re.fullmatch(r"\d{8}", value):
-        value = f"{value[:4]}-{value[4:6]}-{value[6:]}"
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        raise BadRow(f"date {value[:20]!r} is not a day") from None
-
-
-def parse_count(text: str | None, column: str) -> int:
-    """A non-negative count ("" is 0; "1,234" and "12.0" read as numbers)."""
-    value = (text or "").strip().replace(",", "")
-    if not value:
-        return 0
-    try:
-        number = float(value)
-    except ValueError:
-        raise BadRow(f"{column} {value[:20]!r} is not a number") from None
-    if number < 0 or number != number or number > 2**53:
-        raise BadRow(f"{column} {value[:20]!r} is out of range")
-    return round(number)
 
 
 def _dimension(name: str, value: str) -> str:

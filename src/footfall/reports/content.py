@@ -18,7 +18,7 @@ from typing import Any
 from footfall.stats import make_query
 from footfall.stats.api import changes
 from footfall.stats.engine import aggregate, breakdown, timeseries
-from footfall.stats.model import zone
+from footfall.stats.model import Query, zone
 from footfall.stats.sites import site_info
 from footfall.stores.meta import open_meta
 from footfall.stores.meta_reports import check_period
@@ -110,7 +110,7 @@ class Report:
     chart: list[dict[str, Any]]  # timeseries rows: {"date": ..., "visitors": n}
 
 
-def _query(store: Any, site: str, tz: str, days: str, **params: Any) -> Any:
+def _query(store: Any, site: str, tz: str, days: str, **params: Any) -> Query:
     return make_query(store, site, tz=tz, period="custom", date=days, **params)
 
 
