@@ -70,8 +70,6 @@ def _medians_ms(fns: list[Callable[[], Any]], runs: int) -> list[float]:
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    import os
-
     from footfall import connect
     from footfall.reports.content import build_report, last_complete
     from footfall.reports.render import render
@@ -84,11 +82,10 @@ def run(quick: bool) -> list[dict[str, Any]]:
     url, n = _dataset(days, scale)
     store = connect(url)
     [(site_events,)] = store.query("SELECT count(*) FROM events WHERE site = ?", (SITE,))
-    os.environ.setdefault("FOOTFALL_REPORTS_FROM", "reports@example.com")
     rows: list[dict[str, Any]] = []
     try:
         with mail_server() as server:
-            smtp = server.url()
+            smtp = server.url(query="from=reports@example.com")
             for kind in ("week", "month"):
                 period = last_complete(kind, "UTC")
 
