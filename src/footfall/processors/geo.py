@@ -14,17 +14,19 @@ Results are cached per IP.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
 import logging
 import os
+import socket
 import threading
 from typing import Any, NamedTuple
 
 from footfall import settings
 from footfall.event import MAX_SHORT, Event
 
-__all__ = ["GeoProcessor", "Place"]
+__all__ = ["GeoProcessor", "Place", "is_global"]
 
 log = logging.getLogger("footfall.processors")
 
@@ -63,6 +65,43 @@ def place_from_record(record: Any, language: str = "en") -> Place:
         region = f"{country}-{code}" if code and country else _name(subs[0], language)
     city = _name(record.get("city"), language)
     return Place(country[:MAX_SHORT], str(region)[:MAX_SHORT], city[:MAX_SHORT])
+
+
+def _ipv4_global_ranges() -> tuple[list[int], list[bool]]:
+    """`is_global` of every IPv4 address as ranges: their first addresses and verdicts.
+
+    Cut at the edges of every network `ipaddress` itself tests against, and
+    each range's verdict asked of `ipaddress`, so the answer is the
+    interpreter's, at one bisection instead of a scan of its networks.
+    """
+    edges = {0, 100 << 24 | 64 << 16, 100 << 24 | 128 << 16}  # + 100.64/10, tested apart in 3.11
+    for value in vars(ipaddress._IPv4Constants).values():
+        for net in value if isinstance(value, list) else [value]:
+            if isinstance(net, ipaddress.IPv4Network):
+                edges.update((int(net.network_address), int(net.broadcast_address) + 1))
+            elif isinstance(net, ipaddress.IPv4Address):
+                edges.update((int(net), int(net) + 1))
+    starts = sorted(e for e in edges if e < 1 << 32)
+    return starts, [ipaddress.IPv4Address(s).is_global for s in starts]
+
+
+_V4_STARTS, _V4_GLOBAL = _ipv4_global_ranges()
+
+
+def is_global(ip: str) -> bool:
+    """`ipaddress.ip_address(ip).is_global`, False for what is not an address; fast for IPv4.
+
+    `inet_pton` takes exactly the dotted quads `ipaddress` takes (no leading
+    zeros); everything else goes to `ipaddress`.
+    """
+    try:
+        n = int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
+    except (OSError, ValueError):
+        try:
+            return ipaddress.ip_address(ip).is_global
+        except ValueError:
+            return False
+    return _V4_GLOBAL[bisect.bisect_right(_V4_STARTS, n) - 1]
 
 
 _fallback: Any = None
@@ -114,11 +153,7 @@ class GeoProcessor:
         self.lookup = functools.lru_cache(maxsize=cache_size)(self._lookup)
 
     def _lookup(self, ip: str) -> Place:
-        try:
-            addr = ipaddress.ip_address(ip)
-        except ValueError:
-            return _NOWHERE
-        if not addr.is_global:
+        if not is_global(ip):
             return _NOWHERE
         if self._reader is not None:
             return place_from_record(self._reader.get(ip), self.language)

@@ -6,7 +6,8 @@ visit_duration whole numbers, views_per_visit two decimals, rates one,
 revenue two (as `{"value": 12.5, "currency": "EUR"}`).
 
 A breakdown by goal (`property=event:goal`) counts every saved goal of the
-site in one scan of raw events (`sql.goal_breakdown_sql`), each as if
+site from the goal summaries (`summaries/goals.py`) when they can answer
+exactly, else in one scan of raw events (`sql.goal_breakdown_sql`), each as if
 filtered by it, and leaves out the goals nobody completed, as Plausible
 does; its conversion rates share one denominator, the visitors of the
 period and filters.
@@ -33,6 +34,7 @@ from footfall.stats.sql import (
     plan,
 )
 from footfall.stats.summaries import clickhouse_read as ch_summary
+from footfall.stats.summaries import goals as goal_summary
 from footfall.stats.summaries.catchup import ensure_current
 from footfall.stats.summaries.read import SUMMARY_DIALECTS, summary_parts, why_not
 from footfall.stats.summaries.site_status import site_complete
@@ -204,15 +206,20 @@ def breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
 
 
 def _goal_parts(store: Any, q: Query, goals: tuple[Goal, ...]) -> list[dict[str, Any]]:
-    """Each goal's `GOAL_PARTS` (raw events: summaries keep no goals)."""
-    if q.engine == "summary":
-        raise StatsError("engine", "the summaries keep no goals: goals need raw events")
+    """Each goal's `GOAL_PARTS`: from the goal summaries when they can answer, else raw."""
     if not goals:
         return []
-    ensure_current(store)  # the visits table the join may read must include every event
+    ensure_current(store)  # both read summaries, which must include every event
     d = dialect_for(store)
     if d.name == "sqlite":
         d.prepare(store.conn)
+    if q.engine != "raw":
+        found = goal_summary.goal_parts(store, q, goals, d)
+        if found is not None:
+            return found
+        if q.engine == "summary":
+            why = goal_summary.why_not(store, q, goals)
+            raise StatsError("engine", why or "the goal summaries are not complete for this site")
     if d.name in SUMMARY_DIALECTS and q.engine != "raw" and site_complete(store, q.site):
         q = replace(q, visits_table="stats_visits")
     sql, params = goal_breakdown_sql(q, goals, d)

@@ -46,7 +46,7 @@ DAY_US = 86_400_000_000
 # Column order of the event rows the fold reads (straight from SQL): the columns
 # the fold's code reads by position, the other columns of summarised event
 # properties, then the event columns of the summarised visit properties.
-_FIXED = ("id", "ts", "name", "path", "host", "status", "bytes", "visitor_id", "visit_id")
+_FIXED = ("id", "ts", "name", "path", "host", "status", "bytes", "visitor_id", "visit_id", "props")
 _EVENT_EXTRA = tuple(p.column for p in SUMMARISED_EVENT_PROPERTIES if p.column not in _FIXED)
 ROW_COLS = (*_FIXED, *_EVENT_EXTRA, *(p.source for p in SUMMARISED_VISIT_PROPERTIES))
 # ROW_COLS[FIRST_VISIT_COL:] are the visit properties taken from a visit's first event.

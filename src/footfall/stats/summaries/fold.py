@@ -11,6 +11,8 @@ event exactly once. It keeps three tables (migration 0010):
   (site totals only) and `d` in the site's time zone (`dimensions.py`).
   Months are not stored: readers sum day rows and union (and cache) a
   month's day sketches, which keeps a fold at two upserts per touched row.
+- `stats_goal_rows` (migration 0056): what saved goals are counted from
+  (`goals.py`).
   Event rows count events in their bucket; visit rows count a whole visit in
   the bucket where it started.
 
@@ -38,6 +40,7 @@ from footfall.stats.summaries.dimensions import (
     clock_for,
     row_of,
 )
+from footfall.stats.summaries.goals import fold_goal_rows
 from footfall.stats.summaries.qmark import is_postgres
 from footfall.stats.summaries.sketches import HLL_TYPE, LG_K, hll_merge
 from footfall.stats.summaries.visits import fold_visits
@@ -203,3 +206,4 @@ def apply_rows(conn: sqlite3.Connection, site: str, tz: str, rows: Sequence[Sequ
     fold_visits(conn, site, rows, clock, acc)
     close_idle_visits(conn, site, max(r[1] for r in rows), clock, acc)
     _flush(conn, site, acc)
+    fold_goal_rows(conn, site, rows, clock)

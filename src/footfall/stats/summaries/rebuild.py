@@ -67,7 +67,7 @@ def rebuild(
 
         def reset(conn: Any, name: str = name) -> int:
             tz = site_timezone(conn, name)
-            for table in ("stats_rollup", "stats_sketches", "stats_visits"):
+            for table in ("stats_rollup", "stats_sketches", "stats_visits", "stats_goal_rows"):
                 conn.execute(f"DELETE FROM {table} WHERE site = ?", (name,))  # noqa: S608
             conn.execute(
                 "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, 0, ?)"

@@ -56,8 +56,9 @@ def register_site(conn: sqlite3.Connection, site: str, mark: int) -> str:
             (site, mark),
         ).fetchone()
         conn.execute(
-            "INSERT INTO stats_sites (site, tz, complete, updated_at) VALUES (?, ?, ?, ?)",
-            (site, current, 0 if older else 1, int(time.time())),
+            "INSERT INTO stats_sites (site, tz, complete, goal_rows, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (site, current, 0 if older else 1, 0 if older else 1, int(time.time())),
         )
         return current
     if row[0] != current and row[1]:
@@ -69,7 +70,7 @@ def register_site(conn: sqlite3.Connection, site: str, mark: int) -> str:
 def mark_complete(conn: Any, site: str) -> None:
     """The site's summaries match its events again (the rebuild's last step)."""
     conn.execute(
-        "UPDATE stats_sites SET complete = 1, updated_at = ? WHERE site = ?",
+        "UPDATE stats_sites SET complete = 1, goal_rows = 1, updated_at = ? WHERE site = ?",
         (int(time.time()), site),
     )
 
