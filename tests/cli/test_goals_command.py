@@ -50,8 +50,8 @@ def test_bad_goals_are_refused_before_anything_is_saved(filled_url: str) -> None
     db = ("--db", filled_url)
     cases = [
         (("--site", "nope.test", "--page", "/x"), "unknown site"),
-        (("--site", SITE), "one of --page PATH or --event NAME"),
-        (("--site", SITE, "--page", "/x", "--event", "E"), "one of --page"),
+        (("--site", SITE), "a page (a path) or an event (a name)"),
+        (("--site", SITE, "--page", "/x", "--event", "E"), "one of the two"),
         (("--site", SITE, "--page", "pricing"), "starts with /"),
         (("--site", SITE, "--page", "/" + "*/" * 9), "at most 8 wildcards"),
         (("--site", SITE, "--event", "E", "--prop", "plan"), "KEY=VALUE"),

@@ -77,9 +77,16 @@ def test_add_and_remove_an_annotation(user: httpx.Client, shop: LiveServer) -> N
 
     removed = user.post(
         f"/{SITE}/annotations",
-        data={"csrf": token, "action": "remove", "id": str(new[0][0]), "period": "7d"},
+        data={
+            "csrf": token,
+            "action": "remove",
+            "id": str(new[0][0]),
+            "period": "7d",
+            "prop": "plan",
+        },
     )
-    assert removed.status_code == 303 and removed.headers["location"] == f"/{SITE}?period=7d"
+    assert removed.status_code == 303
+    assert removed.headers["location"] == f"/{SITE}?period=7d&prop=plan"
     assert all(n[2] != "Newsletter sent" for n in _notes(shop))
     again = user.post(
         f"/{SITE}/annotations", data={"csrf": token, "action": "remove", "id": str(new[0][0])}

@@ -9,20 +9,15 @@ site's goals, and so does the dashboard. Goals get Plausible's names
 
 from __future__ import annotations
 
-import dataclasses
-import re
-
 import click
 
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
-from footfall.stores.meta import SavedGoal, goal_name, normalize_domain, open_meta
+from footfall.stores.meta import SavedGoal, normalize_domain, open_meta
 
 __all__ = ["register"]
 
-MAX_NAME = 120
-MAX_VALUE = 500
-_CURRENCY = re.compile(r"[A-Z]{3}")
+_FLAGS = {"kind": "--page/--event", "prop": "--prop", "revenue_prop": "--revenue-prop"}
 
 
 def _prop(value: str | None) -> tuple[str, str]:
@@ -44,45 +39,26 @@ def build_goal(
     taken: list[SavedGoal],
     name: str | None = None,
 ) -> SavedGoal:
-    """The goal the options describe, checked, named as Plausible would."""
-    # lazy: the stats engine's wildcard grammar, loaded when a goal is added
-    from footfall.stats.errors import StatsError
-    from footfall.stats.wildcard import parse_wildcard
+    """The goal the options describe, checked by the rules the dashboard uses too."""
+    # lazy: the stats engine's goal rules (wildcard grammar), loaded when a goal is added
+    from footfall.stats.goal_rules import GoalRefused, new_goal
 
-    if bool(page) == bool(event):
-        raise click.UsageError("give one of --page PATH or --event NAME")
     key, value = _prop(prop)
-    if page is not None:
-        if not page.startswith("/"):
-            raise click.BadParameter("a page path starts with /", param_hint="--page")
-        try:
-            parse_wildcard(page, "--page")
-        except StatsError as exc:
-            raise click.BadParameter(exc.message, param_hint="--page") from None
-        if key or revenue_prop:
-            raise click.UsageError("--prop and --revenue-prop are for event goals")
-    if bool(revenue_prop) != bool(currency):
-        raise click.UsageError("--revenue-prop and --currency go together")
-    code = (currency or "").upper()
-    if code and not _CURRENCY.fullmatch(code):
-        raise click.BadParameter("an ISO 4217 code such as EUR or USD", param_hint="--currency")
-    for label, text in (("--page", page), ("--event", event), ("--prop", value)):
-        if text is not None and len(text) > MAX_VALUE:
-            raise click.BadParameter(f"at most {MAX_VALUE} characters", param_hint=label)
-    goal = SavedGoal(
-        site=site,
-        name="",
-        page=page or "",
-        event=(event or "").strip(),
-        prop_key=key,
-        prop_value=value,
-        revenue_prop=(revenue_prop or "").strip(),
-        currency=code,
-    )
-    chosen = (name or "").strip() or goal_name(goal, taken)
-    if not chosen or len(chosen) > MAX_NAME:
-        raise click.BadParameter(f"a name of 1-{MAX_NAME} characters", param_hint="--name")
-    return dataclasses.replace(goal, name=chosen)
+    try:
+        return new_goal(
+            site,
+            page=page or "",
+            event=event or "",
+            prop_key=key,
+            prop_value=value,
+            revenue_prop=revenue_prop or "",
+            currency=currency or "",
+            name=name or "",
+            taken=taken,
+        )
+    except GoalRefused as exc:
+        hint = _FLAGS.get(exc.field, f"--{exc.field}")
+        raise click.BadParameter(exc.message, param_hint=hint) from None
 
 
 def describe(goal: SavedGoal) -> str:

@@ -11,8 +11,6 @@ values are the users' own text: stored as given, escaped where shown.
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from urllib.parse import quote, urlencode
 
 import anyio.to_thread
@@ -23,74 +21,41 @@ from footfall.dashboard.forms import FormRefused, read_form
 from footfall.dashboard.security import csrf_ok
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import render
-from footfall.stats.errors import StatsError
-from footfall.stats.properties import PROP_KEY
-from footfall.stats.wildcard import parse_wildcard
-from footfall.stores.meta import Meta, SavedGoal, goal_name, open_meta
+from footfall.stats.goal_rules import MAX_NAME, MAX_VALUE, GoalRefused, new_goal
+from footfall.stores.meta import Meta, SavedGoal, open_meta
 
 __all__ = ["MAX_NAME", "MAX_VALUE", "GoalPages", "GoalRefused", "goal_from_form"]
 
-MAX_NAME = 120
-MAX_VALUE = 500
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 BAD_CSRF = "This form has expired or came from another page; go back, reload and try again."
-
-
-class GoalRefused(ValueError):
-    """A goal form that cannot be saved; the text says why."""
-
-
-def _text(form: dict[str, str], name: str) -> str:
-    value = form.get(name, "").strip()
-    if len(value) > MAX_VALUE:
-        raise GoalRefused(f"{name.replace('_', ' ')}: at most {MAX_VALUE} characters")
-    return value
+_LABELS = {"prop": "property", "revenue_prop": "revenue property", "kind": "goal"}
 
 
 def goal_from_form(site: str, form: dict[str, str], taken: list[SavedGoal]) -> SavedGoal:
-    """The goal a form describes (`kind` page or event), checked as `footfall goals add`
-    checks it, and named as Plausible would when the form gives no name."""
+    """The goal a form describes (`kind` page or event), checked by the rules
+    `footfall goals add` uses, and named as Plausible would when the form gives no name."""
     kind = form.get("kind", "")
-    page, event = _text(form, "page"), _text(form, "event")
-    key, value = _text(form, "prop_key"), form.get("prop_value", "")
-    revenue, currency = _text(form, "revenue_prop"), _text(form, "currency").upper()
-    if len(value) > MAX_VALUE:
-        raise GoalRefused(f"property value: at most {MAX_VALUE} characters")
+    if kind not in ("page", "event"):
+        raise GoalRefused("kind", "choose a page goal or an event goal")
+    fields = {k: form.get(k, "") for k in ("page", "event", "prop_key", "prop_value")}
     if kind == "page":
-        if not page.startswith("/"):
-            raise GoalRefused("a page path starts with /")
-        try:
-            parse_wildcard(page, "page")
-        except StatsError as exc:
-            raise GoalRefused(f"page: {exc.message}") from None
-        goal = SavedGoal(site=site, name="", page=page)
-    elif kind == "event":
-        if not event:
-            raise GoalRefused("an event goal needs the event's name")
-        for label, prop in (("property", key), ("revenue property", revenue)):
-            if prop and not PROP_KEY.match(prop):
-                raise GoalRefused(f"{label}: 1-100 letters, digits or _ . -")
-        if not key:
-            value = ""
-        if bool(revenue) != bool(currency):
-            raise GoalRefused("a revenue property and its currency go together")
-        if currency and not _CURRENCY.match(currency):
-            raise GoalRefused("currency: an ISO 4217 code such as EUR or USD")
-        goal = SavedGoal(
-            site=site,
-            name="",
-            event=event,
-            prop_key=key,
-            prop_value=value,
-            revenue_prop=revenue,
-            currency=currency,
-        )
+        fields["event"] = ""
     else:
-        raise GoalRefused("choose a page goal or an event goal")
-    name = form.get("name", "").strip() or goal_name(goal, taken)
-    if not 0 < len(name) <= MAX_NAME:
-        raise GoalRefused(f"name: 1-{MAX_NAME} characters")
-    return replace(goal, name=name)
+        fields["page"] = ""
+    try:
+        return new_goal(
+            site,
+            page=fields["page"],
+            event=fields["event"],
+            prop_key=fields["prop_key"] if kind == "event" else "",
+            prop_value=fields["prop_value"] if kind == "event" else "",
+            revenue_prop=form.get("revenue_prop", "") if kind == "event" else "",
+            currency=form.get("currency", "") if kind == "event" else "",
+            name=form.get("name", ""),
+            taken=taken,
+        )
+    except GoalRefused as exc:
+        label = _LABELS.get(exc.field, exc.field)
+        raise GoalRefused(exc.field, f"{label}: {exc.message}") from None
 
 
 def _user(request: Request) -> str | None:

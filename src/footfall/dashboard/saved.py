@@ -27,6 +27,7 @@ from starlette.responses import RedirectResponse, Response
 
 from footfall.dashboard.export import call_api
 from footfall.dashboard.forms import FormRefused, read_form
+from footfall.dashboard.panels import PROPERTY_PARAM
 from footfall.dashboard.security import csrf_ok
 from footfall.dashboard.sites import SiteDirectory
 from footfall.dashboard.templating import render
@@ -207,7 +208,11 @@ class Saved:
         else:
             return _message(request, 400, "Refused", "Unknown action.")
         view = parse_view(form)
-        return RedirectResponse(f"/{quote(site, safe='')}{view.query()}", status_code=303)
+        prop = form.get(PROPERTY_PARAM, "")[:200]  # the Properties panel's key, kept too
+        extra = ((PROPERTY_PARAM, prop),) if prop else ()
+        return RedirectResponse(
+            f"/{quote(site, safe='')}{view.query(extra=extra)}", status_code=303
+        )
 
     async def post_funnel(self, request: Request) -> Response:
         """`POST /<site>/funnels`: `action=save` (name, step1..stepN) or `action=remove` (name)."""
