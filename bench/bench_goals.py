@@ -31,12 +31,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import bench_stats  # noqa: E402 - a sibling module of this directory
+import bench_stats
 
-from footfall import connect  # noqa: E402
-from footfall.stats import query  # noqa: E402
-from footfall.stores.meta import SavedGoal, open_meta  # noqa: E402
-from footfall.stores.rows import COLUMNS  # noqa: E402
+from footfall import connect
+from footfall.stats import query
+from footfall.stores.meta import SavedGoal, open_meta
+from footfall.stores.rows import COLUMNS
 
 DATA = bench_stats.DATA
 SITE = bench_stats.SITE
@@ -118,7 +118,8 @@ def build(n_events: int) -> Path:
         conn.executemany(sql, batch)
         conn.execute("COMMIT")
     conn.close()
-    print(f"# generated {n_events:,} events in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    took = time.perf_counter() - started
+    print(f"# generated {n_events:,} events in {took:.0f}s", file=sys.stderr)
     started = time.perf_counter()
     from footfall.stats.summaries.rebuild import rebuild
 
@@ -162,9 +163,8 @@ def run(quick: bool) -> list[dict[str, Any]]:
     sizes = [
         int(s) for s in os.environ.get("FOOTFALL_BENCH_GOALS_SIZES", "").split(",") if s
     ] or sizes
-    out: list[dict[str, Any]] = [
-        {"benchmark": f"  (load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"}
-    ]
+    load = f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    out: list[dict[str, Any]] = [{"benchmark": f"  (load average at start: {load})"}]
     for n in sizes:
         path = build(n)
         store = connect(f"sqlite:///{path}")
