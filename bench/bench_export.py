@@ -8,9 +8,10 @@ process per format, to a file; its peak RSS is the child's own
 sqlite3 cursor, every row through orjson, no footfall). The stores are
 built once and kept in the temp folder (`footfall-bench-export-N.db`).
 
-Sizes: 100,000 and 1,000,000 events (`--quick`: 20,000 and 200,000);
-BENCH_EXPORT_10M=1 adds 10,000,000 (about 6 GB of disk, an hour to build).
-Peak RSS at every size should be the same, within a few MB.
+Sizes: 100,000 and 1,000,000 events (`--quick`: 20,000 and 200,000), or
+FOOTFALL_BENCH_EXPORT_SIZES=100000,1000000,10000000 (10M: about 3.5 GB of
+disk, and an hour to build on a small machine). Peak RSS at every size
+should be the same, within a few MB.
 
     python bench/run.py --only export
 """
@@ -122,10 +123,10 @@ def _run(argv: list[str], stdout: Any = subprocess.DEVNULL) -> tuple[float, floa
 
 
 def _sizes(quick: bool) -> list[int]:
-    sizes = [20_000, 200_000] if quick else [100_000, 1_000_000]
-    if os.environ.get("BENCH_EXPORT_10M") == "1":
-        sizes.append(10_000_000)
-    return sizes
+    given = os.environ.get("FOOTFALL_BENCH_EXPORT_SIZES", "")
+    if given:
+        return [int(n) for n in given.split(",") if n.strip()]
+    return [20_000, 200_000] if quick else [100_000, 1_000_000]
 
 
 def run(quick: bool) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from footfall import connect, stats  # noqa: E402
 from footfall.importers.logevents import NOT_PAGES  # noqa: E402
+from footfall.importers.pool import default_workers  # noqa: E402
 from footfall.integrations.request import STATIC_PATTERNS  # noqa: E402
 from footfall.stats.summaries.catchup import catch_up  # noqa: E402
 
@@ -293,13 +294,17 @@ def run(quick: bool) -> list[dict[str, Any]]:
         load = os.getloadavg()[0]
         took, cpu, out = _timed([*command, "--no-fold", "--quiet"])
         print(out, file=sys.stderr)
+        # The same import in one process, into a store of its own: what parallelism adds.
+        alone = [*command[:-1], f"sqlite:///{folder / 'one-process.db'}", "--workers", "0"]
+        one_took, one_cpu, _ = _timed([*alone, "--no-fold", "--quiet"])
         store = connect(db)
         started = time.perf_counter()
         folded = catch_up(store)
         fold_took = time.perf_counter() - started
         store.close()
         row: dict[str, Any] = {
-            "benchmark": f"import {n:,}-line combined log into SQLite (parse, enrich, store)",
+            "benchmark": f"import {n:,}-line combined log into SQLite (parse, enrich, store), "
+            f"default --workers ({default_workers()})",
             "footfall": round(n / took),
             "unit": "lines/s",
             "goal": ">= 100,000",
@@ -315,6 +320,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
         rows.append({"benchmark": "  same, wall time", "footfall": round(took, 2), "peer": peer,
                      "peer_value": round(ga_took, 2) if have_goaccess else None, "unit": "s",
                      "goal": f"load {load:.1f} on {os.cpu_count()} CPUs at start"})  # fmt: skip
+        one = f"  same, one process (--workers 0; the default here is {default_workers()})"
+        rows.append({"benchmark": one,
+                     "footfall": round(n / one_took), "peer": peer,
+                     "peer_value": round(n / ga_took) if have_goaccess else None,
+                     "ratio": round(ga_took / one_took, 2) if have_goaccess else None,
+                     "unit": "lines/s",
+                     "goal": f"{one_cpu / n * 1e6:.1f} us CPU per line"})  # fmt: skip
         rows.append({"benchmark": "  same, CPU time per line (all processes)",
                      "footfall": round(cpu / n * 1e6, 1), "peer": peer,
                      "peer_value": round(ga_cpu / n * 1e6, 1) if have_goaccess else None,

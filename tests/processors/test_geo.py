@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from footfall.event import Event
+from footfall.processors import geo
 from footfall.processors.geo import GeoProcessor
 
 
@@ -111,3 +114,25 @@ def test_no_fallback_means_no_geo(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_country_already_set_is_kept(mmdb: Path) -> None:
     event = GeoProcessor(mmdb)(Event(name="x", ip="5.9.0.7", country="AT"))
     assert (event.country, event.city) == ("AT", "")
+
+
+def _reference_is_global(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_global
+    except ValueError:
+        return False
+
+
+def test_is_global_is_ipaddress_verdict() -> None:
+    """The bisection over ranges answers as `ipaddress` does: at every edge of its
+    networks, on either side, for random addresses, and for what is not an IPv4."""
+    rng = random.Random(3)
+    ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(20_000)]
+    for start in geo._V4_STARTS:
+        ips += [
+            str(ipaddress.IPv4Address(n)) for n in (start - 1, start, start + 1) if 0 <= n < 2**32
+        ]
+    ips += ["01.2.3.4", "1.2.3", "1.2.3.4 ", "256.1.1.1", "1.2.3.4\x00", "-", "", "::1",
+            "2001:4860:4860::8888", "fe80::1%eth0", "::ffff:8.8.8.8", "100.64.0.1"]  # fmt: skip
+    assert len(geo._V4_STARTS) > 10
+    assert [geo.is_global(ip) for ip in ips] == [_reference_is_global(ip) for ip in ips]

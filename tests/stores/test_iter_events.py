@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from footfall import Event
-from footfall.stores import Store
+from footfall.stores import Store, keyset
 
 T0 = datetime(2026, 10, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -58,3 +58,13 @@ def test_nothing_to_read(store: Store) -> None:
     assert list(store.iter_events("nobody.example")) == []
     with pytest.raises(ValueError, match="chunk"):
         list(store.iter_events(chunk=0))
+
+
+@pytest.mark.parametrize("chunk", [1, 6, 16, 100])
+def test_probing_each_chunk_reads_the_same(store: Store, chunk: int) -> None:
+    """The probe (each chunk's end asked first, as ClickHouse does) on every store."""
+    _stored(store)  # and flushed: every event is in `events`
+    plain = [e for c in keyset.iter_events(store, chunk=chunk) for e in c]
+    chunks = list(keyset.iter_events(store, chunk=chunk, probe=True))
+    assert all(0 < len(c) <= chunk for c in chunks)
+    assert [e for c in chunks for e in c] == plain and len(plain) == 47

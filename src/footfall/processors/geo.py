@@ -74,8 +74,12 @@ def _ipv4_global_ranges() -> tuple[list[int], list[bool]]:
     each range's verdict asked of `ipaddress`, so the answer is the
     interpreter's, at one bisection instead of a scan of its networks.
     """
+    # Private: where a Python lacks it, every address goes through `ipaddress`.
+    constants = getattr(ipaddress, "_IPv4Constants", None)
+    if constants is None:
+        return [], []
     edges = {0, 100 << 24 | 64 << 16, 100 << 24 | 128 << 16}  # + 100.64/10, tested apart in 3.11
-    for value in vars(ipaddress._IPv4Constants).values():
+    for value in vars(constants).values():
         for net in value if isinstance(value, list) else [value]:
             if isinstance(net, ipaddress.IPv4Network):
                 edges.update((int(net.network_address), int(net.broadcast_address) + 1))
@@ -95,6 +99,8 @@ def is_global(ip: str) -> bool:
     zeros); everything else goes to `ipaddress`.
     """
     try:
+        if not _V4_STARTS:
+            raise ValueError(ip)
         n = int.from_bytes(socket.inet_pton(socket.AF_INET, ip), "big")
     except (OSError, ValueError):
         try:

@@ -235,7 +235,9 @@ def _goal_breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
     goals = [g for g in q.site_goals if not named or g.name in named]
     conv: dict[str, Any] = {}
     if "conversion_rate" in q.metrics and goals:
-        conv = parts(store, q.without_goal(), "total")[0].get("", {})
+        # Only its visitors are read: other metrics could send it to raw events.
+        total = replace(q.without_goal(), metrics=("visitors",))
+        conv = parts(store, total, "total")[0].get("", {})
     rows: list[tuple[str, dict[str, Any]]] = []
     for goal, found in zip(goals, _goal_parts(store, q, tuple(goals)), strict=True):
         if found.get("events"):

@@ -436,7 +436,7 @@ class ClickHouseStore(Store):
         end: datetime | None = None,
         chunk: int = keyset.DEFAULT_CHUNK,
     ) -> Iterator[list[Event]]:
-        return keyset.iter_events(self, site, start, end, chunk, self._table)
+        return keyset.iter_events(self, site, start, end, chunk, self._table, probe=True)
 
     def count(
         self,

@@ -13,15 +13,19 @@ b-tree for right part of ORDER BY", PostgreSQL's incremental sort) and
 stops at the LIMIT. The cursor condition is spelled `ts >= ? AND (ts > ?
 OR (ts = ? AND id > ?))`, not as a row comparison, so that every store's
 SQL (ClickHouse 18.16's included) reads it and the index still sees its
-`ts >= ?` range. A ReplacingMergeTree can hold an event twice until its
-merge; both copies sort side by side, and the second is skipped.
+`ts >= ?` range. ClickHouse keeps events in (site, day, visitor) order, so
+there the next chunk means sorting the rest of the site: its store asks
+each chunk's last (ts, id) first (`probe`), which reads two columns of the
+rest, and then the chunk's rows, whose days the table's key finds. A
+ReplacingMergeTree can hold an event twice until its merge; both copies
+sort side by side, and the second is skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from footfall.event import Event
 from footfall.stores.base import EventFilter
@@ -54,31 +58,48 @@ def iter_events(
     end: datetime | None = None,
     chunk: int = DEFAULT_CHUNK,
     table: str = "events",
+    probe: bool = False,
 ) -> Iterator[list[Event]]:
     """The events of `site` (every site: None) with start <= ts < end, `chunk` at a
-    time, ordered by (site, ts, id). `table` is a fixed name from the store."""
+    time, ordered by (site, ts, id). `table` is a fixed name from the store.
+
+    With `probe`, each chunk's last (ts, id) is asked first, reading those two
+    columns only, and then the chunk's rows up to it: for a table whose order
+    is not (site, ts, id) (ClickHouse's), where finding the next chunk means
+    sorting the rest of the site, so only two columns of the rest are read.
+    """
     if chunk < 1:
         raise ValueError(f"iter_events: chunk must be at least 1, not {chunk}")
     style = store.paramstyle
+
+    def run(sql: str, values: list[Any]) -> list[Any]:
+        return store.query(to_paramstyle(sql, style), bind(values, style))
+
     sites = [site] if site is not None else _sites(store, table, start, end)
     for one in sites:
         condition, params = events_condition(start, end, EventFilter(site=one))
-        first = (
-            f"SELECT {_COLS} FROM {table} WHERE {condition} "  # noqa: S608 - fixed names
-            "ORDER BY ts, id LIMIT ?"
-        )
-        after = (
-            f"SELECT {_COLS} FROM {table} WHERE {condition} "  # noqa: S608 - fixed names
-            "AND ts >= ? AND (ts > ? OR (ts = ? AND id > ?)) ORDER BY ts, id LIMIT ?"
-        )
         last: tuple[int, str] | None = None
         while True:
-            if last is None:
-                sql, values = first, [*params, chunk]
+            where, values = condition, list(params)
+            if last is not None:
+                where += " AND ts >= ? AND (ts > ? OR (ts = ? AND id > ?))"
+                values += [last[0], last[0], last[0], last[1]]
+            select = f"SELECT {_COLS} FROM {table} WHERE {where}"  # noqa: S608 - fixed names
+            upper = None
+            if probe:
+                found = run(
+                    f"SELECT ts, id FROM {table} WHERE {where} "  # noqa: S608 - fixed names
+                    "ORDER BY ts, id LIMIT 1 OFFSET ?",
+                    [*values, chunk - 1],
+                )
+                upper = (found[0][0], found[0][1]) if found else None
+            if upper is not None:
+                rows = run(
+                    f"{select} AND ts <= ? AND (ts < ? OR id <= ?) ORDER BY ts, id",
+                    [*values, upper[0], upper[0], upper[1]],
+                )
             else:
-                ts, id_ = last
-                sql, values = after, [*params, ts, ts, ts, id_, chunk]
-            rows = store.query(to_paramstyle(sql, style), bind(values, style))
+                rows = run(f"{select} ORDER BY ts, id LIMIT ?", [*values, chunk])
             if not rows:
                 break
             events: list[Event] = []
@@ -91,5 +112,5 @@ def iter_events(
             last = (int(tail[_TS]), str(tail[_ID]))
             if events:
                 yield events
-            if len(rows) < chunk:
+            if upper is None and len(rows) < chunk:
                 break

@@ -14,6 +14,7 @@ SQLite and PostgreSQL (summary tables folded by a catch-up):
 - `sketches.py`   unique-visitor HLL sketches: merge on fold, union on read
 - `site_status.py` `stats_sites`: each site's time zone and whether its summaries are complete
 - `read.py`       answer a query from the summaries, or say why not (`summary_parts`, `why_not`)
+- `goals.py`      `stats_goal_rows`: what saved goals are counted from, folded and read
 - `qmark.py`      the summaries' `?` SQL run on PostgreSQL
 
 ClickHouse (materialized views, `footfall.stores.ch_views`, plus a compaction):

@@ -34,9 +34,10 @@ from footfall.stats.model import Query
 from footfall.stats.sql import GOAL_PARTS, cond_sql, one_goal_sql
 from footfall.stats.summaries.dimensions import ROW_COLS, Clock
 from footfall.stats.summaries.qmark import run
+from footfall.stats.wildcard import parse_wildcard
 from footfall.stores.base import SUMMARIES_FOLDED, Store
 
-__all__ = ["fold_goal_rows", "goal_parts", "why_not"]
+__all__ = ["MAX_PATHS", "fold_goal_rows", "goal_parts", "why_not"]
 
 _NAME, _PATH, _TS = ROW_COLS.index("name"), ROW_COLS.index("path"), ROW_COLS.index("ts")
 _VISITOR, _VISIT = ROW_COLS.index("visitor_id"), ROW_COLS.index("visit_id")
@@ -51,6 +52,7 @@ _INSERT = (
 _NOT_KEPT_EVENTS = frozenset({"request", "pageview"})
 _NOT_KEPT_VISIT = frozenset(f"visit:{v.name}" for v in VISIT_PROPERTIES if not v.summarised)
 _EPOCH_DAY = 719_163  # date(1970, 1, 1).toordinal()
+MAX_PATHS = 5_000  # a wildcard matching more paths is read by its GLOB (bound values)
 
 
 def _props_text(props: Any) -> str:
@@ -103,7 +105,32 @@ def _ready(store: Store, q: Query) -> bool:
     return bool(rows) and rows[0][0] == q.tz and bool(rows[0][1]) and bool(rows[0][2])
 
 
-def _goal_sql(q: Query, goal: Goal, revenue: bool, d: Dialect) -> tuple[str, list[Any]]:
+def _page_candidates(store: Store, q: Query, goal: Goal) -> list[str] | None:
+    """The period's paths that a page wildcard with no literal prefix matches, or None.
+
+    Such a wildcard bounds no index range, so its rows would be every page view
+    ever kept: the paths are taken from the rollup's `page` rows of the period
+    instead (every path an event of the period had) and read by index. A
+    prefix (`/blog/**`) bounds the range itself.
+    """
+    if "*" not in goal.page:
+        return None
+    w = parse_wildcard(goal.page)
+    if not w.glob().startswith("*"):
+        return None
+    rows = run(
+        store,
+        "SELECT DISTINCT value FROM stats_rollup WHERE site = ? AND dim = 'page'"
+        " AND fvalue = '' AND grain = 'd' AND bucket BETWEEN ? AND ?",
+        (q.site, _day(q.first), _day(q.last)),
+    )
+    found = [r[0] for r in rows if w.matches(r[0])]
+    return found if len(found) <= MAX_PATHS else None
+
+
+def _goal_sql(
+    q: Query, goal: Goal, revenue: bool, d: Dialect, paths: list[str] | None
+) -> tuple[str, list[Any]]:
     p = Params(d)
     if revenue and goal.revenue_prop:
         # `n` events of a row share its properties, so its revenue counts n times.
@@ -116,7 +143,11 @@ def _goal_sql(q: Query, goal: Goal, revenue: bool, d: Dialect) -> tuple[str, lis
     join = ""
     if q.visit_filters:
         join = f" {d.join} stats_visits v ON v.site = {p.add(q.site)} AND v.visit_id = e.visit_id"
-    where = [f"e.site = {p.add(q.site)}", one_goal_sql(goal, d, p)]
+    where = [f"e.site = {p.add(q.site)}"]  # positional placeholders: bound in text order
+    if paths is None:
+        where.append(one_goal_sql(goal, d, p))
+    else:
+        where.append(f"e.name = 'pageview' AND e.path IN ({', '.join(p.add(v) for v in paths)})")
     if goal.event:
         where.append("e.path = ''")  # custom events keep no path: the index range of the name
     where.append(f"e.day BETWEEN {p.add(_day(q.first))} AND {p.add(_day(q.last))}")
@@ -143,7 +174,11 @@ def goal_parts(
     revenue = bool(set(q.metrics) & {"total_revenue", "average_revenue"})
     out: list[dict[str, Any]] = []
     for goal in goals:  # one index range per goal, not one scan for all
-        sql, params = _goal_sql(q, goal, revenue, d)
+        paths = _page_candidates(store, q, goal)
+        if paths == []:
+            out.append(dict(zip(GOAL_PARTS, (0, 0, None, 0), strict=True)))
+            continue
+        sql, params = _goal_sql(q, goal, revenue, d, paths)
         row = next(iter(store.query(sql, params)))
         out.append(dict(zip(GOAL_PARTS, row, strict=True)))
     return out
