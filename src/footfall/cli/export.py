@@ -66,7 +66,7 @@ def _day(value: datetime | None, days: int = 0) -> datetime | None:
 @click.option(
     "--limit",
     type=click.IntRange(1),
-    help="Stop after this many events (the oldest). [default: all]",
+    help="Stop after this many events (in the export's order). [default: all]",
 )
 def export_command(
     db_url: str,
