@@ -10,6 +10,7 @@ import footfall
 from footfall.cli import main
 from footfall.demo import generate
 from footfall.server.app import create_app
+from footfall.stats.summaries.catchup import lag
 
 
 def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -46,6 +47,18 @@ def test_migrate_then_again(db_url: str) -> None:
     assert first.exit_code == 0 and "0001_events" in first.output
     again = runner.invoke(main, ["migrate", "--db", db_url])
     assert again.exit_code == 0 and "applied 0 migration(s)" in again.output
+
+
+def test_demo_leaves_the_summaries_folded(db_url: str) -> None:
+    """The first stats read after `footfall demo` finds nothing left to fold."""
+    result = CliRunner().invoke(main, ["demo", "--db", db_url, "--days", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "events folded" in result.stderr
+    store = footfall.connect(db_url)
+    try:
+        assert lag(store) == 0
+    finally:
+        store.close()
 
 
 def test_demo_is_deterministic_and_realistic(db_url: str) -> None:

@@ -89,11 +89,24 @@ MAIL = ("--email", "a@b.c")
         (("--kind", "slow", "--p95-ms", "5", "--window", "5 weeks", *MAIL), "a window like"),
         (("--kind", "slow", "--p95-ms", "5", "--webhook", "ftp://x/y"), "starts with https://"),
         (("--kind", "spike", "--threshold", "5", "--email", "a@b.c, ops"), "not an email address"),
+        (("--kind", "spike", "--threshold", "5", "--email", "<a@b.c>"), "not an email address"),
     ],
 )
 def test_add_refuses(filled_url: str, args: tuple[str, ...], problem: str) -> None:
     result = invoke("alerts", "add", "--site", SITE, *args, "--db", filled_url)
     assert result.exit_code == 2 and problem in result.output, result.output
+
+
+def test_add_takes_every_email_option(filled_url: str) -> None:
+    emails = ("--email", "ops@example.com", "--email", "dev@example.com, ops@Example.COM")
+    _add(filled_url, "--kind", "spike", "--threshold", "1", *emails)
+    store = footfall.connect(filled_url)
+    try:
+        assert [r.email for r in open_meta(store).list_alerts()] == [
+            "ops@example.com,dev@example.com"
+        ]
+    finally:
+        store.close()
 
 
 def test_add_needs_a_known_site(filled_url: str) -> None:

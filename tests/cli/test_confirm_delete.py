@@ -122,6 +122,7 @@ def test_at_a_terminal_purge_asks_and_does_what_the_answer_says(tmp_path: Path) 
         ("users", "delete", "bob"),
         ("sites", "remove", SITE, "--with-events"),
         ("purge", "--older-than", "0"),
+        ("import", "delete", "--site", SITE),
     ],
     ids=" ".join,
 )

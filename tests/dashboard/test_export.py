@@ -41,6 +41,27 @@ def test_aggregate_csv() -> None:
     ]
 
 
+def test_revenue_cells_are_amounts_with_a_currency_column() -> None:
+    money = {"value": 68.5, "currency": "EUR"}
+    body = {
+        "results": [
+            {"goal": "Purchase", "visitors": 1, "total_revenue": money},
+            {"goal": "Signup", "visitors": 2, "total_revenue": None},
+        ]
+    }
+    assert _read(to_csv("breakdown", body)) == [
+        ["goal", "visitors", "total_revenue", "currency"],
+        ["Purchase", "1", "68.5", "EUR"],
+        ["Signup", "2", "", ""],
+    ]
+    totals = {"results": {"visitors": {"value": 1}, "average_revenue": {"value": money}}}
+    assert _read(to_csv("aggregate", totals)) == [
+        ["metric", "value", "change", "currency"],
+        ["visitors", "1", "", ""],
+        ["average_revenue", "68.5", "", "EUR"],
+    ]
+
+
 def test_funnel_and_nested_values() -> None:
     body = {"results": {"steps": [{"step": "event:page==/", "visitors": 5, "extra": {"a": 1}}]}}
     rows = _read(to_csv("funnel", body))

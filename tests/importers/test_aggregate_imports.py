@@ -173,8 +173,19 @@ def test_an_overlapping_import_is_warned_about_and_delete_clears(tmp_path: Path,
     )
     assert result.exit_code == 0, result.output
     assert "warning: an earlier import (plausible, 2024-01-01 to 2024-01-03)" in result.output
-    deleted = run("delete", "--site", SITE, "--db", db)
+    deleted = run("delete", "--site", SITE, "--db", db, "--yes")
     assert "deleted 2 imports of example.com" in deleted.output
+    assert imported(db) == []
+
+
+def test_delete_asks_first(tmp_path: Path, db: str) -> None:
+    run("plausible", str(plausible_zip(tmp_path)), "--site", SITE, "--db", db)
+    args = ["import", "delete", "--site", SITE, "--db", db]
+    refused = CliRunner().invoke(main, args, prog_name="footfall")
+    assert refused.exit_code == 2 and "Pass --yes" in refused.output
+    assert imported(db) != []
+    deleted = run("delete", "--site", SITE, "--db", db, "-y")
+    assert "deleted 1 import of example.com" in deleted.output
     assert imported(db) == []
 
 

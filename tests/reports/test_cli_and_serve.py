@@ -44,6 +44,14 @@ def test_add_list_remove(db_url: str, store: Any) -> None:
     assert none.exit_code == 1
 
 
+def test_add_checks_every_address_before_adding_any(db_url: str, store: Any) -> None:
+    emails = ("--email", "a@example.com", "--email", "Bob <bob@example.com>")
+    bad = invoke("reports", "add", "--db", db_url, "--site", SITE, *emails)
+    assert bad.exit_code == 2 and "email address" in bad.output
+    assert "a@example.com will get" not in bad.output
+    assert open_meta(store).list_reports() == []
+
+
 def test_dry_run_prints_the_text_part(db_url: str) -> None:
     result = invoke(
         "reports", "send", "--db", db_url, "--site", SITE, "--date", "2026-10-21", "--dry-run"

@@ -7,7 +7,9 @@ import click
 from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
+from footfall.errors import ValidationError
 from footfall.stores.meta import ALERT_KINDS, AlertRule, normalize_domain, open_meta
+from footfall.stores.meta_reports import check_email
 
 _KIND_HELP = (
     "spike: current visitors above --threshold; drop: the last hour's pageviews below "
@@ -60,7 +62,12 @@ def alerts() -> None:
     help="errors, slow: fewest requests a path needs in the window [default: 20]; "
     "drop: fewest pageviews last week's hour needs [default: 10].",
 )
-@click.option("--email", default="", help="Send to these addresses (comma-separated).")
+@click.option(
+    "--email",
+    "emails",
+    multiple=True,
+    help="Send to this address (repeatable, or comma-separated).",
+)
 @click.option("--webhook", default="", help="POST to this Slack/Mattermost incoming webhook URL.")
 def add(
     db_url: str,
@@ -71,7 +78,7 @@ def add(
     p95_ms: float | None,
     window: str | None,
     min_requests: int | None,
-    email: str,
+    emails: tuple[str, ...],
     webhook: str,
 ) -> None:
     """Add an alert rule to a site."""
@@ -88,12 +95,19 @@ def add(
             seconds = parse_window(window)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--window") from None
-    if not email.strip() and not webhook.strip():
+    listed = [a.strip() for email in emails for a in email.split(",") if a.strip()]
+    if not listed and not webhook.strip():
         raise click.UsageError("say where alerts go: --email ADDRESS and/or --webhook URL")
-    addresses = [a.strip() for a in email.split(",") if a.strip()]
-    for address in addresses:
-        if "@" not in address or any(c.isspace() for c in address):
-            raise click.BadParameter(f"not an email address: {address!r}", param_hint="--email")
+    addresses: list[str] = []
+    for address in listed:
+        try:
+            clean = check_email(address)
+        except ValidationError:
+            raise click.BadParameter(
+                f"not an email address: {address!r}", param_hint="--email"
+            ) from None
+        if clean not in addresses:
+            addresses.append(clean)
     if webhook.strip():
         try:
             webhook = check_webhook_url(webhook)

@@ -9,6 +9,7 @@ import click
 
 from footfall import settings
 from footfall.cli.confirm import confirm_delete, yes_option
+from footfall.cli.import_common import fold_summaries
 from footfall.cli.open_store import open_store, shown_url
 from footfall.cli.options import db_option, meta_url
 from footfall.redact import redact_url
@@ -45,6 +46,9 @@ def demo(db_url: str, days: int, seed: int, scale: float, if_empty: bool, quiet:
         return
     n = generate_into(store, days=days, seed=seed, scale=scale, progress=not quiet)
     click.echo(f"stored {n:,} demo events in {shown_url(db_url)}")
+    # Folded here rather than by `footfall serve`'s first reads, which would
+    # wait for the fold of the whole demo and could run out of their time budget.
+    fold_summaries(store)
 
 
 @click.command()

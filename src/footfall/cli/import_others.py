@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.import_common import fold_summaries
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
@@ -145,16 +146,19 @@ def umami_command(file: Path, db_url: str, site: str, no_fold: bool) -> None:
 @click.command("delete")
 @db_option
 @_site_option
-def delete_command(db_url: str, site: str) -> None:
+@yes_option
+def delete_command(db_url: str, site: str, yes: bool) -> None:
     """Delete the data imported from Plausible and GA4 for a site (its events stay;
     Umami's imported events are events: `footfall purge` or `delete-visitor`)."""
     # lazy: keeps `footfall --help` fast
     from footfall.importers.aggregates import delete_imported
     from footfall.stores.meta import normalize_domain
 
+    domain = normalize_domain(site)
+    confirm_delete(f"Delete the data imported from Plausible and GA4 for {domain}?", yes)
     store = open_store(db_url)
     try:
-        n = delete_imported(store, normalize_domain(site))
-        click.echo(f"deleted {n:,} imports of {normalize_domain(site)}")
+        n = delete_imported(store, domain)
+        click.echo(f"deleted {n:,} import{'' if n == 1 else 's'} of {domain}")
     finally:
         store.close()

@@ -16,6 +16,7 @@ from footfall.cli.options import db_option
 from footfall.errors import ConfigurationError, ValidationError
 from footfall.stores.meta import normalize_domain, open_meta
 from footfall.stores.meta_records import REPORT_PERIODS
+from footfall.stores.meta_reports import check_email
 
 __all__ = ["register"]
 
@@ -34,6 +35,11 @@ def reports() -> None:
 @click.option("--period", type=_PERIOD, default="week", show_default=True)
 def add(db_url: str, site: str, emails: tuple[str, ...], period: str) -> None:
     """Send SITE's weekly (or monthly) report to these addresses."""
+    for email in emails:  # every address checked before any is added
+        try:
+            check_email(email)
+        except ValidationError as exc:
+            raise click.BadParameter(exc.reason, param_hint="--email") from None
     domain = normalize_domain(site)
     store = open_store(db_url)
     try:
@@ -41,10 +47,7 @@ def add(db_url: str, site: str, emails: tuple[str, ...], period: str) -> None:
         if meta.get_site(domain) is None:
             raise click.ClickException(f"no site {domain} (add it with `footfall sites add`)")
         for email in emails:
-            try:
-                sub = meta.add_report(domain, email, period)
-            except ValidationError as exc:
-                raise click.BadParameter(exc.reason, param_hint="--email") from None
+            sub = meta.add_report(domain, email, period)
             if sub is None:
                 click.echo(f"{email.strip()} already gets the {period}ly report of {domain}")
             else:

@@ -80,10 +80,31 @@ def _rows(endpoint: str, results: Any) -> tuple[list[str], list[list[object]]]:
     return header, [[item.get(k) for k in header] for item in results if isinstance(item, dict)]
 
 
+def _is_money(value: object) -> bool:
+    return isinstance(value, dict) and set(value) == {"value", "currency"}
+
+
+def _split_money(
+    header: list[str], rows: list[list[object]]
+) -> tuple[list[str], list[list[object]]]:
+    """A revenue `{"value": 68.5, "currency": "EUR"}` becomes 68.5 and a `currency` column.
+
+    So a spreadsheet sums the amounts; the goals of one query share a currency.
+    """
+    if not any(_is_money(v) for row in rows for v in row):
+        return header, rows
+    out: list[list[object]] = []
+    for row in rows:
+        currencies = {v["currency"] for v in row if isinstance(v, dict) and _is_money(v)}
+        cells = [v["value"] if isinstance(v, dict) and _is_money(v) else v for v in row]
+        out.append([*cells, currencies.pop() if len(currencies) == 1 else None])
+    return [*header, "currency"], out
+
+
 def to_csv(endpoint: str, body: Any) -> str:
     """The API's JSON answer as CSV text, every string cell neutralised."""
     results = body.get("results") if isinstance(body, dict) else body
-    header, rows = _rows(endpoint, results)
+    header, rows = _split_money(*_rows(endpoint, results))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([neutralise(h) for h in header])

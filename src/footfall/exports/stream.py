@@ -1,6 +1,6 @@
 """An export from end to end: a store's events, chunk by chunk, into one file.
 
-The store reads the events in chunks by keyset (`Store.iter_events`), and
+The store reads the events' rows in chunks by keyset (`Store.iter_rows`), and
 each chunk is written and dropped before the next is read, so the memory
 an export needs is one chunk's, for a thousand events or ten million. A
 file name ending in `.gz` is gzip'd as it is written; `-` is stdout.
@@ -67,11 +67,11 @@ def export_events(
     report = ExportReport()
     if limit is not None:
         chunk = max(1, min(chunk, limit))
-    for events in store.iter_events(site, start, end, chunk):
+    for rows in store.iter_rows(site, start, end, chunk):
         if limit is not None:
-            events = events[: limit - report.events]
-        writer.write(events)
-        report.events += len(events)
+            rows = rows[: limit - report.events]
+        writer.write(rows)
+        report.events += len(rows)
         report.chunks += 1
         if progress is not None:
             progress(report)

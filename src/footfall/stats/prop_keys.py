@@ -11,6 +11,13 @@ answers for it). Keys the stats API would refuse (`properties.PROP_KEY`)
 are left out. The SQL only fetches the props text; the keys are counted
 here, the same way on every store (ClickHouse 18.16 has no function to list
 a JSON object's keys).
+
+ClickHouse 18.16 sorts the whole range to find its newest events (it cannot
+read in the order key's order): 0.5 s at 10M events, on every dashboard
+page. With the summaries there, the range is first cut to its newest hours
+that hold `SCAN_EVENTS` events by the hour counters (`_newest_hours`): the
+newest events all lie in those hours, and the events' order key starts with
+the day, so the scan reads those days only.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ import orjson
 from footfall.stats.dialect import Params
 from footfall.stats.engine import dialect_for
 from footfall.stats.properties import PROP_KEY
+from footfall.stats.summaries import clickhouse_sql
+from footfall.stats.summaries.clickhouse_compact import has_summaries
 
 __all__ = ["MAX_KEYS", "NOT_CUSTOM", "SAMPLE_EVENTS", "SCAN_EVENTS", "prop_keys"]
 
@@ -38,6 +47,30 @@ def _micros(at: datetime) -> int:
     return int(at.timestamp() * 1_000_000)
 
 
+def _newest_hours(store: Any, site: str, start: datetime, end: datetime) -> datetime:
+    """Where the newest whole UTC hours of [start, end) holding SCAN_EVENTS events
+    begin, by ClickHouse's hour counters; `start` when they cannot say.
+
+    The counters leave bots out, so those hours hold at least that many events:
+    the newest SCAN_EVENTS events of the range are all in them. A site whose
+    summaries are not complete (a delete since the last rebuild) keeps `start`.
+    """
+    if not has_summaries(store):
+        return start
+    found = store.query(clickhouse_sql.SITE_COMPLETE, {"site": site})
+    if found and not int(found[0][0]):
+        return start
+    hour_us = clickhouse_sql.HOUR_US
+    lo, hi = _micros(start) // hour_us, -(-_micros(end) // hour_us)
+    rows = store.query(clickhouse_sql.HOUR_ROWS, {"site": site, "lo": lo, "hi": hi})
+    seen = 0
+    for hour, events in sorted(((int(r[0]), int(r[2])) for r in rows), reverse=True):
+        seen += events
+        if seen >= SCAN_EVENTS:
+            return max(start, datetime.fromtimestamp(hour * 3600, start.tzinfo))
+    return start
+
+
 def prop_keys(
     store: Any,
     site: str,
@@ -50,6 +83,8 @@ def prop_keys(
     """Up to `limit` property keys of `site`'s custom events in [start, end), most common
     first (ties by name); only events called `event` when it is given."""
     d = dialect_for(store)
+    if d.name == "clickhouse":
+        start = _newest_hours(store, site, start, end)
     params = Params(d)
     text = "props::text" if d.name == "postgres" else "props"
     empty = "'{}'::jsonb" if d.name == "postgres" else "'{}'"

@@ -438,6 +438,15 @@ class ClickHouseStore(Store):
     ) -> Iterator[list[Event]]:
         return keyset.iter_events(self, site, start, end, chunk, self._table, probe=True)
 
+    def iter_rows(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = keyset.DEFAULT_CHUNK,
+    ) -> Iterator[list[Sequence[Any]]]:
+        return keyset.iter_rows(self, site, start, end, chunk, self._table, probe=True)
+
     def count(
         self,
         start: datetime | None = None,

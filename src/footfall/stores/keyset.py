@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from footfall.event import Event
@@ -35,11 +36,12 @@ from footfall.stores.sqltext import bind, events_condition, to_paramstyle
 if TYPE_CHECKING:
     from footfall.stores.base import Store
 
-__all__ = ["DEFAULT_CHUNK", "iter_events"]
+__all__ = ["DEFAULT_CHUNK", "iter_events", "iter_rows"]
 
 DEFAULT_CHUNK = 10_000  # events per query: ~10 MB of Event objects at most
 _COLS = ", ".join(COLUMNS)
 _TS, _ID = COLUMNS.index("ts"), COLUMNS.index("id")
+_get_id = itemgetter(_ID)
 
 
 def _sites(store: Store, table: str, start: datetime | None, end: datetime | None) -> list[str]:
@@ -61,7 +63,23 @@ def iter_events(
     probe: bool = False,
 ) -> Iterator[list[Event]]:
     """The events of `site` (every site: None) with start <= ts < end, `chunk` at a
-    time, ordered by (site, ts, id). `table` is a fixed name from the store.
+    time, ordered by (site, ts, id): `iter_rows`, each row made an `Event`."""
+    for rows in iter_rows(store, site, start, end, chunk, table, probe):
+        yield [row_to_event(row) for row in rows]
+
+
+def iter_rows(
+    store: Store,
+    site: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    table: str = "events",
+    probe: bool = False,
+) -> Iterator[list[Any]]:
+    """The rows (COLUMNS, as the driver gives them) of `site`'s events (every site:
+    None) with start <= ts < end, `chunk` at a time, ordered by (site, ts, id).
+    `table` is a fixed name from the store.
 
     With `probe`, each chunk's last (ts, id) is asked first, reading those two
     columns only, and then the chunk's rows up to it: for a table whose order
@@ -102,15 +120,24 @@ def iter_events(
                 rows = run(f"{select} ORDER BY ts, id LIMIT ?", [*values, chunk])
             if not rows:
                 break
-            events: list[Event] = []
+            read, tail = len(rows), rows[-1]
             previous = last[1] if last is not None else None
-            for row in rows:
-                if row[_ID] != previous:  # a not-yet-merged copy (ClickHouse)
-                    events.append(row_to_event(row))
-                    previous = row[_ID]
-            tail = rows[-1]
+            ids = set(map(_get_id, rows))
+            if len(ids) < read or previous in ids:  # a not-yet-merged copy (ClickHouse)
+                rows = _unmerged_dropped(rows, previous)
             last = (int(tail[_TS]), str(tail[_ID]))
-            if events:
-                yield events
-            if upper is None and len(rows) < chunk:
+            if rows:
+                yield rows
+            if upper is None and read < chunk:
                 break
+
+
+def _unmerged_dropped(rows: list[Any], previous: str | None) -> list[Any]:
+    """`rows` without the second copy of an event a ReplacingMergeTree has not
+    merged yet (ClickHouse): copies sort side by side, the first is kept."""
+    kept: list[Any] = []
+    for row in rows:
+        if row[_ID] != previous:
+            kept.append(row)
+            previous = row[_ID]
+    return kept

@@ -24,6 +24,7 @@ __all__ = [
     "GETTERS",
     "decode_json",
     "encode_json",
+    "event_row",
     "from_micros",
     "row_encoder",
     "row_to_event",
@@ -149,6 +150,15 @@ def row_encoder(
         return row
 
     return encode
+
+
+def event_row(event: Event) -> list[Any]:
+    """Event -> row as `Store.iter_rows` gives it: ts in microseconds, is_bot 0/1,
+    props and context kept as dicts."""
+    row = list(_astuple(event))
+    row[_TS] = to_micros(row[_TS])
+    row[_BOT] = 1 if row[_BOT] else 0
+    return row
 
 
 def row_to_event(

@@ -312,6 +312,15 @@ class SQLiteStore(Store):
     ) -> Iterator[list[Event]]:
         return keyset.iter_events(self, site, start, end, chunk)
 
+    def iter_rows(
+        self,
+        site: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        chunk: int = keyset.DEFAULT_CHUNK,
+    ) -> Iterator[list[Sequence[Any]]]:
+        return keyset.iter_rows(self, site, start, end, chunk)
+
     def count(
         self,
         start: datetime | None = None,
