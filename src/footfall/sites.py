@@ -73,7 +73,9 @@ def create_token(store: Store, name: str, site: str | None = None) -> tuple[Toke
     if site:
         domain = _check_domain(site)
         if meta.get_site(domain) is None:
-            raise ValidationError("site", f"unknown site {domain!r} (add it with `sites add`)")
+            raise ValidationError(
+                "site", f"unknown site {domain!r} (add it with `footfall sites add`)"
+            )
     secret, digest, prefix = new_token()
     return meta.add_token(name.strip(), domain, digest, prefix), secret
 

@@ -12,9 +12,8 @@ from footfall.cli.open_store import shown_url
 
 from .conftest import SITE, invoke
 
-FTU_TABLE = (
-    Path(__file__).resolve().parents[1] / "data" / "flask_track_usage" / "flask_usage.sqlite"
-)
+DATA = Path(__file__).resolve().parents[1] / "data"
+FTU_TABLE = DATA / "flask_track_usage" / "flask_usage.sqlite"
 
 # `serve` and `worker` run until stopped: test_serve_command.py covers them.
 LONG_RUNNING = {("serve",), ("worker",)}
@@ -50,6 +49,11 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
     (("goals", "add"), ("--site", SITE, "--page", "/pricing"), None),
     (("goals", "list"), (), None),
     (("goals", "remove"), ("--site", SITE, "Visit /pricing"), None),
+    (("annotate",), ("--site", SITE, "--date", "2026-03-02", "Launched"), None),
+    (("reports", "add"), ("--site", SITE, "--email", "o@x.y"), None),
+    (("reports", "list"), (), None),
+    (("reports", "send"), ("--site", SITE, "--dry-run"), None),
+    (("reports", "remove"), ("--site", SITE, "--email", "o@x.y"), None),
     (("delete-visitor",), ("nobody", "--yes"), None),
     (("purge",), ("--older-than", "4000", "--yes"), None),
     (
@@ -58,6 +62,14 @@ RUNS: list[tuple[tuple[str, ...], tuple[str, ...], str | None]] = [
         '81.2.69.142 - - [02/Mar/2026:10:00:00 +0100] "GET / HTTP/1.1" 200 512 "-" "Mozilla/5.0"\n',
     ),
     (("import", "flask-track-usage"), (f"sqlite:///{FTU_TABLE}",), None),
+    (("import", "umami"), (str(DATA / "umami" / "website_event.csv"), "--site", SITE), None),
+    (("import", "ga4"), (str(DATA / "ga4" / "totals.csv"), "--site", SITE), None),
+    (
+        ("import", "plausible"),
+        (str(DATA / "plausible" / "imported_visitors_20240101_20240103.csv"), "--site", SITE),
+        None,
+    ),
+    (("import", "delete"), ("--site", SITE, "--yes"), None),
     (
         ("import", "footfall"),
         ("-",),

@@ -51,6 +51,15 @@ def test_page_names_the_import_and_its_switch(imported: LiveServer) -> None:
     assert 'data-with-imported="false"' in off
 
 
+def test_a_period_without_imported_days_names_no_import(imported: LiveServer) -> None:
+    later = "?period=custom&date=2024-01-04%2C2024-01-31"
+    for view in (later, "?period=30d", f"{later}&imported=off"):
+        page = httpx.get(f"{imported.url}/{SITE}{view}").text
+        assert "imported-note" not in page, view
+    overlapping = httpx.get(f"{imported.url}/{SITE}?period=custom&date=2024-01-03%2C2024-01-31")
+    assert "imported from Plausible, 2024-01-01 \u2013 2024-01-03" in overlapping.text
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_toggle_in_chromium(imported: LiveServer, tmp_path: Path) -> None:
@@ -72,5 +81,10 @@ def test_toggle_in_chromium(imported: LiveServer, tmp_path: Path) -> None:
         wait_loaded(page)
         assert visitors.inner_text() == "2"
         assert "Leaving out" in page.locator("#imported-note").inner_text()
+        # A goal filter: imported data cannot answer it, and the note says so.
+        page.goto(f"{imported.url}/{SITE}{VIEW}&filters=event%3Agoal%3D%3DSignup")
+        wait_loaded(page)
+        note = page.locator("#imported-note").inner_text()
+        assert "not included" in note and "Includes" not in note, note
         assert not watch.errors and not watch.dialogs
         context.close()

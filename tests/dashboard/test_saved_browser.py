@@ -105,6 +105,7 @@ def test_annotate_the_chart_then_save_a_funnel_from_picked_steps(
     # A funnel from picked steps: a page, a page goal, an event goal.
     page.click("#funnel-link")
     page.wait_for_url(re.compile(r"/shop\.test/funnel\?period=custom"))
+    assert page.locator("#funnel-csv").is_hidden()  # no steps: nothing to export yet
     selects = page.locator("#funnel-form select[name=step]")
     selects.nth(0).select_option(label="/")
     selects.nth(1).select_option(label="Visit /pricing")

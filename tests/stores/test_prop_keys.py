@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from footfall import Event
+from footfall.stats import prop_keys as prop_keys_module
 from footfall.stats.prop_keys import prop_keys
 from footfall.stores import Store
 
@@ -41,3 +44,20 @@ def test_keys_of_the_period_most_common_first(store: Store) -> None:
     assert prop_keys(store, "keys.test", START, END, event="Signup") == ["plan", "ref"]
     assert prop_keys(store, "keys.test", END, END + timedelta(days=7)) == ["after"]
     assert prop_keys(store, "nobody.test", START, END) == []
+
+
+def test_only_the_newest_events_of_the_period_are_looked_at(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The newest SCAN_EVENTS events, bots among them; on ClickHouse the scan is first
+    cut to the newest hours by the summaries' hour counters, with the same answer."""
+    monkeypatch.setattr(prop_keys_module, "SCAN_EVENTS", 3)
+    events = [_event(i, "Signup", {f"k{i}": "1"}) for i in range(10)]
+    late = START + timedelta(hours=9, minutes=30)
+    events.append(
+        Event(id="bot", name="Signup", site="keys.test", ts=late, path="/", is_bot=True,
+              visitor_id="vb", visit_id="sb", props={"bot": "1"})
+    )  # fmt: skip
+    store.write(events)
+    # The newest three: the bot's (dropped afterwards), then hours 9 and 8.
+    assert prop_keys(store, "keys.test", START, END) == ["k8", "k9"]

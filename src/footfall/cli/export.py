@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -94,6 +95,11 @@ def export_command(
     if output == "-" and fmt == "parquet" and sys.stdout.isatty():
         raise click.UsageError("Parquet is binary: give -o FILE or redirect stdout")
     store = open_store(db_url, need_meta=False)
+    # An export makes no reference cycles, and the collector's passes over each
+    # chunk's ten thousand row tuples cost about a sixth of its time: off while
+    # it runs.
+    collecting = gc.isenabled()
+    gc.disable()
     started = time.monotonic()
     try:
         with open_output(output) as out:
@@ -106,6 +112,8 @@ def export_command(
         raise click.ClickException(str(exc)) from None
     finally:
         store.close()
+        if collecting:
+            gc.enable()
     took = time.monotonic() - started
     rate = report.events / took if took > 0 else 0.0
     where = "stdout" if output == "-" else output

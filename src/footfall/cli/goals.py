@@ -80,7 +80,7 @@ def goals() -> None:
 
 @goals.command("add")
 @db_option
-@click.option("--site", required=True, help="The site (as registered with `sites add`).")
+@click.option("--site", required=True, help="The site (as registered with `footfall sites add`).")
 @click.option("--page", help="Page path; * matches within a segment, ** across segments.")
 @click.option("--event", help="Custom event name, e.g. Signup.")
 @click.option("--prop", metavar="KEY=VALUE", help="Only events whose property KEY is VALUE.")
@@ -103,7 +103,9 @@ def add(
     try:
         meta = open_meta(store)
         if meta.get_site(domain) is None:
-            raise click.ClickException(f"unknown site {domain!r} (add it with `sites add`)")
+            raise click.ClickException(
+                f"unknown site {domain!r} (add it with `footfall sites add`)"
+            )
         taken = meta.list_goals(domain)
         goal = build_goal(domain, page, event, prop, revenue_prop, currency, taken, name)
         stored = meta.add_goal(goal)

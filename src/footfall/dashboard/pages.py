@@ -85,6 +85,8 @@ class Pages:
             site_layout, self.sites, site, _viewer_view(request), chosen
         )
         view = layout.view
+        days = await anyio.to_thread.run_sync(self.saved.days, site, view)
+        imports = await anyio.to_thread.run_sync(imported_ranges, self.sites.store, site)
         return render(
             request,
             "dashboard.html",
@@ -98,9 +100,10 @@ class Pages:
             property_param=PROPERTY_PARAM,
             server_panels=SERVER_PANELS,
             annotations=await anyio.to_thread.run_sync(self.saved.annotations, site, view),
-            days=await anyio.to_thread.run_sync(self.saved.days, site, view),
+            days=days,
             messages=list(view.errors),
-            imports=await anyio.to_thread.run_sync(imported_ranges, self.sites.store, site),
+            # only the imports the view's days reach: the others add nothing to its figures
+            imports=[r for r in imports if r.first <= days[1] and r.last >= days[0]],
         )
 
     async def funnel(self, request: Request) -> Response:

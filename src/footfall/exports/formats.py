@@ -208,7 +208,8 @@ class CsvWriter:
     def write(self, rows: Sequence[Row]) -> None:
         if not rows:
             return
-        self.writer.writerows(zip(*_columns(rows, format_micros, _json_text, _bit)))
+        columns = _columns(rows, format_micros, _json_text, _bit)
+        self.writer.writerows(zip(*columns, strict=True))
         self._flush()
 
     def close(self) -> None:

@@ -41,12 +41,24 @@
     });
   }
 
+  /* Imported data cannot answer some queries (a goal, a property they do not
+   * record): the stats then leave them out, and the note must not say "Includes". */
+  function noteSkippedImports(body) {
+    var text = document.getElementById("imported-text");
+    var meta = body && body.meta;
+    if (!text || !meta || meta.imports_included !== false) { return; }
+    text.textContent = "Imported data are not included: they cannot answer these filters.";
+  }
+
   function loadTopline() {
     var section = document.getElementById("topline");
     document.getElementById("topline-csv").setAttribute("href",
       F.exportUrl(root, "aggregate", { metrics: VISIT.join(","), compare: "previous_period" }));
     F.api("aggregate", Object.assign({}, base, { metrics: VISIT.join(","), compare: "previous_period" }))
-      .then(function (body) { fillStats(section, (body && body.results) || {}); })
+      .then(function (body) {
+        fillStats(section, (body && body.results) || {});
+        noteSkippedImports(body);
+      })
       .catch(function (e) { showError(section, e); });
     var server = document.getElementById("topline-server");
     /* Ask the cheap question first: percentiles cost a scan, so only sites

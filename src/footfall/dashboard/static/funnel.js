@@ -13,9 +13,10 @@
   var statusLine = section.querySelector(".status");
   var body = section.querySelector("tbody");
   var params = Object.assign({}, F.baseParams(root), { step: steps });
-  var csv = F.exportUrl(root, "funnel", { step: steps });
-  document.getElementById("funnel-csv").setAttribute("href", csv);
-  if (steps.length < 2) { return; }
+  var csvLink = document.getElementById("funnel-csv");
+  csvLink.setAttribute("href", F.exportUrl(root, "funnel", { step: steps }));
+  /* no funnel yet: its CSV would only be the stats API's "at least 2 steps" */
+  if (steps.length < 2) { csvLink.classList.add("hidden"); return; }
 
   function pick(obj, names) {
     for (var i = 0; i < names.length; i += 1) {
