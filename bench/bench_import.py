@@ -11,8 +11,9 @@ HTTP libraries) about a sixth of the lines; a few truncated lines.
 Timed, each from the command line as a user runs it:
 
 - `footfall import log FILE --site S --db sqlite:///... --no-fold` (parse,
-  enrichment with the default processors, ids, SQLite writes), then the
-  stats summaries folded on the first stats read, reported apart;
+  enrichment with the default processors, ids, SQLite writes) with the
+  default `--workers`, then the same with `--workers 0` (one process), then
+  the stats summaries folded on the first stats read, reported apart;
 - `goaccess FILE --log-format=COMBINED -o out.json` (Debian's GoAccess, C).
 
 Then footfall's page views per path (the stats API's `event:page`
