@@ -137,6 +137,10 @@ def test_the_summary_path_is_taken(store: Any) -> None:
         ({"filters": "event:page==/pricing"}, "event filters"),
         ({"goals": [SavedGoal(SITE, "Views", event="pageview")]}, "pageview events"),
         ({"filters": "visit:user_id==u1"}, "do not keep"),
+        (
+            {"goals": [SavedGoal(SITE, "Paid", page="/pricing", revenue_prop="a", currency="EUR")]},
+            "revenue of page goals",
+        ),
     ],
 )
 def test_what_the_goal_rows_cannot_answer_reads_raw_events(

@@ -93,6 +93,8 @@ def why_not(store: Store, q: Query, goals: Sequence[Goal]) -> str | None:
     for g in goals:
         if g.event in _NOT_KEPT_EVENTS:
             return f"goals on {g.event} events are counted from raw events"
+        if g.page and g.revenue_prop:
+            return "the revenue of page goals is counted from raw events"
     return None
 
 
@@ -128,18 +130,8 @@ def _page_candidates(store: Store, q: Query, goal: Goal) -> list[str] | None:
     return found if len(found) <= MAX_PATHS else None
 
 
-def _goal_sql(
-    q: Query, goal: Goal, revenue: bool, d: Dialect, paths: list[str] | None
-) -> tuple[str, list[Any]]:
-    p = Params(d)
-    if revenue and goal.revenue_prop:
-        # `n` events of a row share its properties, so its revenue counts n times.
-        number = d.json_number("e.props", goal.revenue_prop, p)
-        money = f"SUM({number} * e.n)"
-        number = d.json_number("e.props", goal.revenue_prop, p)
-        paid = f"SUM(CASE WHEN {number} IS NULL THEN 0 ELSE e.n END)"
-    else:
-        money, paid = "NULL", "0"
+def _rows_of(q: Query, goal: Goal, d: Dialect, p: Params, paths: list[str] | None) -> str:
+    """FROM and WHERE of the goal's rows in the period (and visits, when filtered)."""
     join = ""
     if q.visit_filters:
         join = f" {d.join} stats_visits v ON v.site = {p.add(q.site)} AND v.visit_id = e.visit_id"
@@ -152,10 +144,29 @@ def _goal_sql(
         where.append("e.path = ''")  # custom events keep no path: the index range of the name
     where.append(f"e.day BETWEEN {p.add(_day(q.first))} AND {p.add(_day(q.last))}")
     where += [cond_sql(c, d, p) for c in q.visit_filters]
-    sql = (
-        f"SELECT COUNT(DISTINCT NULLIF(e.visitor_id, '')), SUM(e.n), {money}, {paid}"  # noqa: S608
-        f" FROM stats_goal_rows e{join} WHERE {' AND '.join(where)}"
-    )
+    return f" FROM stats_goal_rows e{join} WHERE {' AND '.join(where)}"
+
+
+def _goal_sql(q: Query, goal: Goal, d: Dialect, paths: list[str] | None) -> tuple[str, list[Any]]:
+    """The goal's visitors and completions (and no revenue: `_revenue_sql`)."""
+    p = Params(d)
+    rows = _rows_of(q, goal, d, p, paths)
+    return f"SELECT COUNT(DISTINCT NULLIF(e.visitor_id, '')), SUM(e.n), NULL, 0{rows}", p.values
+
+
+def _revenue_sql(q: Query, goal: Goal, d: Dialect) -> tuple[str, list[Any]]:
+    """The revenue of the goal's completions and how many carried one.
+
+    Each distinct properties value is read as a number once (on SQLite a Python
+    function: once per row would cost more than the rest of the goal), then
+    counts as many times as the events that carried it.
+    """
+    p = Params(d)
+    number = d.json_number("e.props", goal.revenue_prop, p)
+    rows = _rows_of(q, goal, d, p, None)
+    inner = f"SELECT {number} AS x, SUM(e.n) AS m{rows} GROUP BY e.props"
+    sums = "SUM(r.x * r.m), SUM(CASE WHEN r.x IS NULL THEN 0 ELSE r.m END)"
+    sql = f"SELECT {sums} FROM ({inner}) r"  # noqa: S608 - fixed names, bound values
     return sql, p.values
 
 
@@ -178,7 +189,10 @@ def goal_parts(
         if paths == []:
             out.append(dict(zip(GOAL_PARTS, (0, 0, None, 0), strict=True)))
             continue
-        sql, params = _goal_sql(q, goal, revenue, d, paths)
-        row = next(iter(store.query(sql, params)))
+        sql, params = _goal_sql(q, goal, d, paths)
+        row = list(next(iter(store.query(sql, params))))
+        if revenue and goal.revenue_prop and row[1]:
+            sql, params = _revenue_sql(q, goal, d)
+            row[2:] = next(iter(store.query(sql, params)))
         out.append(dict(zip(GOAL_PARTS, row, strict=True)))
     return out
