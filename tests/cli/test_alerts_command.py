@@ -52,9 +52,9 @@ def test_add_list_check_remove(filled_url: str) -> None:
         _visitors_now(filled_url, 5)
         first = invoke("alerts", "check", *db)
         assert first.exit_code == 0, first.output
-        assert "checked 4 rules: 1 fired, 0 resolved" in first.output
+        assert "checked 4 rules: 1 message sent (1 fired, 0 resolved)" in first.output
         again = invoke("alerts", "check", "--site", SITE, *db)
-        assert "checked 4 rules: 0 fired, 0 resolved" in again.output
+        assert "checked 4 rules: 0 messages sent\n" in again.output
         listed = invoke("alerts", "list", *db)
         assert listed.exit_code == 0
         lines = listed.output.strip().splitlines()[1:]  # after the store line
@@ -107,6 +107,8 @@ def test_add_takes_every_email_option(filled_url: str) -> None:
         ]
     finally:
         store.close()
+    listed = invoke("alerts", "list", "--db", filled_url).output
+    assert "\t-> ops@example.com, dev@example.com\tok" in listed
 
 
 def test_add_needs_a_known_site(filled_url: str) -> None:
@@ -125,7 +127,7 @@ def test_check_exits_1_when_an_alert_is_not_delivered(
     _visitors_now(filled_url, 5)
     result = invoke("alerts", "check", "--db", filled_url)
     assert result.exit_code == 1
-    assert "checked 1 rules: 0 fired, 0 resolved, 1 not delivered" in result.output
+    assert "checked 1 rule: 0 messages sent, 1 message not delivered" in result.output
 
 
 def test_serve_checks_alerts_in_process(filled_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,3 +155,40 @@ def test_loop_is_off_at_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         assert start_alert_loop(store) is None
     finally:
         store.close()
+
+
+def _failing_paths_now(url: str, paths: list[str]) -> None:
+    """Each path: 10 requests in the last minutes, every one a 500."""
+    now = datetime.now(timezone.utc)
+    events = [
+        Event(
+            name="request",
+            ts=now - timedelta(seconds=30 + i),
+            site=SITE,
+            source="server",
+            path=path,
+            method="GET",
+            status=500,
+            duration_ms=20.0,
+            visitor_id="server",
+        )
+        for path in paths
+        for i in range(10)
+    ]
+    store = footfall.connect(url)
+    try:
+        store.write(events)
+    finally:
+        store.close()
+
+
+def test_check_counts_messages_not_paths(filled_url: str) -> None:
+    """Three paths failing at once are one message, and the check says one."""
+    with webhook_receiver() as hook:
+        errors = ("--kind", "errors", "--threshold", "5", "--min-requests", "5")
+        _add(filled_url, *errors, "--webhook", hook.url())
+        _failing_paths_now(filled_url, ["/a", "/b", "/c"])
+        result = invoke("alerts", "check", "--db", filled_url)
+    assert result.exit_code == 0, result.output
+    assert "checked 1 rule: 1 message sent (1 fired, 0 resolved)" in result.output
+    assert len(hook.bodies) == 1 and "Server errors on 3 paths" in hook.bodies[0]["text"]

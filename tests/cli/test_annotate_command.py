@@ -40,13 +40,13 @@ def test_add_list_and_remove(filled_url: str) -> None:
     listed = invoke("annotate", "--list", "--site", SITE, *db)
     assert listed.exit_code == 0
     lines = [line for line in listed.output.splitlines() if line.startswith("#")]
-    assert lines[1] == f"#{first_id}\t2026-11-30\tLaunched pricing page"
-    assert lines[0].endswith("\t2026-11-02\t<b>sale</b>")
+    assert lines[1] == f"#{first_id}\texample.com\t2026-11-30\tLaunched pricing page"
+    assert lines[0].endswith("\texample.com\t2026-11-02\t<b>sale</b>")
 
-    removed = invoke("annotate", "--remove", first_id, "--site", SITE, *db)
+    removed = invoke("annotate", "--remove", first_id, "--site", SITE, "--yes", *db)
     assert removed.exit_code == 0 and f"removed annotation #{first_id}" in removed.output
     assert _notes(filled_url) == [(date(2026, 11, 2), "<b>sale</b>")]
-    again = invoke("annotate", "--remove", first_id, "--site", SITE, *db)
+    again = invoke("annotate", "--remove", first_id, "--site", SITE, "-y", *db)
     assert again.exit_code == 1 and f"no annotation #{first_id} on example.com" in again.output
 
 
@@ -76,3 +76,21 @@ def test_refusals(filled_url: str) -> None:
     assert _notes(filled_url) == []
     nothing = invoke("annotate", "--list", "--site", SITE, *db)
     assert nothing.exit_code == 0 and "no annotations for example.com" in nothing.output
+
+
+def test_list_without_a_site_shows_every_sites_notes(filled_url: str) -> None:
+    store = footfall.connect(filled_url)
+    add_site(store, "other.test")
+    store.close()
+    db = ("--db", filled_url)
+    empty = invoke("annotate", "--list", *db)
+    assert empty.exit_code == 0 and "no annotations (add one with" in empty.output
+    for site, text in ((SITE, "Launch"), ("other.test", "Sale")):
+        added = invoke("annotate", "--site", site, "--date", "2026-11-30", text, *db)
+        assert added.exit_code == 0, added.output
+    listed = invoke("annotate", "--list", *db)
+    assert listed.exit_code == 0, listed.output
+    lines = [line.split("\t", 1)[1] for line in listed.output.splitlines() if line[:1] == "#"]
+    assert lines == ["example.com\t2026-11-30\tLaunch", "other.test\t2026-11-30\tSale"]
+    no_site = invoke("annotate", "Deployed", *db)
+    assert no_site.exit_code == 2 and "give --site" in no_site.output

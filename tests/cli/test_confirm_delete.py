@@ -8,7 +8,7 @@ import select
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 import footfall
 from footfall.event import Event
 from footfall.sites import list_sites
+from footfall.stores.meta import open_meta
 
 from .conftest import SITE, invoke
 
@@ -39,6 +40,18 @@ def _old_and_new_events(url: str) -> None:
 def _count(url: str) -> int:
     with footfall.connect(url) as store:
         return store.count()
+
+
+def _saved(url: str) -> tuple[int, int, int, int]:
+    """How many alerts, goals, report recipients and annotations the store keeps."""
+    with footfall.connect(url) as store:
+        meta = open_meta(store)
+        return (
+            len(meta.list_alerts()),
+            len(meta.list_goals(SITE)),
+            len(meta.list_reports()),
+            len(meta.list_annotations(SITE, date(1970, 1, 1), date(9999, 12, 31))),
+        )
 
 
 def test_purge_from_cron_needs_yes_and_says_so(tmp_path: Path) -> None:
@@ -123,6 +136,10 @@ def test_at_a_terminal_purge_asks_and_does_what_the_answer_says(tmp_path: Path) 
         ("sites", "remove", SITE, "--with-events"),
         ("purge", "--older-than", "0"),
         ("import", "delete", "--site", SITE),
+        ("alerts", "remove", "1"),
+        ("goals", "remove", "--site", SITE, "Visit /0"),
+        ("reports", "remove", "--site", SITE, "--email", "a@example.com"),
+        ("annotate", "--remove", "1", "--site", SITE),
     ],
     ids=" ".join,
 )
@@ -132,11 +149,20 @@ def test_without_a_terminal_every_delete_names_yes_and_deletes_nothing(
     assert (
         invoke("users", "add", "bob", "--db", filled_url, input="a long password\n").exit_code == 0
     )
-    before = _count(filled_url)
+    spike = ("--kind", "spike", "--threshold", "9", "--email", "o@x.y")
+    for setup in (
+        ("alerts", "add", "--site", SITE, *spike),
+        ("goals", "add", "--site", SITE, "--page", "/0"),
+        ("reports", "add", "--site", SITE, "--email", "a@example.com"),
+        ("annotate", "--site", SITE, "Launched"),
+    ):
+        assert invoke(*setup, "--db", filled_url).exit_code == 0
+    before = _count(filled_url), _saved(filled_url)
+    assert before[1] == (1, 1, 1, 1)
     result = invoke(*args, "--db", filled_url)
     assert result.exit_code == 2, result.output
     assert "Pass --yes" in result.stderr
-    assert _count(filled_url) == before
+    assert (_count(filled_url), _saved(filled_url)) == before
     assert invoke("users", "list", "--db", filled_url).stdout.split() == ["bob"]
     with footfall.connect(filled_url) as store:
         assert [s.domain for s in list_sites(store)] == [SITE]

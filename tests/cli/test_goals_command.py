@@ -39,10 +39,10 @@ def test_add_list_and_remove_goals(filled_url: str) -> None:
     assert f"{SITE}\tSignup (plan=pro)\tevent\tevent Signup with plan=pro" in listed.output
     again = invoke("goals", "add", "--site", SITE, "--page", "/pricing", *db)
     assert again.exit_code == 1 and "already has a goal named 'Visit /pricing'" in again.output
-    gone = invoke("goals", "remove", "--site", SITE, "Visit /pricing", *db)
+    gone = invoke("goals", "remove", "--site", SITE, "Visit /pricing", "--yes", *db)
     assert gone.exit_code == 0
     assert [g[0] for g in _goals(filled_url)] == ["Purchase", "Signup", "Signup (plan=pro)"]
-    missing = invoke("goals", "remove", "--site", SITE, "Visit /pricing", *db)
+    missing = invoke("goals", "remove", "--site", SITE, "Visit /pricing", "--yes", *db)
     assert missing.exit_code == 1 and "no goal named" in missing.output
 
 

@@ -21,7 +21,13 @@ from tests.stores.backends import clickhouse_store
 from footfall import connect
 from footfall.errors import ValidationError
 from footfall.reports import webhook
-from footfall.reports.alert_message import AlertNotice, email_message, webhook_body
+from footfall.reports.alert_message import (
+    MAX_LISTED,
+    AlertNotice,
+    email_message,
+    summary,
+    webhook_body,
+)
 from footfall.reports.alerts import check_alerts
 from footfall.stores.meta import AlertRule, Site, open_meta
 
@@ -226,6 +232,17 @@ def test_messages_escape_what_came_from_events() -> None:
         "/y: 10.0% 5xx responses",
     ]
     assert attachment["color"] == "#d9363e" and attachment["footer"] == "footfall alert #7"
+
+
+def test_messages_count_in_words() -> None:
+    spike = AlertRule("a.test", "spike", 0, email="o@a.test")
+    one = webhook_body(AlertNotice(spike, "fired", {"": 1.0}, NOW))
+    assert one["attachments"][0]["text"] == "1 current visitor"
+    slow = AlertRule("a.test", "slow", 800, 900, 20, email="o@a.test")
+    paths = {f"/p{i}": 900.0 + i for i in range(MAX_LISTED + 1)}
+    notice = AlertNotice(slow, "fired", paths, NOW)
+    assert summary(notice).startswith(f"a.test: Slow paths: {MAX_LISTED + 1} (a path's p95")
+    assert webhook_body(notice)["attachments"][0]["text"].endswith("\nand 1 more path")
 
 
 def test_clickhouse_events_with_metadata_apart(

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner, Result
 from starlette.testclient import TestClient
 from tests.reports.conftest import SITE
 from tests.reports.mailserver import mail_server
+from tests.stats.dataset import TZ
 
 from footfall.cli import main
 from footfall.reports.schedule import EXTRAS_KEY, ReportSchedule, start_report_schedule
@@ -37,10 +40,11 @@ def test_add_list_remove(db_url: str, store: Any) -> None:
         f"{SITE}\tmonth\tb@example.com",
         f"{SITE}\tweek\ta@example.com",
     ]
-    gone = invoke("reports", "remove", "--db", db_url, "--site", SITE, "--email", "a@example.com")
+    remove = ("reports", "remove", "--db", db_url, "--site", SITE, "--email", "a@example.com")
+    gone = invoke(*remove, "--yes")
     assert gone.exit_code == 0 and "removed 1 report" in gone.stdout
     assert [s.email for s in open_meta(store).list_reports()] == ["b@example.com"]
-    none = invoke("reports", "remove", "--db", db_url, "--site", SITE, "--email", "a@example.com")
+    none = invoke(*remove, "--yes")
     assert none.exit_code == 1
 
 
@@ -104,3 +108,25 @@ def test_the_schedule_runs_in_serve_only_with_a_mail_server_and_not_turned_off(
     assert not running.running  # stopped with the server
     monkeypatch.setenv("FOOTFALL_REPORTS_SCHEDULE", "0")
     assert start_report_schedule(None) is None
+
+
+def test_send_with_nothing_due_says_so_and_when_the_next_is(
+    db_url: str, store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOOTFALL_SMTP_URL", "smtp://127.0.0.1:1")  # nothing is sent
+    none = invoke("reports", "send", "--db", db_url)
+    assert none.exit_code == 0, none.output
+    assert none.stdout == "nothing due: no reports (add one with `footfall reports add`)\n"
+    open_meta(store).add_report(SITE, "a@example.com", "week")  # after last week ended
+    result = invoke("reports", "send", "--db", db_url)
+    assert result.exit_code == 0, result.output
+    # The next Monday 00:10 in the site's time zone (this one while it is still ahead).
+    now = datetime.now(ZoneInfo(TZ))
+    monday = now.date() - timedelta(days=now.weekday())
+    due = datetime.combine(monday, time(0, 10), ZoneInfo(TZ))
+    if due <= now:
+        due = datetime.combine(monday + timedelta(days=7), time(0, 10), ZoneInfo(TZ))
+    at = due.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M")
+    assert result.stdout == (
+        f"nothing due now; next: the weekly report of {SITE}, due at {at} UTC\n"
+    )

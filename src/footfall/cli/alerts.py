@@ -40,6 +40,10 @@ def _threshold(
     return float(value)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @click.group()
 def alerts() -> None:
     """Alerts: a message when traffic spikes or drops, or a path errs or slows down."""
@@ -154,7 +158,10 @@ def list_cmd(db_url: str, site: str | None) -> None:
     if not rules:
         click.echo("no alerts (add one with `footfall alerts add`)")
     for r in rules:
-        to = ", ".join(x for x in (r.email, shown_url(r.webhook) if r.webhook else "") if x)
+        channels = [address for address in r.email.split(",") if address]
+        if r.webhook:
+            channels.append(shown_url(r.webhook))
+        to = ", ".join(channels)
         now = firing[r.id]
         state = "ok" if not now else "FIRING" + (f" ({', '.join(now)})" if any(now) else "")
         click.echo(f"#{r.id}\t{r.site}\t{r.kind}\t{describe(r)}\t-> {to}\t{state}")
@@ -190,10 +197,12 @@ def check(db_url: str, site: str | None) -> None:
         result = check_alerts(store, normalize_domain(site) if site else None)
     finally:
         store.close()
+    sent = result.fired + result.resolved
     click.echo(
-        f"checked {result.rules} rules: {result.fired} fired, {result.resolved} resolved"
-        + (f", {result.failed_rules} failed" if result.failed_rules else "")
-        + (f", {result.undelivered} not delivered" if result.undelivered else "")
+        f"checked {_count(result.rules, 'rule')}: {_count(sent, 'message')} sent"
+        + (f" ({result.fired} fired, {result.resolved} resolved)" if sent else "")
+        + (f", {_count(result.failed_rules, 'rule')} failed" if result.failed_rules else "")
+        + (f", {_count(result.undelivered, 'message')} not delivered" if result.undelivered else "")
     )
     if result.failed_rules or result.undelivered:
         raise SystemExit(1)

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 
+from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.errors import ValidationError
@@ -42,40 +43,45 @@ def _site(meta: Meta, domain: str) -> Site:
 
 @click.command("annotate")
 @db_option
+@yes_option
 @click.argument("text", required=False)
-@click.option("--site", required=True, help="The site (domain) the note belongs to.")
+@click.option(
+    "--site", help="The site (domain) the note belongs to. [--list: default every site's]"
+)
 @click.option(
     "--date",
     "day",
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The day, YYYY-MM-DD, in the site's time zone. [default: today there]",
 )
-@click.option("--list", "show", is_flag=True, help="List the site's annotations.")
+@click.option("--list", "show", is_flag=True, help="List annotations: ID, site, day, text.")
 @click.option("--remove", "remove_id", type=int, metavar="ID", help="Remove annotation ID.")
 def annotate(
     db_url: str,
     text: str | None,
-    site: str,
+    site: str | None,
     day: datetime | None,
     show: bool,
     remove_id: int | None,
+    yes: bool,
 ) -> None:
     """Add TEXT as a note on a day of a site's chart; or --list, or --remove ID."""
     if sum((text is not None, show, remove_id is not None)) != 1:
         raise click.UsageError("give the note's TEXT, or --list, or --remove ID")
     if day is not None and text is None:
         raise click.UsageError("--date goes with a new note's TEXT")
+    if site is None and not show:
+        raise click.UsageError("give --site (only --list goes without it)")
+    if remove_id is not None and site is not None:
+        confirm_delete(f"Delete annotation #{remove_id} of {normalize_domain(site)}?", yes)
     store = open_store(db_url)
     try:
         meta = open_meta(store)
+        if show or site is None:  # without --site, only --list got this far
+            _list(meta, site)
+            return
         found = _site(meta, site)
-        if show:
-            notes = meta.list_annotations(found.domain, _FIRST_DAY, _LAST_DAY)
-            if not notes:
-                click.echo(f"no annotations for {found.domain}")
-            for note in notes:
-                click.echo(f"#{note.id}\t{note.date.isoformat()}\t{note.text}")
-        elif remove_id is not None:
+        if remove_id is not None:
             if not meta.remove_annotation(found.domain, remove_id):
                 raise click.ClickException(f"no annotation #{remove_id} on {found.domain}")
             click.echo(f"removed annotation #{remove_id} from {found.domain}")
@@ -87,6 +93,17 @@ def annotate(
         raise click.BadParameter(exc.reason, param_hint=exc.field.upper()) from None
     finally:
         store.close()
+
+
+def _list(meta: Meta, site: str | None) -> None:
+    """`--list`: one site's annotations, or every site's, by site and day."""
+    domains = [_site(meta, site).domain] if site else [s.domain for s in meta.list_sites()]
+    notes = [n for d in domains for n in meta.list_annotations(d, _FIRST_DAY, _LAST_DAY)]
+    if not notes:
+        where = f" for {domains[0]}" if site else ""
+        click.echo(f"no annotations{where} (add one with `footfall annotate --site DOMAIN TEXT`)")
+    for note in notes:
+        click.echo(f"#{note.id}\t{note.site}\t{note.date.isoformat()}\t{note.text}")
 
 
 def register(group: click.Group) -> None:

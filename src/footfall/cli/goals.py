@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.stores.meta import SavedGoal, normalize_domain, open_meta
@@ -138,11 +139,13 @@ def list_cmd(db_url: str, site: str | None) -> None:
 
 @goals.command("remove")
 @db_option
+@yes_option
 @click.option("--site", required=True, help="The site the goal belongs to.")
 @click.argument("name")
-def remove(db_url: str, site: str, name: str) -> None:
+def remove(db_url: str, site: str, name: str, yes: bool) -> None:
     """Delete the goal NAME of a site (its events stay)."""
     domain = normalize_domain(site)
+    confirm_delete(f"Delete goal {name!r} of {domain}?", yes)
     store = open_store(db_url)
     try:
         done = open_meta(store).remove_goal(domain, name)

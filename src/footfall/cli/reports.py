@@ -11,6 +11,7 @@ from datetime import datetime
 
 import click
 
+from footfall.cli.confirm import confirm_delete, yes_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 from footfall.errors import ConfigurationError, ValidationError
@@ -74,12 +75,15 @@ def list_cmd(db_url: str, site: str | None) -> None:
 
 @reports.command("remove")
 @db_option
+@yes_option
 @click.option("--site", required=True)
 @click.option("--email", required=True)
 @click.option("--period", type=_PERIOD, help="Only this report. [default: every one]")
-def remove(db_url: str, site: str, email: str, period: str | None) -> None:
+def remove(db_url: str, site: str, email: str, period: str | None, yes: bool) -> None:
     """Stop sending SITE's report(s) to EMAIL."""
     domain = normalize_domain(site)
+    which = f"the {period}ly report" if period else "every report"
+    confirm_delete(f"Stop sending {which} of {domain} to {email}?", yes)
     store = open_store(db_url)
     try:
         gone = open_meta(store).remove_report(domain, email, period)
@@ -116,7 +120,7 @@ def send(
     # lazy: keeps `footfall --help` fast (the report modules load the stats engine)
     from footfall.reports.content import build_report, last_complete, period_starting
     from footfall.reports.render import render
-    from footfall.reports.send import send_due, send_report, send_to, smtp_url
+    from footfall.reports.send import next_due, send_due, send_report, send_to, smtp_url
     from footfall.stats.sites import site_info
 
     if site is None and (to or dry_run or day):
@@ -129,6 +133,8 @@ def send(
     try:
         if site is None:
             outcome = send_due(store, url)
+            if not outcome.sent and not outcome.failed:
+                click.echo(_nothing_due(next_due(store)))
         else:
             domain = normalize_domain(site)
             tz = site_info(store, domain).timezone
@@ -159,6 +165,14 @@ def send(
         for email, why in outcome.failed:
             click.echo(f"failed for {email}: {why} (retried by the next send)", err=True)
         raise click.ClickException(f"{len(outcome.failed)} report(s) not sent")
+
+
+def _nothing_due(upcoming: tuple[datetime, str, str] | None) -> str:
+    """The one line `send` prints when no report was due."""
+    if upcoming is None:
+        return "nothing due: no reports (add one with `footfall reports add`)"
+    when, site, kind = upcoming
+    return f"nothing due now; next: the {kind}ly report of {site}, due at {when:%Y-%m-%d %H:%M} UTC"
 
 
 def register(group: click.Group) -> None:

@@ -50,7 +50,8 @@ def _value(kind: str, value: float | None) -> str:
     if value is None:
         return "back to normal"
     if kind == "spike":
-        return f"{value:.0f} current visitors"
+        shown = f"{value:.0f}"
+        return f"{shown} current visitor{'' if shown == '1' else 's'}"
     if kind == "drop":
         return f"{value:.0f}% of the same hour last week"
     if kind == "errors":
@@ -66,17 +67,24 @@ def _lines(notice: AlertNotice) -> list[str]:
         for subject, value in items[:MAX_LISTED]
     ]
     if len(items) > MAX_LISTED:
-        lines.append(f"and {len(items) - MAX_LISTED} more paths")
+        more = len(items) - MAX_LISTED
+        lines.append(f"and {more} more path{'' if more == 1 else 's'}")
     return lines
 
 
 def summary(notice: AlertNotice) -> str:
-    """One line: `example.com: Traffic spike (current visitors above 100)`."""
+    """One line: `example.com: Traffic spike (current visitors above 100)`.
+
+    Per-path kinds count their paths: `Server errors on 2 paths`, and
+    `Slow paths: 2` (its title names the paths already).
+    """
     rule = notice.rule
     title = _TITLES.get(rule.kind, rule.kind)
     word = "" if notice.state == "fired" else "resolved: "
     paths = len([s for s in notice.subjects if s])
     where = f" on {paths} path{'s' if paths != 1 else ''}" if paths else ""
+    if paths and title.endswith(" paths"):
+        where = f": {paths}"
     return f"{rule.site}: {word}{title}{where} ({describe(rule)})"
 
 

@@ -38,11 +38,15 @@ log = logging.getLogger("footfall.alerts")
 
 @dataclass
 class CheckResult:
-    """What one check did: rules read, episodes started and ended, failures."""
+    """What one check did: rules read, messages sent, failures.
+
+    A rule whose paths start (or end) episodes together sends one message
+    for them all, so `fired` and `resolved` count messages, not paths.
+    """
 
     rules: int = 0
-    fired: int = 0  # subjects whose episode this process started (and sent)
-    resolved: int = 0
+    fired: int = 0  # messages this process sent for episodes it started
+    resolved: int = 0  # messages this process sent for episodes it ended
     failed_rules: int = 0  # rules whose query failed
     undelivered: int = 0  # notices no channel took (undone, tried again next check)
 
@@ -121,11 +125,11 @@ def check_alerts(store: Any, site: str | None = None, now: datetime | None = Non
             result.failed_rules += 1
             continue
         if _send(meta, rule, "fired", started, at):
-            result.fired += len(started)
+            result.fired += bool(started)
         else:
             result.undelivered += 1
         if _send(meta, rule, "resolved", ended, at):
-            result.resolved += len(ended)
+            result.resolved += bool(ended)
         else:
             result.undelivered += 1
     return result

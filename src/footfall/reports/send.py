@@ -19,14 +19,20 @@ from typing import Any
 
 from footfall import settings
 from footfall.errors import ConfigurationError
-from footfall.reports.content import Period, Report, build_report, last_complete
+from footfall.reports.content import (
+    Period,
+    Report,
+    build_report,
+    last_complete,
+    period_starting,
+)
 from footfall.reports.render import message
 from footfall.reports.smtp import send_email
 from footfall.stats.sites import site_info
 from footfall.stores.meta import open_meta
 from footfall.stores.meta_records import ReportSubscription
 
-__all__ = ["GRACE", "Outcome", "send_due", "send_report", "send_to", "smtp_url"]
+__all__ = ["GRACE", "Outcome", "next_due", "send_due", "send_report", "send_to", "smtp_url"]
 
 # After a period ends, events of its last minutes may still be on their way
 # (the collector's queue, a log import): reports wait this long.
@@ -103,6 +109,29 @@ def send_report(
             meta.finish_report_send(site, kind, period.first, sub.email)
             outcome.sent.append(sub.email)
     return outcome
+
+
+def next_due(store: Any, now: datetime | None = None) -> tuple[datetime, str, str] | None:
+    """When `send_due` next has a period to send: (UTC instant, site, "week"/"month").
+
+    The end of the first period (plus `GRACE`) still ahead of `now`, over
+    every subscribed site and period; None without subscriptions. A send
+    that failed and waits for its retry is not counted.
+    """
+    now = now or datetime.now(timezone.utc)
+    found: list[tuple[datetime, str, str]] = []
+    for site, kind in sorted({(s.site, s.period) for s in open_meta(store).list_reports()}):
+        try:
+            tz = site_info(store, site).timezone
+            period = last_complete(kind, tz, now)
+        except Exception as exc:  # a bad time zone or failed read: that site is left out
+            log.warning("the %s report of %s: cannot tell its period: %s", kind, site, exc)
+            continue
+        due = period.ends_at(tz) + GRACE
+        if due <= now:  # already due: the next one is a period later
+            due = period_starting(kind, period.last + timedelta(days=1)).ends_at(tz) + GRACE
+        found.append((due, site, kind))
+    return min(found, default=None)
 
 
 def send_due(store: Any, url: str, now: datetime | None = None) -> Outcome:
