@@ -20,6 +20,7 @@ WALK_THROUGHS = {
     "quickstart": "tests/docs/test_readme_first_steps.py",
     "layout1": "tests/docs/test_deployment_layouts.py",
     "layout2": "tests/docs/test_deployment_layouts.py",
+    "goals": "tests/docs/test_goals_page.py",
 }
 
 
