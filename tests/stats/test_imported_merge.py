@@ -30,6 +30,7 @@ from footfall.stats.engine import aggregate, breakdown, timeseries
 from footfall.stats.imported import imported_ranges
 from footfall.stats.model import build_query
 from footfall.stores.meta import Site, open_meta
+from footfall.stores.meta_records import SavedGoal
 
 DATA = Path(__file__).parents[1] / "data" / "plausible"
 SITE = "example.com"
@@ -285,5 +286,120 @@ def test_delete_removes_every_import_of_the_site(backend: str, tmp_path: Path) -
         assert aggregate(s, q(metrics="visitors")) == {"visitors": 2}
         other = build_query("other.example", period="custom", date=RANGE, with_imported=True)
         assert aggregate(s, other) == {"visitors": total("visitors", "visitors")}
+    finally:
+        s.close()
+
+
+GOALS = [
+    SavedGoal(SITE, "Signup", event="Signup"),
+    SavedGoal(SITE, "Outbound Link: Click", event="Outbound Link: Click"),
+    SavedGoal(SITE, "Visit /", page="/"),
+    SavedGoal(SITE, "Visit /pr*", page="/pr*"),
+    SavedGoal(SITE, "Signup pro", event="Signup", prop_key="plan", prop_value="pro"),
+    SavedGoal(SITE, "Paid signup", event="Signup", revenue_prop="amount", currency="EUR"),
+]
+
+
+def custom_events(name: str, column: str) -> int:
+    return sum(int(r[column]) for r in table("custom_events") if r["name"] == name)
+
+
+def rate(visitors: int, denominator: int) -> float:
+    return int(1000 * visitors / denominator + 0.5) / 10
+
+
+def test_goal_breakdown_adds_imported_events_and_pages(store: Any) -> None:
+    metrics = "visitors,events,conversion_rate"
+    rows = breakdown(store, q(metrics=metrics, property="event:goal", goals=GOALS))
+    got = {r["goal"]: (r["visitors"], r["events"], r["conversion_rate"]) for r in rows}
+    denominator = 2 + total("visitors", "visitors")
+    pricing = [r for r in table("pages") if r["page"].startswith("/pr")]
+    expected_counts = {
+        "Signup": (
+            custom_events("Signup", "visitors"),
+            custom_events("Signup", "events"),
+        ),
+        "Outbound Link: Click": (
+            custom_events("Outbound Link: Click", "visitors"),
+            custom_events("Outbound Link: Click", "events"),
+        ),
+        # footfall's own: "/" seen by both visitors, "/pricing" by one
+        "Visit /": (
+            2 + total("pages", "visitors", page="/"),
+            2 + total("pages", "pageviews", page="/"),
+        ),
+        "Visit /pr*": (
+            1 + sum(int(r["visitors"]) for r in pricing),
+            1 + sum(int(r["pageviews"]) for r in pricing),
+        ),
+    }
+    # The goals with a property match or revenue have no imported counterpart,
+    # and nobody completed them here: they are left out.
+    assert got == {name: (v, e, rate(v, denominator)) for name, (v, e) in expected_counts.items()}
+
+
+def test_goal_breakdown_without_imported_or_with_filters_is_footfalls_own(store: Any) -> None:
+    plain = breakdown(
+        store, q(metrics="visitors,events", property="event:goal", goals=GOALS, with_imported=False)
+    )
+    assert {r["goal"]: (r["visitors"], r["events"]) for r in plain} == {
+        "Visit /": (2, 2),
+        "Visit /pr*": (1, 1),
+    }
+    de = breakdown(store, q(property="event:goal", goals=GOALS, filters="visit:country==DE"))
+    assert {r["goal"]: r["visitors"] for r in de} == {"Visit /": 1, "Visit /pr*": 1}
+    one = breakdown(
+        store,
+        q(
+            metrics="visitors,events",
+            property="event:goal",
+            goals=GOALS,
+            filters="event:goal==Signup",
+        ),
+    )
+    assert one == [
+        {
+            "goal": "Signup",
+            "visitors": custom_events("Signup", "visitors"),
+            "events": custom_events("Signup", "events"),
+        }
+    ]
+
+
+def test_api_says_which_goals_include_imports(tmp_path: Path) -> None:
+    s = _sqlite(tmp_path)
+    try:
+        meta = open_meta(s)
+        meta.add_site(Site(SITE, "UTC", True))
+        for goal in GOALS:
+            meta.add_goal(goal)
+        s.write(NATIVE)
+        plausible_import(s, SITE, [export_zip(tmp_path)])
+        state = ServerState(store=s, tracker=None, db_url=s.url)  # type: ignore[arg-type]
+        base = {
+            "site_id": SITE,
+            "period": "custom",
+            "date": RANGE,
+            "with_imported": "true",
+            "property": "event:goal",
+        }
+        with TestClient(Starlette(routes=api.routes(state))) as client:
+            some = client.get("/api/v1/stats/breakdown", params=base).json()
+            assert some["meta"] == {
+                "imports_included": True,
+                "imports_skip_reason": "goal_with_property_or_revenue",
+            }
+            assert "property match or revenue" in some["warning"]
+            signup = {r["goal"]: r["visitors"] for r in some["results"]}["Signup"]
+            assert signup == custom_events("Signup", "visitors")
+            plain = client.get(
+                "/api/v1/stats/breakdown", params={**base, "filters": "event:goal==Signup"}
+            ).json()
+            assert plain["meta"] == {"imports_included": True, "imports_skip_reason": None}
+            none = client.get(
+                "/api/v1/stats/breakdown", params={**base, "filters": "event:goal==Signup pro"}
+            ).json()
+            assert none["meta"]["imports_included"] is False
+            assert none["meta"]["imports_skip_reason"] == "unsupported_query"
     finally:
         s.close()

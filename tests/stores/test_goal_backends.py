@@ -13,7 +13,7 @@ site's goals from there.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +21,11 @@ import pytest
 from tests.stats.goal_data import BEFORE, FIRST, GOALS, PERIOD, SITE, Expect, build
 from tests.stores.test_stats_backends import BACKENDS
 
-from footfall import connect, stats
+from footfall import Event, connect, stats
 from footfall.stats import StatsError
 from footfall.stats.api import changes
 from footfall.stores.base import SUMMARIES_FOLDED
-from footfall.stores.meta import Site, open_meta
+from footfall.stores.meta import SavedGoal, Site, open_meta
 
 ALL = "visitors,events,conversion_rate,total_revenue,average_revenue"
 GOAL = {g.name: g for g in GOALS}
@@ -112,6 +112,35 @@ def test_goal_summaries_answer_as_raw_events(store: Any, events: list[Any]) -> N
         )  # fmt: skip
         assert summary == _q(store, date=date, filters=filters, **params)
         assert summary
+
+
+@pytest.mark.parametrize("name", ["sqlite", "postgres"])
+def test_goal_rows_keep_long_properties(name: str, tmp_path: Path) -> None:
+    """Properties far past an index entry's size (PostgreSQL keys them by hash), folded
+    one event at a time and twice over: the goal rows count them as raw events do."""
+    s = STORES[name](tmp_path)
+    try:
+        at = datetime(2026, 9, 16, 12, tzinfo=timezone.utc)
+        long = {f"k{i}": "x" * 1_900 for i in range(6)} | {"amount": 12.5}
+        for i in range(3):
+            s.write([Event(name="Purchase", ts=at, site=SITE, visitor_id="v1", visit_id="s1",
+                           props=long, id=f"long{i}")])  # fmt: skip
+            stats.query(s, SITE, tz="UTC", period="custom", date=PERIOD)  # folds this one
+        goal = [
+            SavedGoal(SITE, "Purchase", event="Purchase", revenue_prop="amount", currency="EUR")
+        ]
+        params: dict[str, Any] = dict(
+            kind="breakdown", property="event:goal", metrics="visitors,events,total_revenue",
+            tz="UTC", period="custom", date=PERIOD, goals=goal,
+        )  # fmt: skip
+        summary = stats.query(s, SITE, engine="summary", **params)
+        assert summary == stats.query(s, SITE, engine="raw", **params)
+        assert summary == [
+            {"goal": "Purchase", "visitors": 1, "events": 3,
+             "total_revenue": {"value": 37.5, "currency": "EUR"}}
+        ]  # fmt: skip
+    finally:
+        s.close()
 
 
 def test_goals_come_from_the_metadata_store(tmp_path: Path, events: list[Any]) -> None:

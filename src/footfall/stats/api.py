@@ -43,8 +43,8 @@ from footfall.stats.engine import aggregate, breakdown, timeseries
 from footfall.stats.errors import StatsError, StatsUnavailable
 from footfall.stats.funnel import funnel
 from footfall.stats.guard import Busy, guard_for, overload_response
+from footfall.stats.imported import SOME_GOALS, SOME_GOALS_WARNING, why_excluded
 from footfall.stats.imported import WARNING as IMPORTS_WARNING
-from footfall.stats.imported import why_excluded
 from footfall.stats.model import Query, build_query
 from footfall.stats.realtime import current_pages, realtime_visitors
 from footfall.stats.sites import (
@@ -88,9 +88,10 @@ def _imports_note(q: Query, body: dict[str, Any]) -> dict[str, Any]:
     Plausible says it: a `warning` when they are not, and `meta`."""
     if q.with_imported:
         reason = why_excluded(q)
-        body["meta"] = {"imports_included": not reason, "imports_skip_reason": reason or None}
+        included = reason in ("", SOME_GOALS)  # SOME_GOALS: in the goals that can take them
+        body["meta"] = {"imports_included": included, "imports_skip_reason": reason or None}
         if reason:
-            body["warning"] = IMPORTS_WARNING
+            body["warning"] = SOME_GOALS_WARNING if included else IMPORTS_WARNING
     return body
 
 

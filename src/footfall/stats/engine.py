@@ -10,7 +10,9 @@ site from the goal summaries (`summaries/goals.py`) when they can answer
 exactly, else in one scan of raw events (`sql.goal_breakdown_sql`), each as if
 filtered by it, and leaves out the goals nobody completed, as Plausible
 does; its conversion rates share one denominator, the visitors of the
-period and filters.
+period and filters. With `with_imported`, imported custom events and pages
+add to the goals they complete, and imported visitors to the denominator
+(`stats.imported.imported_goal_parts`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 from footfall.stats.dialect import Dialect
 from footfall.stats.errors import StatsError
 from footfall.stats.filters import Goal
-from footfall.stats.imported import add_imported, imported_parts
+from footfall.stats.imported import add_imported, imported_goal_parts, imported_parts
 from footfall.stats.model import Query, bucket_label
 from footfall.stats.sql import (
     EVENT_PARTS,
@@ -231,15 +233,24 @@ def _goal_parts(store: Any, q: Query, goals: tuple[Goal, ...]) -> list[dict[str,
 def _goal_breakdown(store: Any, q: Query) -> list[dict[str, Any]]:
     """[{"goal": "Signup", "visitors": 3, "events": 4, "conversion_rate": 5.2}, ...]:
     one row per saved goal someone completed (of those an `event:goal` filter names)."""
-    named = {g.name for g in q.goals}
-    goals = [g for g in q.site_goals if not named or g.name in named]
+    goals = q.listed_goals
+    found_parts = _goal_parts(store, q, goals)
+    imported = imported_goal_parts(store, dialect_for(store), q, goals) if goals else None
     conv: dict[str, Any] = {}
     if "conversion_rate" in q.metrics and goals:
         # Only its visitors are read: other metrics could send it to raw events.
         total = replace(q.without_goal(), metrics=("visitors",))
         conv = parts(store, total, "total")[0].get("", {})
+        if imported is not None:  # the period's imported visitors join the denominator
+            extra = imported_parts(store, dialect_for(store), total, "total")
+            conv = add_imported({"": conv}, extra)[""]
+    if imported is not None:  # Plausible's imported conversions (stats.imported)
+        found_parts = [
+            {**found, **{n: (found.get(n) or 0) + more[n] for n in ("visitors", "events")}}
+            for found, more in zip(found_parts, imported, strict=True)
+        ]
     rows: list[tuple[str, dict[str, Any]]] = []
-    for goal, found in zip(goals, _goal_parts(store, q, tuple(goals)), strict=True):
+    for goal, found in zip(goals, found_parts, strict=True):
         if found.get("events"):
             rows.append((goal.label, finalize(replace(q, prop=None, goals=(goal,)), found, conv)))
     first = q.metrics[0]

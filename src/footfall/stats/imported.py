@@ -15,9 +15,14 @@ what footfall counted, day by day:
   event:hostname), entry pages, exit pages, locations (visit:country, region,
   city), devices, browsers (and versions), operating systems (and versions),
   or custom events (event:name). A query that mixes them, names another
-  property (event:props:*, visit:user_id, event:status...) or a goal cannot
-  be answered by the imports: it gets footfall's own figures only, and
+  property (event:props:*, visit:user_id, event:status...) or a goal filter
+  cannot be answered by the imports: it gets footfall's own figures only, and
   `why_excluded` says so, which the API reports (`warning`, `meta`);
+- a breakdown by goal without other filters adds, as Plausible does, the
+  imported custom events of an event goal's name (visitors, events) and the
+  imported pages a page goal matches (visitors, page views as its events);
+  a goal with a property match or revenue has no imported counterpart and
+  keeps footfall's own figures, and `why_excluded` names that too;
 - the page rows add visitors and page views, not visits (an export's visits
   per page count a visit once per page it saw).
 
@@ -33,16 +38,21 @@ from datetime import date
 from typing import Any
 
 from footfall.stats.dialect import Dialect, Params
+from footfall.stats.filters import Goal
 from footfall.stats.model import Query, bucket_label
-from footfall.stats.sql import cond_sql, prop_expr
+from footfall.stats.sql import cond_sql, one_goal_sql, prop_expr
 
 __all__ = [
     "KIND_OF",
+    "SOME_GOALS",
+    "SOME_GOALS_WARNING",
     "ImportRange",
     "add_imported",
+    "imported_goal_parts",
     "imported_kind",
     "imported_parts",
     "imported_ranges",
+    "takes_imports",
     "why_excluded",
 ]
 
@@ -92,9 +102,16 @@ _COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _FIGURES = ("visitors", "pageviews", "events", "visits", "bounces", "visit_duration")
 UNSUPPORTED = "unsupported_query"
+# Some goals of a breakdown by goal include imported data, those with a
+# property match or revenue do not.
+SOME_GOALS = "goal_with_property_or_revenue"
 WARNING = (
     "Imported stats are not included in the results: the query's filters, breakdown or"
     " goal cannot be answered by imported data (see docs/import-export.md)."
+)
+SOME_GOALS_WARNING = (
+    "Imported stats are not included in the goals with a property match or revenue:"
+    " imported data have neither (see docs/goals.md)."
 )
 
 
@@ -113,11 +130,64 @@ def imported_kind(q: Query) -> str | None:
     return kinds.pop()
 
 
+def takes_imports(goal: Goal) -> bool:
+    """Whether imported rows count towards `goal` (they carry no properties or revenue)."""
+    return not goal.prop_key and not goal.revenue_prop
+
+
 def why_excluded(q: Query) -> str:
-    """ "" when `q` includes imported data (or did not ask for it), else the reason."""
-    if not q.with_imported or imported_kind(q) is not None:
+    """ "" when `q` includes imported data (or did not ask for it), else the reason
+    (`SOME_GOALS`: a breakdown by goal includes them in some of its goals only)."""
+    if not q.with_imported:
         return ""
-    return UNSUPPORTED
+    if q.by_goal:
+        goals = q.listed_goals
+        taking = [g for g in goals if takes_imports(g)]
+        if q.filters or (goals and not taking):
+            return UNSUPPORTED
+        return SOME_GOALS if len(taking) < len(goals) else ""
+    return "" if imported_kind(q) is not None else UNSUPPORTED
+
+
+def imported_goal_parts(
+    store: Any, d: Dialect, q: Query, goals: tuple[Goal, ...]
+) -> list[dict[str, int]] | None:
+    """The imported visitors and events of each of `goals` (a breakdown by goal), in
+    order, or None where the query cannot include them. An event goal reads the
+    custom events of its name, a page goal the pages it matches (their page views
+    are its events); a goal with a property match or revenue gets nothing."""
+    if not q.with_imported or why_excluded(q) == UNSUPPORTED:
+        return None
+    p = Params(d)
+    cols: list[str] = []
+    for g in goals:  # positional placeholders: bound in text order
+        if not takes_imports(g):
+            cols += ["0", "0"]
+            continue
+        for figure in ("visitors", "events"):
+            kind = p.add("pages" if g.page else "custom_events")
+            done = one_goal_sql(g, d, p, "v")
+            cols.append(f"SUM(CASE WHEN v.kind = {kind} AND {done} THEN v.n_{figure} ELSE 0 END)")
+    if not cols:
+        return []
+    once = (  # each row key once a day (ClickHouse may hold a replaced import twice)
+        "SELECT kind, name AS row_name, path, MAX(visitors) AS n_visitors,"
+        " MAX(events) AS n_events"
+        f" FROM imported_stats WHERE site = {p.add(q.site)}"
+        f" AND kind IN ({p.add('pages')}, {p.add('custom_events')})"
+        f" AND day >= {p.add(q.first.isoformat())} AND day <= {p.add(q.last.isoformat())}"
+        " GROUP BY import_id, row_key, day, kind, name, path"
+    )
+    # A page row reads as page views, which is what a page goal's condition asks.
+    inner = (
+        "SELECT kind, CASE WHEN kind = 'pages' THEN 'pageview' ELSE row_name END AS name,"
+        f" path, n_visitors, n_events FROM ({once}) w"
+    )
+    row = next(iter(store.query(f"SELECT {', '.join(cols)} FROM ({inner}) v", p.values)))
+    return [
+        {"visitors": int(row[2 * i] or 0), "events": int(row[2 * i + 1] or 0)}
+        for i in range(len(goals))
+    ]
 
 
 def imported_parts(

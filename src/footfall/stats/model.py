@@ -117,6 +117,13 @@ class Query:
         return self.prop is not None and self.prop.name == GOAL_PROPERTY.name
 
     @property
+    def listed_goals(self) -> tuple[Goal, ...]:
+        """The rows of a breakdown by goal: the saved goals (those an `event:goal`
+        filter names, when there is one)."""
+        named = {g.name for g in self.goals}
+        return tuple(g for g in self.site_goals if not named or g.name in named)
+
+    @property
     def currency(self) -> str:
         """The currency of the revenue of the goals filtered by ("" without revenue goals)."""
         found = {g.currency for g in self.goals if g.revenue_prop}

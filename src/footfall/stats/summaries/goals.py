@@ -7,7 +7,8 @@ So the fold keeps what any goal is matched against, merged as far as exactness
 allows: one row per (local day, event name, page path of a page view, a custom
 event's properties, visitor, visit) with the number of events it stands for.
 A page view's properties and a custom event's path are not kept (no goal reads
-them); `request` events are not kept at all.
+them, save a page goal's revenue, which raw events answer); `request` events
+are not kept at all.
 
 A goal's visitors are then a `COUNT(DISTINCT visitor_id)` over its rows,
 its completions a sum of `n`, its revenue `SUM(number * n)`: the same numbers
@@ -15,7 +16,7 @@ the raw SQL (`sql.goal_breakdown_sql`) gives, read by an index range per goal
 (`site, name, path, day`) instead of a scan of every event of the period.
 Visit filters join `stats_visits` as the raw SQL does once a site's summaries
 are complete. Anything the rows cannot answer exactly - an event filter, a goal
-on `pageview` or `request` events, bots, a visit property `stats_visits` does
+on `pageview` or `request` events, a page goal's revenue, bots, a visit property `stats_visits` does
 not keep, a site whose goal rows are incomplete or bucketed in another zone -
 gets None and the engine reads raw events. ClickHouse keeps no goal rows: it
 scans raw events fast enough (`docs/goals.md`).
@@ -33,7 +34,7 @@ from footfall.stats.filters import Goal
 from footfall.stats.model import Query
 from footfall.stats.sql import GOAL_PARTS, cond_sql, one_goal_sql
 from footfall.stats.summaries.dimensions import ROW_COLS, Clock
-from footfall.stats.summaries.qmark import run
+from footfall.stats.summaries.qmark import is_postgres, run
 from footfall.stats.wildcard import parse_wildcard
 from footfall.stores.base import SUMMARIES_FOLDED, Store
 
@@ -45,8 +46,10 @@ _PROPS = ROW_COLS.index("props")
 _KEY = "site, name, path, day, visitor_id, visit_id, props"
 _INSERT = (
     f"INSERT INTO stats_goal_rows ({_KEY}, n) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
-    f" ON CONFLICT ({_KEY}) DO UPDATE SET n = stats_goal_rows.n + excluded.n"
+    " ON CONFLICT ({key}) DO UPDATE SET n = stats_goal_rows.n + excluded.n"
 )
+# PostgreSQL keys the properties by their hash (its unique index, migration 0056).
+_PG_KEY = _KEY.replace("props", "md5(props::text)")
 # Event names whose rows are not kept as goals read them: requests are not kept,
 # page views keep no properties (an event goal on them may match a property).
 _NOT_KEPT_EVENTS = frozenset({"request", "pageview"})
@@ -77,7 +80,8 @@ def fold_goal_rows(conn: Any, site: str, rows: Sequence[Sequence[Any]], clock: C
             key = (name, "", day, r[_VISITOR], r[_VISIT], _props_text(r[_PROPS]))
         acc[key] = acc.get(key, 0) + 1
     if acc:
-        conn.executemany(_INSERT, [(site, *key, n) for key, n in acc.items()])
+        sql = _INSERT.format(key=_PG_KEY if is_postgres(conn) else _KEY)
+        conn.executemany(sql, [(site, *key, n) for key, n in acc.items()])
 
 
 def why_not(store: Store, q: Query, goals: Sequence[Goal]) -> str | None:

@@ -12,9 +12,12 @@ CREATE TABLE IF NOT EXISTS stats_goal_rows (
     visitor_id text NOT NULL,
     visit_id text NOT NULL,
     props jsonb NOT NULL,
-    n bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (site, name, path, day, visitor_id, visit_id, props)
+    n bigint NOT NULL DEFAULT 0
 );
+-- Keyed by the properties' hash: an index entry must stay under PostgreSQL's
+-- ~2.7 kB limit, and properties may be far longer.
+CREATE UNIQUE INDEX IF NOT EXISTS stats_goal_rows_key
+    ON stats_goal_rows (site, name, path, day, visitor_id, visit_id, md5(props::text));
 -- Sites folded before this table existed have no goal rows until
 -- `footfall stats rebuild`; their goals are counted from raw events meanwhile.
 ALTER TABLE stats_sites ADD COLUMN IF NOT EXISTS goal_rows integer NOT NULL DEFAULT 0;
