@@ -10,8 +10,9 @@ built once and kept in the temp folder (`footfall-bench-export-N.db`).
 
 Sizes: 100,000 and 1,000,000 events (`--quick`: 20,000 and 200,000), or
 FOOTFALL_BENCH_EXPORT_SIZES=100000,1000000,10000000 (10M: about 3.5 GB of
-disk, and an hour to build on a small machine). Peak RSS at every size
-should be the same, within a few MB.
+disk, and 5 minutes to build on a 2-CPU machine). Peak RSS at every size
+should be the same within a few MB for jsonl and csv; Parquet's grows with
+its footer, which describes every row group (one per chunk).
 
     python bench/run.py --only export
 """
