@@ -24,7 +24,7 @@ from tests.stores.conftest import STORE_FACTORIES
 
 from footfall import Event
 from footfall.columns import EVENT_COLUMNS
-from footfall.exports.formats import event_record, format_micros, format_ts
+from footfall.exports.formats import _json_raw, _json_text, event_record, format_micros, format_ts
 from footfall.exports.stream import export_events
 from footfall.stores import Store
 from footfall.stores.rows import from_micros
@@ -122,3 +122,10 @@ def test_format_micros_is_format_ts() -> None:
     values = [*edges, lowest, highest, *(rng.randint(lowest, highest) for _ in range(5000))]
     for us in values:
         assert format_micros(us) == format_ts(from_micros(us)), us
+
+
+def test_a_json_column_with_an_integer_past_64_bits_is_written() -> None:
+    """PostgreSQL's jsonb hands `1e300` back as an int that orjson refuses."""
+    value = {"n": 10**300, "s": "é"}
+    assert _json_text(value) == '{"n":1' + "0" * 300 + ',"s":"é"}'
+    assert bytes(_json_raw(value)) == _json_text(value).encode()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import IO, Any, Protocol
@@ -93,18 +94,27 @@ def _json_object(value: Any) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def _dumps(obj: dict[str, Any]) -> bytes:
+    """orjson's bytes for `obj`; the standard library's where orjson refuses an
+    integer past 64 bits (PostgreSQL's jsonb gives `1e300` back as one)."""
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _json_text(value: Any) -> str:
     """A JSON column's value as orjson writes its dict (what `Event` made of it)."""
     if not value or value == "{}":
         return "{}"
-    return orjson.dumps(_json_object(value)).decode()
+    return _dumps(_json_object(value)).decode()
 
 
 def _json_raw(value: Any) -> msgspec.Raw:
     """A JSON column's value as orjson writes its dict, ready to embed in a line."""
     if not value or value == "{}":
         return _RAW_EMPTY
-    return msgspec.Raw(orjson.dumps(_json_object(value)))
+    return msgspec.Raw(_dumps(_json_object(value)))
 
 
 def _float_raw(value: float) -> float | msgspec.Raw:
