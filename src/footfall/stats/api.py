@@ -55,6 +55,7 @@ from footfall.stats.sites import (
     site_known,
     token_allows,
 )
+from footfall.stats.summaries.catchup import CatchingUp
 from footfall.stores.base import Store
 from footfall.stores.budget import QueryTimeout
 
@@ -296,7 +297,7 @@ def _endpoint(state: StatsState, handler: Any) -> Any:
             return _error(exc.status, str(exc))
         except StatsUnavailable as exc:
             return _error(exc.status, exc.message)
-        except (QueryTimeout, Busy) as exc:
+        except (QueryTimeout, Busy, CatchingUp) as exc:
             return overload_response(exc)
         return JSONResponse(body, headers=_HEADERS)
 

@@ -34,6 +34,7 @@ from starlette.responses import JSONResponse
 
 from footfall import settings
 from footfall.errors import FootfallError
+from footfall.stats.summaries.catchup import CatchingUp
 from footfall.stores.budget import QueryTimeout, time_budget
 
 __all__ = ["Busy", "QueryGuard", "StatsLimits", "guard_for", "overload_response"]
@@ -169,10 +170,11 @@ def guard_for(extras: dict[str, Any]) -> QueryGuard:
     return found
 
 
-def overload_response(exc: QueryTimeout | Busy) -> JSONResponse:
-    """503 with the reason, in the stats API's error shape (a query over budget, or no slot)."""
+def overload_response(exc: QueryTimeout | Busy | CatchingUp) -> JSONResponse:
+    """503 with the reason, in the stats API's error shape (a query over budget, no
+    slot, or summaries still folding a backlog)."""
     headers = {"Cache-Control": "no-store"}
-    if isinstance(exc, Busy):
+    if isinstance(exc, Busy | CatchingUp):
         headers["Retry-After"] = str(exc.retry_after)
         message = str(exc)
     else:

@@ -78,7 +78,22 @@
     return q.toString();
   }
 
-  function api(endpoint, params) {
+  /* One notice above the page while any request waits to be retried (a 503
+   * with Retry-After: summaries catching up, or every stats slot taken). */
+  var retrying = 0;
+  function retryNotice(msg) {
+    var node = document.getElementById("ff-retry-notice");
+    if (!retrying) { if (node) { node.remove(); } return; }
+    if (!node) {
+      node = el("p", { "class": "notice", id: "ff-retry-notice", role: "status" });
+      var main = document.querySelector("main");
+      (main ? main.parentNode : document.body).insertBefore(node, main);
+    }
+    if (msg) { node.textContent = msg; }
+  }
+
+  function api(endpoint, params, tries) {
+    tries = tries || 0;
     return fetch("/api/v1/stats/" + endpoint + "?" + query(params), {
       credentials: "same-origin", headers: { Accept: "application/json" }
     }).then(function (r) {
@@ -87,8 +102,21 @@
         try { body = JSON.parse(text); } catch (e) { body = null; }
         if (!r.ok) {
           var msg = body && (body.error || body.detail) ? (body.error || body.detail) : "HTTP " + r.status;
-          throw new Error(typeof msg === "string" ? msg : JSON.stringify(msg));
+          msg = typeof msg === "string" ? msg : JSON.stringify(msg);
+          var wait = parseInt(r.headers.get("Retry-After") || "", 10);
+          if (r.status === 503 && wait > 0 && tries < 20) {
+            retrying += 1;
+            retryNotice(msg);
+            return new Promise(function (done) { setTimeout(done, Math.min(wait, 60) * 1000); })
+              .then(function () {
+                retrying -= 1;
+                return api(endpoint, params, tries + 1);
+              });
+          }
+          retryNotice("");
+          throw new Error(msg);
         }
+        retryNotice("");
         return body;
       });
     });

@@ -19,7 +19,10 @@ them with `fold.apply_rows` and moves the watermark - all in one
 
 Who runs it: `footfall serve` in a background thread (`thread.py`), and
 every stats read (`ensure_current`, called by the engine) before it answers,
-so answers include every event stored before the query began.
+so answers include every event stored before the query began. A read under a
+time budget (the stats API) folds for at most `INLINE_SECONDS` itself; a
+bigger backlog is handed to a background fold and the read is refused with
+`CatchingUp` (503 with Retry-After), never answered from stale summaries.
 
 On PostgreSQL the cursor is `events.seq` (migration 0013), which writers are
 given in commit order because they insert under an advisory lock
@@ -37,31 +40,45 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
+import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from footfall import settings
+from footfall.errors import FootfallError
 from footfall.stats.summaries import clickhouse_compact
 from footfall.stats.summaries.dimensions import ROW_COLS
 from footfall.stats.summaries.fold import apply_rows
 from footfall.stats.summaries.qmark import QmarkConnection, cursor_column, is_postgres, run
 from footfall.stats.summaries.site_status import register_site
+from footfall.stores import budget
 from footfall.stores.base import SUMMARIES_FOLDED, Store
 
 __all__ = [
     "CHUNK",
     "KEY",
+    "CatchingUp",
     "catch_up",
     "ensure_current",
     "fold_chunk",
+    "fold_in_background",
     "lag",
     "set_watermark",
     "summaries_tx",
+    "wait_for_background",
 ]
 
 # Events per transaction: big enough to amortise, short enough a lock hold.
 CHUNK = settings.ROLLUP_CHUNK.default
 KEY = "rollup_rowid"
+# A read under a time budget folds at most about this long itself (plus one
+# chunk of INLINE_CHUNK events), then hands the rest to a background fold.
+INLINE_SECONDS = 2.0
+INLINE_CHUNK = 5_000
+FOLD_RATE = 20_000  # events/s assumed for Retry-After before one was measured
+MAX_RETRY_AFTER = 60  # seconds
 
 log = logging.getLogger("footfall.stats")
 
@@ -165,11 +182,31 @@ def catch_up(
     return total
 
 
+class CatchingUp(FootfallError):
+    """The summaries trail by more than a read folds itself: answer 503 with Retry-After."""
+
+    def __init__(self, pending: int, retry_after: int) -> None:
+        super().__init__(
+            f"the stats summaries are catching up with {pending:,} new events;"
+            f" retry in {retry_after} s"
+        )
+        self.pending = pending
+        self.retry_after = retry_after
+
+
 _WARNED: set[str] = set()
+# Stores (by id) with a background fold running, and the event set when it ends.
+_background: dict[int, threading.Event] = {}
+_background_lock = threading.Lock()
 
 
 def ensure_current(store: Store) -> None:
     """Called by every stats read before it answers: fold what is new, if anything.
+
+    Outside a time budget everything new is folded. Under one (the stats API)
+    the read folds for about `INLINE_SECONDS` at most; if events remain, a
+    background fold takes them over and `CatchingUp` is raised, so an answer
+    is either complete or refused.
 
     A store that cannot be written (a read-only file) still answers, from
     summaries as current as the last writer left them; that is logged once.
@@ -178,9 +215,63 @@ def ensure_current(store: Store) -> None:
         clickhouse_compact.compact_in_background(store)  # reads group the rest live meanwhile
         return
     try:
-        catch_up(store)
+        if budget.current() is None or not store.threadsafe:
+            catch_up(store)
+        else:
+            _fold_bounded(store)
     except store.driver_errors as exc:
         where = store.location
         if where not in _WARNED:
             _WARNED.add(where)
             log.warning("stats summaries could not catch up (%s): answers may trail writes", exc)
+
+
+def _fold_bounded(store: Store) -> None:
+    """Fold for up to INLINE_SECONDS, or wait that long for a running background fold."""
+    if not lag(store):
+        return
+    started = time.monotonic()
+    folded = 0
+    # When an earlier read handed the backlog over, wait for that fold instead.
+    if wait_for_background(store, INLINE_SECONDS):
+        while time.monotonic() - started < INLINE_SECONDS:
+            n = catch_up(store, chunk=INLINE_CHUNK, max_events=INLINE_CHUNK)
+            folded += n
+            if n < INLINE_CHUNK:
+                return  # up to date
+    pending = lag(store) or 0
+    if pending <= 0:
+        return
+    fold_in_background(store)
+    spent = time.monotonic() - started
+    rate = folded / spent if folded and spent > 0 else FOLD_RATE
+    retry = max(1, min(MAX_RETRY_AFTER, math.ceil(pending / rate)))
+    raise CatchingUp(pending, retry)
+
+
+def wait_for_background(store: Store, timeout: float) -> bool:
+    """Wait up to `timeout` s for the background fold of `store`; True when none runs."""
+    with _background_lock:
+        done = _background.get(id(store))
+    return done is None or done.wait(timeout)
+
+
+def fold_in_background(store: Store) -> None:
+    """Fold every new event on a daemon thread, unless one already does for `store`."""
+    key = id(store)
+    with _background_lock:
+        if key in _background:
+            return
+        done = _background[key] = threading.Event()
+
+    def run() -> None:
+        try:
+            catch_up(store, chunk=INLINE_CHUNK)
+        except Exception:  # logged; the next read starts another
+            log.exception("stats summaries: background catch-up failed")
+        finally:
+            with _background_lock:
+                _background.pop(key, None)
+            done.set()
+
+    threading.Thread(target=run, name="footfall-read-catch-up", daemon=True).start()

@@ -15,7 +15,9 @@ default 10,000, or a write queue deeper than `BUSY_PENDING`), a tick is
 skipped unless the summaries trail by more than `$FOOTFALL_CATCHUP_MAX_LAG`
 events (default 200,000). So a burst is stored at full speed and summarised
 right after it; under sustained heavy load the summaries trail by at most
-about that many events, which the next stats read folds before answering.
+about that many events, which the next stats read folds before answering -
+or, when that is more than a read folds itself (`catchup.INLINE_SECONDS`),
+hands to a background fold while it answers 503 "catching up".
 """
 
 from __future__ import annotations
