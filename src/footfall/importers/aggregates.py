@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from footfall.errors import FootfallError
 from footfall.stores.base import Store
 from footfall.stores.sqltext import to_paramstyle
 
@@ -155,7 +156,7 @@ class ImportSummary:
     replaced: int  # rows of an earlier import of the same data, now replaced
 
 
-class BadRow(ValueError):
+class BadRow(FootfallError, ValueError):
     """A CSV row that cannot be read as figures for a day."""
 
 

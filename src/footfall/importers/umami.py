@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from footfall.errors import FootfallError
 from footfall.event import MAX_NAME, MAX_SHORT, MAX_URL, Event
 from footfall.importers.ids import ImportIds, import_secret
 from footfall.processors import Processor, run_chain
@@ -93,7 +94,7 @@ class UmamiReport:
         return self.stored - self.new
 
 
-class _BadRow(ValueError):
+class _BadRow(FootfallError, ValueError):
     pass
 
 

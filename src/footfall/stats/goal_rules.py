@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
+from footfall.errors import FootfallError
 from footfall.stats.errors import StatsError
 from footfall.stats.properties import PROP_KEY
 from footfall.stats.wildcard import parse_wildcard
@@ -24,7 +25,7 @@ MAX_VALUE = 500
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
-class GoalRefused(ValueError):
+class GoalRefused(FootfallError, ValueError):
     """A goal that cannot be saved: `field` is what is wrong (page, event, prop,
     revenue_prop, currency, name or kind), the message says why."""
 
