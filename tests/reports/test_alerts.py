@@ -20,7 +20,7 @@ from tests.stores.backends import clickhouse_store
 
 from footfall import connect
 from footfall.errors import ValidationError
-from footfall.reports import webhook
+from footfall.reports import alerts, webhook
 from footfall.reports.alert_message import (
     MAX_LISTED,
     AlertNotice,
@@ -175,6 +175,39 @@ def test_undelivered_alert_is_sent_at_the_next_check(
     finally:
         store.close()
     assert len(hook.paths) == 4 and len(hook.bodies) == 1
+
+
+def test_transition_claimed_by_a_process_that_died_is_sent_after_the_lease(
+    store_url: str, channels: tuple[Receiver, MailServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook, mail = channels
+    store = _setup(store_url, hook)
+    try:
+        meta = open_meta(store)
+        for rule in meta.list_alerts():
+            if rule.kind != "spike":
+                meta.remove_alert(rule.id)
+        [rule] = meta.list_alerts()
+        # the claim a check makes, then the process dies before sending
+        assert meta.alert_transition(rule.id, "", True, 5.0) == 1
+        within = check_alerts(store, now=NOW)
+        assert (within.fired, within.undelivered) == (0, 0)
+        assert hook.bodies == [] and mail.received == []
+        monkeypatch.setattr(alerts, "RESEND_AFTER", 0)  # the lease has passed
+        later = check_alerts(store, now=NOW)
+        assert (later.fired, later.resolved, later.undelivered) == (1, 0, 0)
+        assert len(hook.bodies) == 1 and len(mail.received) == 1
+        assert (check_alerts(store, now=NOW).fired, len(hook.bodies)) == (0, 1)
+        # a resolve claimed and never sent is sent after the lease too, once
+        assert meta.alert_transition(rule.id, "", False, 0.0) == 2
+        assert meta.reclaim_alert_transitions(rule.id, 600) == []
+        ended = check_alerts(store, now=LATER)
+        assert (ended.fired, ended.resolved) == (0, 1)
+        assert check_alerts(store, now=LATER).resolved == 0
+        assert len(hook.bodies) == 2 and len(mail.received) == 2
+        assert [s.firing for s in meta.alert_states(rule.id)] == [False]
+    finally:
+        store.close()
 
 
 def test_removing_a_site_removes_its_alerts(tmp_path: Path) -> None:

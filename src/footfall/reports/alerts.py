@@ -7,7 +7,10 @@ holds across restarts and across processes: every `footfall serve` worker
 and a cron job may check at once, and each transition is claimed by a
 conditional UPDATE (`Meta.alert_transition`), so exactly one of them sends
 it. A transition whose message reached no channel is undone, so the next
-check tries again instead of losing the alert.
+check tries again instead of losing the alert. A transition claimed by a
+process that died before sending it is claimed again once its claim is
+older than `RESEND_AFTER` (`Meta.reclaim_alert_transitions`, one process
+wins) and sent then.
 
 Channels: email through `reports.smtp` (the server `FOOTFALL_SMTP_URL`
 names) and a webhook through `reports.webhook`. One rule's failure (a
@@ -32,6 +35,9 @@ from footfall.stores.meta_records import AlertRule
 __all__ = ["CheckResult", "check_alerts", "deliver"]
 
 EMAIL_TIMEOUT = 30.0  # seconds per SMTP operation
+# seconds a claimed transition may stay unsent before another check sends it:
+# far longer than a send takes (two channels, EMAIL_TIMEOUT each)
+RESEND_AFTER = 600
 
 log = logging.getLogger("footfall.alerts")
 
@@ -48,7 +54,7 @@ class CheckResult:
     fired: int = 0  # messages this process sent for episodes it started
     resolved: int = 0  # messages this process sent for episodes it ended
     failed_rules: int = 0  # rules whose query failed
-    undelivered: int = 0  # notices no channel took (undone, tried again next check)
+    undelivered: int = 0  # notices no channel took (tried again by a later check)
 
 
 def deliver(notice: AlertNotice) -> bool:
@@ -98,10 +104,37 @@ def _send(meta: Meta, rule: AlertRule, state: str, won: dict[str, Any], at: date
         return True
     notice = AlertNotice(rule, state, {s: value for s, (value, _) in won.items()}, at)
     if deliver(notice):
+        for subject, (_, version) in won.items():
+            meta.alert_notified(rule.id, subject, version)
         return True
     for subject, (_, version) in won.items():
         meta.revert_alert_transition(rule.id, subject, version)
     return False
+
+
+def _resend(meta: Meta, rule: AlertRule, at: datetime, result: CheckResult) -> None:
+    """Send the transitions of `rule` that a process claimed and died before
+    sending. One that fails again keeps its new claim and is retried after the
+    lease; it is not undone, since the episode did start (or end)."""
+    pending = meta.reclaim_alert_transitions(rule.id, RESEND_AFTER)
+    for state, firing in (("fired", True), ("resolved", False)):
+        won = {
+            s.subject: (s.value if firing or not s.subject else None, s.version)
+            for s in pending
+            if s.firing == firing
+        }
+        if not won:
+            continue
+        notice = AlertNotice(rule, state, {s: value for s, (value, _) in won.items()}, at)
+        if not deliver(notice):
+            result.undelivered += 1
+            continue
+        for subject, (_, version) in won.items():
+            meta.alert_notified(rule.id, subject, version)
+        if firing:
+            result.fired += 1
+        else:
+            result.resolved += 1
 
 
 def check_alerts(store: Any, site: str | None = None, now: datetime | None = None) -> CheckResult:
@@ -115,6 +148,7 @@ def check_alerts(store: Any, site: str | None = None, now: datetime | None = Non
     at = now or datetime.now(timezone.utc)
     for rule in rules:
         try:
+            _resend(meta, rule, at, result)
             m = measure(store, rule, at)
             firing_before = {s.subject for s in meta.alert_states(rule.id) if s.firing}
             started, ended = _claim(meta, rule, m, firing_before)

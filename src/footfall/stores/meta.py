@@ -69,7 +69,11 @@ Contract (tests/stores/test_meta_state.py and tests/collector/ run it):
   same change at once exactly one gets a version, and that one sends the
   message. `revert_alert_transition(rule_id, subject, version)` undoes the
   transition that made `version` (its message could not be sent) unless
-  another came after it. `remove_site` deletes the site's rules and states.
+  another came after it. `alert_notified(rule_id, subject, version)` records
+  that the message of `version` was sent; `reclaim_alert_transitions(rule_id,
+  lease_seconds)` claims again, for one process only, the transitions claimed
+  longer ago than the lease whose message was never recorded as sent.
+  `remove_site` deletes the site's rules and states.
 - `add_report(site, email, period)` subscribes an address to the site's
   `week` or `month` email report with a new random unsubscribe token and
   returns the `ReportSubscription`, or None (changing nothing) when that

@@ -1,4 +1,4 @@
-"""Alert rules and their episodes in the SQL stores' meta side (migration 0053).
+"""Alert rules and their episodes in the SQL stores' meta side (migrations 0053, 0057).
 
 Several processes check the same rules (every `footfall serve` worker, a
 cron `footfall alerts check`), and each start or end of an episode must be
@@ -7,6 +7,12 @@ sent once. The state row of a rule and subject holds `firing` and a
 so of the processes that see the same change only the one whose UPDATE
 matched a row sends the message. SQLite serialises the writers; PostgreSQL
 re-checks the WHERE of a waiting UPDATE once the first one commits.
+
+A claimed transition whose message was never sent (the process died in
+between) is not lost: migration 0057 records the last version sent
+(`notified_version`) and when the transition was claimed (`claimed_at`), and
+`reclaim_alert_transitions` hands a transition left unsent past a lease to
+the one process whose conditional UPDATE on `claimed_at` matched it.
 
 `SQLMeta` inherits these methods from `AlertsSQL`, so the statements for the
 two alert tables sit together.
@@ -145,27 +151,68 @@ class AlertsSQL:
             cur.execute(
                 self._alert_sql(
                     "UPDATE alert_state SET firing = ?, version = version + 1, value = ?, "
-                    "changed_at = ? WHERE rule_id = ? AND subject = ? AND firing = ? "
-                    "RETURNING version"
+                    "changed_at = ?, claimed_at = ? WHERE rule_id = ? AND subject = ? "
+                    "AND firing = ? RETURNING version"
                 ),
-                (int(firing), float(value), now, rule_id, subject, int(not firing)),
+                (int(firing), float(value), now, now, rule_id, subject, int(not firing)),
             )
             row = cur.fetchone()
         return None if row is None else int(row[0])
 
     def revert_alert_transition(self, rule_id: int, subject: str, version: int) -> bool:
         """Undo the transition that made `version` (its message could not be sent),
-        unless another one came after it; the next check then makes it again."""
+        unless another one came after it; the next check then makes it again. The
+        state it returns to was sent already when the one before it was, so the
+        undo is not a transition to send."""
         with self.store.transaction() as conn:
             cur = conn.cursor()
             cur.execute(
                 self._alert_sql(
-                    "UPDATE alert_state SET firing = 1 - firing, version = version + 1 "
+                    "UPDATE alert_state SET firing = 1 - firing, version = version + 1, "
+                    "notified_version = CASE WHEN notified_version = version - 1 "
+                    "THEN version + 1 ELSE notified_version END "
                     "WHERE rule_id = ? AND subject = ? AND version = ?"
                 ),
                 (rule_id, subject, version),
             )
             return int(cur.rowcount) > 0
+
+    def alert_notified(self, rule_id: int, subject: str, version: int) -> None:
+        """Record that the message of the transition that made `version` was sent."""
+        with self.store.transaction() as conn:
+            conn.cursor().execute(
+                self._alert_sql(
+                    "UPDATE alert_state SET notified_version = ? "
+                    "WHERE rule_id = ? AND subject = ? AND notified_version < ?"
+                ),
+                (version, rule_id, subject, version),
+            )
+
+    def reclaim_alert_transitions(self, rule_id: int, lease_seconds: int) -> list[AlertState]:
+        """Claim again the rule's transitions that were claimed more than
+        `lease_seconds` ago and never recorded as sent (their process died between
+        the claim and the send). One conditional UPDATE on the claim time, so of
+        several processes only one gets each; it must send them and then call
+        `alert_notified`."""
+        now = int(time.time())
+        with self.store.transaction() as conn:
+            cur = conn.cursor()
+            cur.execute(
+                self._alert_sql(
+                    "UPDATE alert_state SET claimed_at = ? WHERE rule_id = ? "
+                    "AND version <> notified_version AND claimed_at <= ? "
+                    "RETURNING rule_id, subject, firing, version, value, changed_at"
+                ),
+                (now, rule_id, now - lease_seconds),
+            )
+            rows = cur.fetchall()
+        return sorted(
+            (
+                AlertState(int(r[0]), r[1], bool(r[2]), int(r[3]), float(r[4]), _when(r[5]))
+                for r in rows
+            ),
+            key=lambda s: s.subject,
+        )
 
     def _remove_site_alerts(self, cur: Any, site: str) -> None:
         """Inside `remove_site`'s transaction: the site's rules and their states go."""
