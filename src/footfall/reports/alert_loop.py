@@ -10,11 +10,10 @@ once: the metadata store lets exactly one of them send each message.
 from __future__ import annotations
 
 import logging
-import random
-import threading
 
 from footfall import settings
 from footfall.reports.alerts import check_alerts
+from footfall.reports.periodic import Periodic
 from footfall.stores.base import Store
 
 __all__ = ["EXTRAS_KEY", "AlertLoop", "start_alert_loop"]
@@ -25,40 +24,24 @@ EXTRAS_KEY = "footfall.reports.alert_loop"
 log = logging.getLogger("footfall.alerts")
 
 
-class AlertLoop:
+class AlertLoop(Periodic):
     """Checks the alerts every `interval` seconds until `stop()`; a failing check
     is logged, never ends the thread."""
 
     def __init__(self, store: Store, interval: float) -> None:
+        super().__init__("footfall-alerts", interval)
         self.store = store
-        self.interval = interval
-        self.checks = 0  # checks made (tests and /health readers)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="footfall-alerts", daemon=True)
-
-    def start(self) -> AlertLoop:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        # Jitter, so several server processes do not query together; the first
-        # check waits too, leaving the start to the server.
-        while not self._stop.wait(self.interval * random.uniform(0.9, 1.1)):
-            try:
-                check_alerts(self.store)
-            except Exception:
-                log.exception("alert check failed; next one in %.0fs", self.interval)
-            self.checks += 1
 
     @property
-    def running(self) -> bool:
-        """Whether the thread is still running (it ends soon after `stop()`)."""
-        return self._thread.is_alive()
+    def checks(self) -> int:
+        """Checks made (tests and /health readers)."""
+        return self.runs
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+    def tick(self) -> None:
+        try:
+            check_alerts(self.store)
+        except Exception:
+            log.exception("alert check failed; next one in %.0fs", self.interval)
 
 
 def start_alert_loop(store: Store) -> AlertLoop | None:

@@ -13,11 +13,10 @@ and never ends the thread.
 from __future__ import annotations
 
 import logging
-import random
-import threading
 from typing import Any
 
 from footfall import settings
+from footfall.reports.periodic import Periodic
 from footfall.reports.send import send_due
 
 __all__ = ["EXTRAS_KEY", "TICK_SECONDS", "ReportSchedule", "start_report_schedule"]
@@ -29,20 +28,18 @@ TICK_SECONDS = 60.0
 log = logging.getLogger("footfall.reports")
 
 
-class ReportSchedule:
+class ReportSchedule(Periodic):
     """Sends due reports every `interval` seconds until `stop()`."""
 
     def __init__(self, store: Any, url: str, interval: float = TICK_SECONDS) -> None:
+        super().__init__("footfall-reports", interval)
         self.store = store
         self.url = url
-        self.interval = interval
-        self.ticks = 0  # ticks done (tests and /health readers)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="footfall-reports", daemon=True)
 
-    def start(self) -> ReportSchedule:
-        self._thread.start()
-        return self
+    @property
+    def ticks(self) -> int:
+        """Ticks done (tests and /health readers)."""
+        return self.runs
 
     def tick(self) -> None:
         """Send what is due now; log, never raise."""
@@ -53,22 +50,6 @@ class ReportSchedule:
         else:
             if outcome.sent or outcome.failed:
                 log.info("reports: %d sent, %d failed", len(outcome.sent), len(outcome.failed))
-        self.ticks += 1
-
-    def _run(self) -> None:
-        # The first tick waits too: the server's start is not the moment to query.
-        while not self._stop.wait(self.interval * random.uniform(0.9, 1.1)):
-            self.tick()
-
-    @property
-    def running(self) -> bool:
-        """Whether the thread is alive (started and not stopped)."""
-        return self._thread.is_alive()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
 
 def start_report_schedule(store: Any) -> ReportSchedule | None:
