@@ -22,6 +22,18 @@ geoip_option = click.option(
     help="A MaxMind-format database for geo (default: $FOOTFALL_GEOIP_DB, else countries "
     "from geoip2fast).",
 )
+no_fold_option = click.option(
+    "--no-fold",
+    is_flag=True,
+    help="Leave the stats summaries to `footfall serve` or the first stats read.",
+)
+files_argument = click.argument(
+    "files",
+    nargs=-1,
+    required=True,
+    metavar="FILE...",
+    type=click.Path(dir_okay=False, allow_dash=True),
+)
 
 
 def fold_summaries(store: Any) -> None:

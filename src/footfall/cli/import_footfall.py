@@ -8,7 +8,7 @@ import time
 
 import click
 
-from footfall.cli.import_common import fold_summaries
+from footfall.cli.import_common import files_argument, fold_summaries, no_fold_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 
@@ -16,24 +16,14 @@ __all__ = ["footfall_command"]
 
 
 @click.command("footfall")
-@click.argument(
-    "files",
-    nargs=-1,
-    required=True,
-    metavar="FILE...",
-    type=click.Path(dir_okay=False, allow_dash=True),
-)
+@files_argument
 @db_option
 @click.option(
     "--batch-size",
     type=click.IntRange(100, 1_000_000),
     help="Events per store write. [default: 10,000; the store's own preference when larger]",
 )
-@click.option(
-    "--no-fold",
-    is_flag=True,
-    help="Leave the stats summaries to `footfall serve` or the first stats read.",
-)
+@no_fold_option
 def footfall_command(
     files: tuple[str, ...], db_url: str, batch_size: int | None, no_fold: bool
 ) -> None:

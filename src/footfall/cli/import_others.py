@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from footfall.cli.confirm import confirm_delete, yes_option
-from footfall.cli.import_common import fold_summaries
+from footfall.cli.import_common import fold_summaries, no_fold_option
 from footfall.cli.open_store import open_store
 from footfall.cli.options import db_option
 
@@ -111,11 +111,7 @@ def ga4_command(files: tuple[Path, ...], db_url: str, site: str) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @db_option
 @_site_option
-@click.option(
-    "--no-fold",
-    is_flag=True,
-    help="Leave the stats summaries to `footfall serve` or the first stats read.",
-)
+@no_fold_option
 def umami_command(file: Path, db_url: str, site: str, no_fold: bool) -> None:
     """Import Umami's website_event table, exported as CSV with its header.
 

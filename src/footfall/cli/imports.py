@@ -15,7 +15,13 @@ from typing import Any, cast
 
 import click
 
-from footfall.cli.import_common import fold_summaries, geoip_option, ip_option
+from footfall.cli.import_common import (
+    files_argument,
+    fold_summaries,
+    geoip_option,
+    ip_option,
+    no_fold_option,
+)
 from footfall.cli.import_footfall import footfall_command
 from footfall.cli.import_ftu import flask_track_usage
 from footfall.cli.import_others import (
@@ -40,13 +46,7 @@ def import_group() -> None:
 
 
 @import_group.command("log")
-@click.argument(
-    "files",
-    nargs=-1,
-    required=True,
-    metavar="FILE...",
-    type=click.Path(dir_okay=False, allow_dash=True),
-)
+@files_argument
 @db_option
 @click.option(
     "--format",
@@ -89,11 +89,7 @@ def import_group() -> None:
     type=click.IntRange(100, 1_000_000),
     help="Events per store write. [default: 20,000; the store's own preference when larger]",
 )
-@click.option(
-    "--no-fold",
-    is_flag=True,
-    help="Leave the stats summaries to `footfall serve` or the first stats read.",
-)
+@no_fold_option
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def log_command(
     files: tuple[str, ...],
