@@ -27,9 +27,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from footfall.errors import ValidationError
-from footfall.stores.base import Store
 from footfall.stores.meta_records import ALERT_KINDS, AlertRule, AlertState
-from footfall.stores.sqltext import to_paramstyle
+from footfall.stores.meta_statements import MetaStatements
 
 __all__ = ["AlertsSQL", "check_alert"]
 
@@ -67,16 +66,8 @@ def check_alert(rule: AlertRule) -> None:
         raise ValidationError("email", "an alert needs an email address or a webhook URL")
 
 
-class AlertsSQL:
+class AlertsSQL(MetaStatements):
     """The alerts part of `SQLMeta` (same store, same placeholders)."""
-
-    store: Store
-
-    def _alert_sql(self, statement: str) -> str:
-        return to_paramstyle(statement, self.store.paramstyle)
-
-    def _alert_rows(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        return list(self.store.query(self._alert_sql(statement), params))
 
     def add_alert(self, rule: AlertRule) -> AlertRule:
         check_alert(rule)
@@ -84,7 +75,7 @@ class AlertsSQL:
         with self.store.transaction() as conn:
             cur = conn.cursor()
             cur.execute(
-                self._alert_sql(
+                self._sql(
                     "INSERT INTO alert_rules (site, kind, threshold, window_seconds, "
                     "min_requests, email, webhook, created_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
@@ -105,9 +96,9 @@ class AlertsSQL:
 
     def list_alerts(self, site: str | None = None) -> list[AlertRule]:
         if site is None:
-            rows = self._alert_rows(f"SELECT {_RULE_COLS} FROM alert_rules ORDER BY id")  # noqa: S608 - fixed columns
+            rows = self._query(f"SELECT {_RULE_COLS} FROM alert_rules ORDER BY id")  # noqa: S608 - fixed columns
         else:
-            rows = self._alert_rows(
+            rows = self._query(
                 f"SELECT {_RULE_COLS} FROM alert_rules WHERE site = ? ORDER BY id",  # noqa: S608 - fixed columns
                 (site,),
             )
@@ -116,12 +107,12 @@ class AlertsSQL:
     def remove_alert(self, rule_id: int) -> bool:
         with self.store.transaction() as conn:
             cur = conn.cursor()
-            cur.execute(self._alert_sql("DELETE FROM alert_state WHERE rule_id = ?"), (rule_id,))
-            cur.execute(self._alert_sql("DELETE FROM alert_rules WHERE id = ?"), (rule_id,))
+            cur.execute(self._sql("DELETE FROM alert_state WHERE rule_id = ?"), (rule_id,))
+            cur.execute(self._sql("DELETE FROM alert_rules WHERE id = ?"), (rule_id,))
             return int(cur.rowcount) > 0
 
     def alert_states(self, rule_id: int) -> list[AlertState]:
-        rows = self._alert_rows(
+        rows = self._query(
             "SELECT rule_id, subject, firing, version, value, changed_at FROM alert_state "
             "WHERE rule_id = ? ORDER BY subject",
             (rule_id,),
@@ -141,7 +132,7 @@ class AlertsSQL:
             cur = conn.cursor()
             if firing:
                 cur.execute(
-                    self._alert_sql(
+                    self._sql(
                         "INSERT INTO alert_state (rule_id, subject, firing, version, value, "
                         "changed_at) VALUES (?, ?, 0, 0, 0, ?) "
                         "ON CONFLICT (rule_id, subject) DO NOTHING"
@@ -149,7 +140,7 @@ class AlertsSQL:
                     (rule_id, subject, now),
                 )
             cur.execute(
-                self._alert_sql(
+                self._sql(
                     "UPDATE alert_state SET firing = ?, version = version + 1, value = ?, "
                     "changed_at = ?, claimed_at = ? WHERE rule_id = ? AND subject = ? "
                     "AND firing = ? RETURNING version"
@@ -167,7 +158,7 @@ class AlertsSQL:
         with self.store.transaction() as conn:
             cur = conn.cursor()
             cur.execute(
-                self._alert_sql(
+                self._sql(
                     "UPDATE alert_state SET firing = 1 - firing, version = version + 1, "
                     "notified_version = CASE WHEN notified_version = version - 1 "
                     "THEN version + 1 ELSE notified_version END "
@@ -181,7 +172,7 @@ class AlertsSQL:
         """Record that the message of the transition that made `version` was sent."""
         with self.store.transaction() as conn:
             conn.cursor().execute(
-                self._alert_sql(
+                self._sql(
                     "UPDATE alert_state SET notified_version = ? "
                     "WHERE rule_id = ? AND subject = ? AND notified_version < ?"
                 ),
@@ -198,7 +189,7 @@ class AlertsSQL:
         with self.store.transaction() as conn:
             cur = conn.cursor()
             cur.execute(
-                self._alert_sql(
+                self._sql(
                     "UPDATE alert_state SET claimed_at = ? WHERE rule_id = ? "
                     "AND version <> notified_version AND claimed_at <= ? "
                     "RETURNING rule_id, subject, firing, version, value, changed_at"
@@ -217,10 +208,10 @@ class AlertsSQL:
     def _remove_site_alerts(self, cur: Any, site: str) -> None:
         """Inside `remove_site`'s transaction: the site's rules and their states go."""
         cur.execute(
-            self._alert_sql(
+            self._sql(
                 "DELETE FROM alert_state "
                 "WHERE rule_id IN (SELECT id FROM alert_rules WHERE site = ?)"
             ),
             (site,),
         )
-        cur.execute(self._alert_sql("DELETE FROM alert_rules WHERE site = ?"), (site,))
+        cur.execute(self._sql("DELETE FROM alert_rules WHERE site = ?"), (site,))

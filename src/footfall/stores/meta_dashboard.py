@@ -17,7 +17,6 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from footfall.errors import ValidationError
-from footfall.stores.base import Store
 from footfall.stores.meta_records import (
     MAX_ANNOTATION_TEXT,
     MAX_FUNNEL_NAME,
@@ -26,7 +25,7 @@ from footfall.stores.meta_records import (
     Annotation,
     SavedFunnel,
 )
-from footfall.stores.sqltext import to_paramstyle
+from footfall.stores.meta_statements import MetaStatements
 
 __all__ = ["DashboardMetaSQL", "check_annotation_text", "check_funnel"]
 
@@ -77,29 +76,21 @@ def _funnel(row: tuple[Any, ...]) -> SavedFunnel:
     return SavedFunnel(int(row[0]), row[1], row[2], tuple(str(s) for s in steps), _when(row[4]))
 
 
-class DashboardMetaSQL:
+class DashboardMetaSQL(MetaStatements):
     """The annotations and funnels half of `SQLMeta` (same store, same placeholders)."""
-
-    store: Store
-
-    def _stmt(self, statement: str) -> str:
-        return to_paramstyle(statement, self.store.paramstyle)
-
-    def _rows(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
-        return list(self.store.query(self._stmt(statement), params))
 
     def _insert(self, statement: str, params: tuple[Any, ...]) -> int | None:
         """Run an `INSERT ... RETURNING id`; the id, or None when nothing was inserted."""
         with self.store.transaction() as conn:
             cur = conn.cursor()
-            cur.execute(self._stmt(statement), params)
+            cur.execute(self._sql(statement), params)
             row = cur.fetchone()
         return None if row is None else int(row[0])
 
     def _delete(self, statement: str, params: tuple[Any, ...]) -> bool:
         with self.store.transaction() as conn:
             cur = conn.cursor()
-            cur.execute(self._stmt(statement), params)
+            cur.execute(self._sql(statement), params)
             return int(cur.rowcount) > 0
 
     # -- annotations --------------------------------------------------------
@@ -114,7 +105,7 @@ class DashboardMetaSQL:
         return Annotation(int(new_id or 0), site, day, clean, _when(now))
 
     def list_annotations(self, site: str, start: date, end: date) -> list[Annotation]:
-        rows = self._rows(
+        rows = self._query(
             "SELECT id, site, day, text, created_at FROM annotations "
             "WHERE site = ? AND day >= ? AND day <= ? ORDER BY day, id",
             (site, start.isoformat(), end.isoformat()),
@@ -140,14 +131,14 @@ class DashboardMetaSQL:
         return SavedFunnel(new_id, site, clean, kept, _when(now))
 
     def list_funnels(self, site: str) -> list[SavedFunnel]:
-        rows = self._rows(
+        rows = self._query(
             "SELECT id, site, name, steps, created_at FROM funnels WHERE site = ? ORDER BY name",
             (site,),
         )
         return [_funnel(r) for r in rows]
 
     def get_funnel(self, site: str, name: str) -> SavedFunnel | None:
-        rows = self._rows(
+        rows = self._query(
             "SELECT id, site, name, steps, created_at FROM funnels WHERE site = ? AND name = ?",
             (site, name),
         )
@@ -158,5 +149,5 @@ class DashboardMetaSQL:
 
     def _remove_site_notes(self, cur: Any, site: str) -> None:
         """Inside `remove_site`'s transaction: the site's annotations and funnels go with it."""
-        cur.execute(self._stmt("DELETE FROM annotations WHERE site = ?"), (site,))
-        cur.execute(self._stmt("DELETE FROM funnels WHERE site = ?"), (site,))
+        cur.execute(self._sql("DELETE FROM annotations WHERE site = ?"), (site,))
+        cur.execute(self._sql("DELETE FROM funnels WHERE site = ?"), (site,))

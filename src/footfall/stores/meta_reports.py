@@ -24,6 +24,7 @@ from typing import Any
 
 from footfall.errors import ValidationError
 from footfall.stores.meta_records import REPORT_PERIODS, ReportSend, ReportSubscription
+from footfall.stores.meta_statements import MetaStatements
 
 __all__ = ["MAX_ATTEMPTS", "ReportsSQL", "check_email", "check_period"]
 
@@ -71,19 +72,8 @@ def _subscription(row: tuple[Any, ...]) -> ReportSubscription:
     return ReportSubscription(int(row[0]), row[1], row[2], row[3], row[4], _when(row[5]))
 
 
-class ReportsSQL:
+class ReportsSQL(MetaStatements):
     """The report part of `Meta`, over the `?` statements of `SQLMeta`."""
-
-    store: Any
-
-    def _sql(self, statement: str) -> str:
-        raise NotImplementedError
-
-    def _query(self, statement: str, params: Any = ()) -> list[Any]:
-        raise NotImplementedError
-
-    def _change(self, statement: str, params: tuple[Any, ...]) -> int:
-        raise NotImplementedError
 
     def _transaction(self) -> AbstractContextManager[Any]:
         return self.store.transaction()  # type: ignore[no-any-return]

@@ -20,7 +20,6 @@ from footfall.stores.meta_dashboard import DashboardMetaSQL
 from footfall.stores.meta_records import FailedEvent, SavedGoal, Site, Token
 from footfall.stores.meta_reports import ReportsSQL
 from footfall.stores.rows import from_micros, to_micros
-from footfall.stores.sqltext import to_paramstyle
 
 __all__ = ["SQLMeta"]
 
@@ -81,19 +80,6 @@ class SQLMeta(DashboardMetaSQL, AlertsSQL, ReportsSQL):
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._style = store.paramstyle
-
-    def _sql(self, statement: str) -> str:
-        return to_paramstyle(statement, self._style)
-
-    def _query(self, statement: str, params: Any = ()) -> list[Any]:
-        return list(self.store.query(self._sql(statement), params))
-
-    def _change(self, statement: str, params: tuple[Any, ...]) -> int:
-        with self.store.transaction() as conn:
-            cur = conn.cursor()
-            cur.execute(self._sql(statement), params)  # fixed statements below
-            return int(cur.rowcount)
 
     # -- sites --------------------------------------------------------------
     def add_site(self, site: Site) -> bool:
