@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import sqlite3
 import statistics
 import sys
 import time
@@ -105,25 +104,7 @@ def build(n_events: int) -> Path:
     for goal in GOALS:
         meta.add_goal(goal)
     store.close()
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA synchronous = OFF")
-    sql = f"INSERT INTO events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    started = time.perf_counter()
-    batch: list[Any] = []
-    for row in _rows(n_events):
-        batch.append(row)
-        if len(batch) >= 100_000:
-            conn.execute("BEGIN")
-            conn.executemany(sql, batch)
-            conn.execute("COMMIT")
-            batch = []
-    if batch:
-        conn.execute("BEGIN")
-        conn.executemany(sql, batch)
-        conn.execute("COMMIT")
-    conn.close()
-    took = time.perf_counter() - started
-    print(f"# generated {n_events:,} events in {took:.0f}s", file=sys.stderr)
+    bench_stats.insert_rows(path, _rows(n_events), n_events)
     started = time.perf_counter()
     from footfall.stats.summaries.rebuild import rebuild
 
