@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from services import chromium
+
 PASSWORD = "correct horse battery"
 
 
@@ -91,3 +93,20 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 def live(demo_db: str) -> Iterator[LiveServer]:
     for url in start_server(demo_db):
         yield LiveServer(url, demo_db)
+
+
+# Chromium for the browser tests of this folder: one browser per module, a new
+# context (1280x900, downloads allowed) per test.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(90_000)
+    yield page
+    context.close()

@@ -19,7 +19,6 @@ from footfall import connect
 from footfall.dashboard.auth import Users
 from footfall.event import Event
 from footfall.stores.meta import SavedGoal, Site, open_meta
-from services import chromium
 
 from .browser import Watch, log_in, screenshot_dir, wait_loaded
 from .conftest import PASSWORD, LiveServer, start_server
@@ -191,21 +190,6 @@ def test_goal_forms_need_a_login_a_csrf_token_and_a_valid_goal(shop: LiveServer)
         assert client.post(f"/{SITE}/goals", data=removed).status_code == 404
         assert all(g.event != "Checkout" for g in _goals(shop))
         assert client.get(f"/{SITE}/goals?added={SCRIPT}").text.count(SCRIPT) == 0
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(90_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture

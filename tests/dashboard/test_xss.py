@@ -14,7 +14,6 @@ import pytest
 from footfall import connect
 from footfall.dashboard.auth import Users
 from footfall.event import Event, new_id
-from services import chromium
 
 from .browser import Watch, log_in, wait_loaded
 from .conftest import PASSWORD, LiveServer, start_server
@@ -107,12 +106,6 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     store.close()
     for url in start_server(db_url):
         yield LiveServer(url, db_url)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 def _no_script_ran(page: Any, watch: Watch, where: str) -> None:
